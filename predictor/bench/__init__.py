@@ -1,0 +1,1 @@
+"""Benchmarks behind `predictor bench`: speed and memory, never timed unit tests."""

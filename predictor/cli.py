@@ -1,0 +1,138 @@
+"""The ``predictor`` command line: a thin shell over the package.
+
+Every command turns an :class:`~predictor.errors.InputError` into one line on stderr and exit
+code 2, without a traceback. Heavy imports happen inside the commands so ``--help`` is fast.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from predictor.errors import InputError
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="Predict treatment response and relapse from mutations, clones, TME and drug mechanism.",
+)
+DEFAULT_SIZES = "1000,10000,100000"
+bench_app = typer.Typer(no_args_is_help=True, help="Benchmarks (speed and memory targets).")
+app.add_typer(bench_app, name="bench")
+
+
+def _fail(error: InputError) -> None:
+    typer.echo(f"error: {error}", err=True)
+    raise typer.Exit(code=InputError.exit_code)
+
+
+@app.command()
+def simulate(
+    out: Annotated[Path, typer.Option("--out", help="Output study folder (must not exist).")],
+    patients: Annotated[int, typer.Option("--patients", min=1, help="Number of patients.")] = 1000,
+    seed: Annotated[int, typer.Option("--seed", help="Random seed.")] = 0,
+) -> None:
+    """Simulate a cohort as a cBioPortal study plus TME/clone/ctDNA tables and ground truth."""
+    from predictor.data.simulator import simulate_study
+
+    try:
+        summary = simulate_study(n_patients=patients, seed=seed, out_dir=out)
+    except InputError as error:
+        _fail(error)
+    typer.echo(summary)
+
+
+@app.command()
+def validate(
+    path: Annotated[Path, typer.Argument(help="cBioPortal study folder or CSV/TSV/Parquet table.")],
+    mapping: Annotated[
+        Path | None, typer.Option("--mapping", help="YAML column mapping for flat tables.")
+    ] = None,
+) -> None:
+    """Check a cohort against the schema; print a summary or one error line (exit 2)."""
+    from predictor.data.readers import describe_cohort, read_cohort
+
+    try:
+        cohort = read_cohort(path, mapping=mapping)
+    except InputError as error:
+        _fail(error)
+    typer.echo(describe_cohort(cohort))
+
+
+@app.command()
+def predict(
+    model: Annotated[str, typer.Option("--model", help="Model dir, runs:/ID/model, models:/N/V.")],
+    input: Annotated[Path, typer.Option("--input", help="cBioPortal folder or CSV/TSV/Parquet.")],
+    output: Annotated[Path, typer.Option("--output", help="Predictions file to write.")],
+    format: Annotated[str | None, typer.Option("--format", help="csv or parquet.")] = None,
+    backend: Annotated[str, typer.Option("--backend", help="compiled or lightgbm.")] = "compiled",
+    explain: Annotated[int, typer.Option("--explain", min=0, help="Top K contributions.")] = 0,
+    batch_size: Annotated[int, typer.Option("--batch-size", min=1)] = 100_000,
+    engine: Annotated[str, typer.Option("--engine", help="local or dask.")] = "local",
+    scheduler: Annotated[str | None, typer.Option("--scheduler", help="Dask scheduler.")] = None,
+) -> None:
+    """Score new patients in batch with a trained predictor."""
+    from predictor.serving.batch import run_batch_prediction
+
+    try:
+        message = run_batch_prediction(
+            model_uri=model, input_path=input, output_path=output, fmt=format, backend=backend,
+            explain=explain, batch_size=batch_size, engine=engine, scheduler=scheduler,
+        )
+    except InputError as error:
+        _fail(error)
+    typer.echo(message)
+
+
+@app.command()
+def schema() -> None:
+    """Print the documented cohort schema (tables, columns, dtypes, allowed values)."""
+    from predictor.data.schema import describe_schema
+
+    typer.echo(describe_schema())
+
+
+@bench_app.command("simulate")
+def bench_simulate(
+    sizes: Annotated[str, typer.Option(help="Patient counts, comma-separated.")] = DEFAULT_SIZES,
+) -> None:
+    """Patients/s and MAF rows/s of simulating, writing and reading back a study."""
+    from predictor.bench.simulate import run
+
+    run([int(s) for s in sizes.split(",")])
+
+
+@bench_app.command("features")
+def bench_features(
+    sizes: Annotated[str, typer.Option(help="Patient counts, comma-separated.")] = DEFAULT_SIZES,
+) -> None:
+    """MAF rows/s and patients/s of building the feature matrix."""
+    from predictor.bench.features import run
+
+    run([int(s) for s in sizes.split(",")])
+
+
+@bench_app.command("predict")
+def bench_predict(
+    rows: Annotated[int, typer.Option(help="Rows of the large batch.")] = 1_000_000,
+    trees: Annotated[int, typer.Option(help="Trees in the benchmark model.")] = 500,
+) -> None:
+    """Compiled core vs lightgbm.Booster.predict, and end-to-end CLI throughput."""
+    from predictor.bench.predict import run
+
+    run(rows=rows, trees=trees)
+
+
+def main() -> None:
+    try:
+        app()
+    except InputError as error:  # raised outside a command body (e.g. while importing config)
+        print(f"error: {error}", file=sys.stderr)
+        sys.exit(InputError.exit_code)
+
+
+if __name__ == "__main__":
+    main()

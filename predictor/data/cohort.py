@@ -1,0 +1,165 @@
+"""The ``Cohort``: every table a response/relapse model needs, checked against the schema.
+
+Outcomes live in their own table so that feature code, which receives ``cohort`` and never
+``cohort.outcomes``, cannot leak them. Tables other than ``clinical`` are optional; a feature
+family whose table is absent is skipped.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+
+import pandas as pd
+
+from predictor.data import schema as S
+from predictor.errors import InputError
+
+OPTIONAL_TABLES = ("mutations", "cna", "clones", "tme", "ctdna", "segments")
+
+
+@dataclass
+class Cohort:
+    """A set of patients with their inputs and (optionally) their outcomes.
+
+    ``clinical`` and ``outcomes`` are indexed by ``patient_id``; the other tables are long tables
+    with plain integer indexes, keyed as their schema says. ``samples`` maps sample ids (the MAF's
+    ``Tumor_Sample_Barcode``) to patients; when a study has no samples, each patient is its own
+    sample.
+    """
+
+    clinical: pd.DataFrame
+    samples: pd.DataFrame | None = None
+    mutations: pd.DataFrame | None = None
+    cna: pd.DataFrame | None = None
+    clones: pd.DataFrame | None = None
+    tme: pd.DataFrame | None = None
+    ctdna: pd.DataFrame | None = None
+    segments: pd.DataFrame | None = None
+    outcomes: pd.DataFrame | None = None
+    name: str = "cohort"
+    meta: dict = field(default_factory=dict)
+
+    # ------------------------------------------------------------------ construction
+    @classmethod
+    def from_tables(cls, *, validate: bool = True, **tables) -> Cohort:
+        """Build a cohort from long tables (``patient_id`` a column, not yet the index)."""
+        clinical = tables.pop("clinical")
+        outcomes = tables.pop("outcomes", None)
+        if validate:
+            clinical = S.coerce_and_check(clinical, S.CLINICAL)
+            if outcomes is not None:
+                outcomes = S.coerce_and_check(outcomes, S.OUTCOMES)
+                S.check_outcome_times(outcomes)
+        clinical = _index_by_patient(clinical)
+        if outcomes is not None:
+            outcomes = _index_by_patient(outcomes)
+        samples = tables.pop("samples", None)
+        if samples is None:
+            samples = pd.DataFrame(
+                {"sample_id": clinical.index.astype("string"),
+                 "patient_id": clinical.index.astype("string")}
+            )
+        cohort = cls(clinical=clinical, samples=samples, outcomes=outcomes, **tables)
+        return cohort.validate() if validate else cohort
+
+    def validate(self) -> Cohort:
+        """Check every table against the schema and the links between tables."""
+        self.samples = S.coerce_and_check(self.samples, S.SAMPLES)
+        S.check_references(self.samples, S.SAMPLES, "patient_id", self.clinical.index,
+                           "clinical")
+        for name in OPTIONAL_TABLES:
+            table = getattr(self, name)
+            if table is None:
+                continue
+            table = S.coerce_and_check(table, S.SCHEMAS[name])
+            setattr(self, name, table)
+            if name in ("mutations",):
+                S.check_references(table, S.MUTATIONS, "Tumor_Sample_Barcode",
+                                   self.samples["sample_id"], "samples")
+            elif name in ("cna", "clones", "segments"):
+                S.check_references(table, S.SCHEMAS[name], "sample_id",
+                                   self.samples["sample_id"], "samples")
+            else:
+                S.check_references(table, S.SCHEMAS[name], "patient_id", self.clinical.index,
+                                   "clinical")
+        if self.outcomes is not None:
+            unknown = self.outcomes.index.difference(self.clinical.index)
+            if len(unknown):
+                raise InputError(
+                    f"outcome for patient {unknown[0]!r} who is not in the clinical table",
+                    file=self.outcomes.attrs.get("source"), column="patient_id")
+        return self
+
+    # ------------------------------------------------------------------ views
+    @property
+    def patient_ids(self) -> pd.Index:
+        return self.clinical.index
+
+    def __len__(self) -> int:
+        return len(self.clinical)
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """The tables that are present, by name (outcomes included)."""
+        names = ("clinical", "samples", *OPTIONAL_TABLES, "outcomes")
+        return {n: getattr(self, n) for n in names if getattr(self, n) is not None}
+
+    def sample_to_patient(self) -> pd.Series:
+        """``sample_id -> patient_id`` mapping."""
+        return pd.Series(
+            self.samples["patient_id"].to_numpy(), index=self.samples["sample_id"].to_numpy()
+        )
+
+    def mutations_by_patient(self) -> pd.DataFrame | None:
+        """Mutations with a ``patient_id`` column joined from the samples table."""
+        if self.mutations is None:
+            return None
+        mut = self.mutations.copy()
+        mut["patient_id"] = mut["Tumor_Sample_Barcode"].map(self.sample_to_patient())
+        return mut
+
+    def subset(self, patient_ids: Iterable) -> Cohort:
+        """The same cohort restricted to ``patient_ids`` (in that order)."""
+        ids = pd.Index(list(patient_ids))
+        missing = ids.difference(self.clinical.index)
+        if len(missing):
+            raise KeyError(f"unknown patient ids: {list(missing[:5])}")
+        samples = self.samples[self.samples["patient_id"].isin(ids)]
+        sample_ids = set(samples["sample_id"])
+        kw: dict = {}
+        for name in OPTIONAL_TABLES:
+            table = getattr(self, name)
+            if table is None:
+                kw[name] = None
+            elif "patient_id" in table.columns:
+                kw[name] = table[table["patient_id"].isin(ids)]
+            else:
+                key = "Tumor_Sample_Barcode" if name == "mutations" else "sample_id"
+                kw[name] = table[table[key].isin(sample_ids)]
+        outcomes = None if self.outcomes is None else self.outcomes.reindex(ids)
+        return replace(self, clinical=self.clinical.loc[ids], samples=samples,
+                       outcomes=outcomes, **kw)
+
+    def without_outcomes(self) -> Cohort:
+        """The cohort as a model sees it at prediction time."""
+        return replace(self, outcomes=None)
+
+    def fingerprint(self) -> str:
+        """A content hash of the inputs and outcomes (for MLflow tags; not reversible to ids)."""
+        digest = hashlib.sha256()
+        for name, table in sorted(self.tables().items()):
+            digest.update(name.encode())
+            hashed = pd.util.hash_pandas_object(table.reset_index(), index=False)
+            digest.update(hashed.to_numpy().tobytes())
+        return digest.hexdigest()[:16]
+
+
+def _index_by_patient(table: pd.DataFrame) -> pd.DataFrame:
+    if table.index.name == "patient_id":
+        return table
+    attrs = dict(table.attrs)
+    out = table.set_index("patient_id", drop=True)
+    out.index = out.index.astype("string")
+    out.attrs = attrs
+    return out

@@ -1,0 +1,71 @@
+"""Targets from outcomes, by explicit rules: a response label is never guessed.
+
+``ResponseRule`` says where the binary label comes from:
+- ``source="responder"``: the study's own binary column (e.g. durable clinical benefit);
+- ``source="best_response"``: RECIST categories, ``positive`` ones count as response, and
+  ``SD`` counts too when ``sd_min_months`` is set and progression-free time reaches it
+  (the "clinical benefit" convention of Chowell et al. 2022). ``NE`` is never labelled.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from predictor.errors import InputError
+
+
+@dataclass(frozen=True)
+class ResponseRule:
+    source: str = "best_response"  # "best_response" | "responder"
+    positive: tuple[str, ...] = ("CR", "PR")
+    sd_min_months: float | None = None
+
+
+@dataclass(frozen=True)
+class RelapseEndpoint:
+    """Which time-to-event pair is the relapse target: ``pfs`` or ``os``."""
+
+    endpoint: str = "pfs"
+
+
+def response_labels(outcomes: pd.DataFrame, rule: ResponseRule) -> pd.Series:
+    """Binary response label per patient (float: 1, 0 or NaN when not evaluable)."""
+    if rule.source == "responder":
+        if "responder" not in outcomes.columns:
+            raise InputError("response rule source 'responder' but outcomes have no "
+                             "'responder' column", column="responder")
+        return outcomes["responder"].astype("Float64").astype(float).rename("response")
+    if rule.source != "best_response":
+        raise InputError(f"unknown response label source {rule.source!r} "
+                         "(use 'best_response' or 'responder')")
+    if "best_response" not in outcomes.columns:
+        raise InputError("response rule source 'best_response' but outcomes have no "
+                         "'best_response' column", column="best_response")
+    bor = outcomes["best_response"].astype("string")
+    label = pd.Series(np.nan, index=outcomes.index, name="response")
+    evaluable = bor.notna() & (bor != "NE")
+    label[evaluable] = 0.0
+    label[evaluable & bor.isin(list(rule.positive))] = 1.0
+    if rule.sd_min_months is not None:
+        if "pfs_months" not in outcomes.columns:
+            raise InputError("sd_min_months needs a 'pfs_months' column", column="pfs_months")
+        durable = (bor == "SD") & (outcomes["pfs_months"].astype(float) >= rule.sd_min_months)
+        label[durable.fillna(False).to_numpy()] = 1.0
+    return label
+
+
+def relapse_target(outcomes: pd.DataFrame, endpoint: str = "pfs") -> pd.DataFrame:
+    """``time`` and ``event`` columns for the endpoint; rows with a missing time are NaN."""
+    if endpoint not in ("pfs", "os"):
+        raise InputError(f"unknown relapse endpoint {endpoint!r} (use 'pfs' or 'os')")
+    time_col, event_col = f"{endpoint}_months", f"{endpoint}_event"
+    for col in (time_col, event_col):
+        if col not in outcomes.columns:
+            raise InputError(f"relapse endpoint {endpoint!r} needs a {col!r} column", column=col)
+    return pd.DataFrame(
+        {"time": outcomes[time_col].astype(float), "event": outcomes[event_col].astype(float)},
+        index=outcomes.index,
+    )

@@ -1,0 +1,405 @@
+"""The cohort schema: every table, its columns, dtypes and allowed values, checked on load.
+
+A table read from a file carries ``df.attrs["source"]`` (the file path) and
+``df.attrs["first_line"]`` (the 1-based file line of its first data row), so that a failed check
+names the file, the line and the column. Extra columns are allowed everywhere: flat tables carry
+precomputed per-patient features next to the schema columns.
+
+Dtypes:
+- ``str``: text, never empty when required;
+- ``int`` / ``float``: numeric (``int`` must be whole), missing allowed unless required;
+- ``binary``: 0 or 1 (missing allowed unless required).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from predictor.errors import InputError
+
+RECIST_CATEGORIES = ("CR", "PR", "SD", "PD", "NE")
+
+# Variant classes allowed in a MAF (GDC MAF specification plus the cBioPortal extras).
+VARIANT_CLASSIFICATIONS = (
+    "Missense_Mutation",
+    "Nonsense_Mutation",
+    "Frame_Shift_Del",
+    "Frame_Shift_Ins",
+    "In_Frame_Del",
+    "In_Frame_Ins",
+    "Splice_Site",
+    "Splice_Region",
+    "Nonstop_Mutation",
+    "Translation_Start_Site",
+    "Silent",
+    "Intron",
+    "3'UTR",
+    "5'UTR",
+    "3'Flank",
+    "5'Flank",
+    "IGR",
+    "RNA",
+    "lincRNA",
+    "Targeted_Region",
+    "De_novo_Start_InFrame",
+    "De_novo_Start_OutOfFrame",
+    "Unknown",
+    "Fusion",
+)
+
+# Non-synonymous classes counted by cBioPortal's TMB_NONSYNONYMOUS.
+NONSYNONYMOUS_CLASSES = (
+    "Missense_Mutation",
+    "Nonsense_Mutation",
+    "Frame_Shift_Del",
+    "Frame_Shift_Ins",
+    "In_Frame_Del",
+    "In_Frame_Ins",
+    "Splice_Site",
+    "Splice_Region",
+    "Nonstop_Mutation",
+    "Translation_Start_Site",
+)
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of a table: its dtype, whether it must be present, and its allowed values."""
+
+    name: str
+    dtype: str  # "str" | "int" | "float" | "binary"
+    required: bool = False
+    allowed: tuple | None = None
+    min: float | None = None
+    max: float | None = None
+    nullable: bool = True
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class TableSchema:
+    """A table of the cohort: its columns and the columns that identify a row."""
+
+    name: str
+    columns: tuple[Column, ...]
+    key: tuple[str, ...] = ()
+    description: str = ""
+    extra: dict = field(default_factory=dict)
+
+    def column(self, name: str) -> Column:
+        for col in self.columns:
+            if col.name == name:
+                return col
+        raise KeyError(name)
+
+    @property
+    def names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+    @property
+    def required(self) -> list[str]:
+        return [c.name for c in self.columns if c.required]
+
+
+def _c(name: str, dtype: str, description: str, **kw) -> Column:
+    return Column(name=name, dtype=dtype, description=description, **kw)
+
+
+CLINICAL = TableSchema(
+    name="clinical",
+    key=("patient_id",),
+    description="One row per patient: what is known before treatment starts.",
+    columns=(
+        _c("patient_id", "str", "patient identifier", required=True, nullable=False),
+        _c("cancer_type", "str", "cancer type (e.g. NSCLC, Melanoma)", required=True),
+        _c("regimen", "str", "drugs given, generic lower-case names joined by '+'"),
+        _c("line_of_therapy", "int", "1 = first line", min=1),
+        _c("prior_systemic_therapy", "binary", "any systemic therapy before this one"),
+        _c("age", "float", "years at treatment start", min=0, max=130),
+        _c("sex", "str", "Male or Female", allowed=("Male", "Female")),
+        _c("nlr", "float", "blood neutrophil-to-lymphocyte ratio", min=0),
+        _c("albumin", "float", "serum albumin, g/dL", min=0),
+        _c("cohort", "str", "source cohort or hospital (enables leave-one-cohort-out)"),
+    ),
+)
+
+SAMPLES = TableSchema(
+    name="samples",
+    key=("sample_id",),
+    description="One row per sequenced tumour sample.",
+    columns=(
+        _c("sample_id", "str", "sample identifier (MAF Tumor_Sample_Barcode)", required=True,
+           nullable=False),
+        _c("patient_id", "str", "patient the sample belongs to", required=True, nullable=False),
+        _c("panel", "str", "sequencing panel or assay id (sets the TMB denominator)"),
+        _c("purity", "float", "tumour purity, fraction of tumour cells", min=0, max=1),
+        _c("ploidy", "float", "tumour ploidy", min=0),
+    ),
+)
+
+MUTATIONS = TableSchema(
+    name="mutations",
+    description="MAF rows: one somatic variant in one sample.",
+    columns=(
+        _c("Tumor_Sample_Barcode", "str", "sample id", required=True, nullable=False),
+        _c("Hugo_Symbol", "str", "gene symbol", required=True, nullable=False),
+        _c("Variant_Classification", "str", "MAF variant class", required=True, nullable=False,
+           allowed=VARIANT_CLASSIFICATIONS),
+        _c("HGVSp_Short", "str", "protein change, e.g. p.T790M"),
+        _c("t_ref_count", "int", "tumour reads supporting the reference allele", min=0),
+        _c("t_alt_count", "int", "tumour reads supporting the alternate allele", min=0),
+        _c("ccf", "float", "cancer-cell fraction of the variant, when called", min=0, max=1.5),
+    ),
+)
+
+CNA = TableSchema(
+    name="cna",
+    key=("sample_id", "Hugo_Symbol"),
+    description="Gene-level discrete copy number (GISTIC: -2 deep loss .. 2 amplification).",
+    columns=(
+        _c("sample_id", "str", "sample id", required=True, nullable=False),
+        _c("Hugo_Symbol", "str", "gene symbol", required=True, nullable=False),
+        _c("cna", "int", "discrete copy number", required=True, allowed=(-2, -1, 0, 1, 2)),
+    ),
+)
+
+CLONES = TableSchema(
+    name="clones",
+    key=("sample_id", "clone_id"),
+    description="Clonal architecture per sample (e.g. from PyClone/PhyloWGS).",
+    columns=(
+        _c("sample_id", "str", "sample id", required=True, nullable=False),
+        _c("clone_id", "str", "clone id within the sample", required=True, nullable=False),
+        _c("parent_clone_id", "str", "parent clone in the tree (empty for the trunk)"),
+        _c("ccf", "float", "cancer-cell fraction of the clone", required=True, min=0, max=1),
+        _c("n_mutations", "int", "mutations assigned to the clone", min=0),
+    ),
+)
+
+TME = TableSchema(
+    name="tme",
+    key=("patient_id",),
+    description="Tumour micro-environment markers (deconvolution, IHC or imaging).",
+    columns=(
+        _c("patient_id", "str", "patient id", required=True, nullable=False),
+        _c("cd8", "float", "CD8 T-cell fraction of cells", min=0, max=1),
+        _c("treg", "float", "regulatory T-cell fraction", min=0, max=1),
+        _c("m1_macrophage", "float", "M1 (anti-tumour) macrophage fraction", min=0, max=1),
+        _c("m2_macrophage", "float", "M2 (pro-tumour) macrophage fraction", min=0, max=1),
+        _c("caf", "float", "cancer-associated fibroblast fraction", min=0, max=1),
+        _c("stroma", "float", "stromal fraction", min=0, max=1),
+        _c("microvessel_density", "float", "microvessels per mm^2", min=0),
+        _c("hypoxia", "float", "hypoxia score, 0 (normoxic) .. 1", min=0, max=1),
+        _c("ph", "float", "extracellular pH", min=5, max=8.5),
+        _c("oxidative_stress", "float", "oxidative-stress index, 0 .. 1", min=0, max=1),
+    ),
+)
+
+CTDNA = TableSchema(
+    name="ctdna",
+    key=("patient_id", "day"),
+    description="Serial liquid-biopsy measurements; day 0 = treatment start.",
+    columns=(
+        _c("patient_id", "str", "patient id", required=True, nullable=False),
+        _c("day", "float", "days since treatment start", required=True, nullable=False),
+        _c("tumor_fraction", "float", "ctDNA tumour fraction", min=0, max=1),
+        _c("mean_vaf", "float", "mean VAF of tracked variants", min=0, max=1),
+    ),
+)
+
+SEGMENTS = TableSchema(
+    name="segments",
+    description="Copy-number segments (cBioPortal .seg), used for fraction of genome altered.",
+    columns=(
+        _c("sample_id", "str", "sample id", required=True, nullable=False),
+        _c("chrom", "str", "chromosome", required=True),
+        _c("start", "int", "segment start", required=True, min=0),
+        _c("end", "int", "segment end", required=True, min=0),
+        _c("num_mark", "int", "probes in segment", min=0),
+        _c("seg_mean", "float", "log2 copy ratio", required=True),
+    ),
+)
+
+OUTCOMES = TableSchema(
+    name="outcomes",
+    key=("patient_id",),
+    description="What happened after treatment. Never an input of a model.",
+    columns=(
+        _c("patient_id", "str", "patient id", required=True, nullable=False),
+        _c("best_response", "str", "best overall response (RECIST 1.1)", allowed=RECIST_CATEGORIES),
+        _c("responder", "binary", "binary response label, when given by the study"),
+        _c("pfs_months", "float", "progression/relapse-free time, months", min=0),
+        _c("pfs_event", "binary", "1 progressed/relapsed (or died), 0 censored"),
+        _c("os_months", "float", "overall survival time, months", min=0),
+        _c("os_event", "binary", "1 died, 0 censored"),
+    ),
+)
+
+SCHEMAS: dict[str, TableSchema] = {
+    s.name: s for s in (CLINICAL, SAMPLES, MUTATIONS, CNA, CLONES, TME, CTDNA, SEGMENTS, OUTCOMES)
+}
+
+
+def _where(df: pd.DataFrame, row_positions: Sequence[int]) -> tuple[str | None, int | None]:
+    """File and 1-based line of the first offending row (or its row number when not from a file)."""
+    source = df.attrs.get("source")
+    first_line = df.attrs.get("first_line")
+    pos = int(row_positions[0])
+    if first_line is not None:
+        return source, int(first_line) + pos
+    return source, pos + 1
+
+
+def _fail(df: pd.DataFrame, schema: TableSchema, positions, column: str, message: str):
+    source, line = _where(df, positions)
+    n = len(positions)
+    more = f" ({n - 1} more rows like it)" if n > 1 else ""
+    if df.attrs.get("first_line") is None:
+        message = f"{schema.name} table row {line}: {message}{more}"
+        raise InputError(message, file=source, column=column)
+    raise InputError(message + more, file=source, line=line, column=column)
+
+
+def coerce_and_check(df: pd.DataFrame, schema: TableSchema) -> pd.DataFrame:
+    """Check ``df`` against ``schema`` and return it with schema columns in their dtypes.
+
+    Raises :class:`InputError` naming file, line and column for a missing required column, a
+    value of the wrong type, a value outside the allowed set or range, or a duplicated key.
+    """
+    attrs = dict(df.attrs)
+    missing = [c for c in schema.required if c not in df.columns]
+    if missing:
+        source = attrs.get("source")
+        raise InputError(
+            f"missing required column(s) {', '.join(repr(m) for m in missing)} "
+            f"for the {schema.name} table",
+            file=source,
+            column=missing[0],
+        )
+    out = df.copy()
+    out.attrs = attrs
+    for col in schema.columns:
+        if col.name not in out.columns:
+            continue
+        out[col.name] = _coerce_column(out, schema, col)
+    if schema.key and all(k in out.columns for k in schema.key) and len(out):
+        dup = out.duplicated(list(schema.key), keep="first").to_numpy()
+        if dup.any():
+            positions = np.flatnonzero(dup)
+            first = out.iloc[positions[0]][list(schema.key)].tolist()
+            _fail(out, schema, positions, schema.key[-1],
+                  f"duplicate {'/'.join(schema.key)} {'/'.join(map(str, first))}")
+    return out
+
+
+def _coerce_column(df: pd.DataFrame, schema: TableSchema, col: Column) -> pd.Series:
+    raw = df[col.name]
+    if col.dtype == "str":
+        values = raw.astype("string").str.strip()
+        values = values.mask(values == "", pd.NA)
+    else:
+        if pd.api.types.is_numeric_dtype(raw) and not pd.api.types.is_bool_dtype(raw):
+            values = raw.astype("float64")
+        else:
+            text = raw.astype("string").str.strip()
+            text = text.mask(text.isin(["", "NA", "NaN", "nan", "None"]), pd.NA)
+            values = pd.to_numeric(text, errors="coerce").astype("float64")
+            bad = (values.isna() & text.notna()).to_numpy()
+            if bad.any():
+                positions = np.flatnonzero(bad)
+                _fail(df, schema, positions, col.name,
+                      f"expected a number, got {text.iloc[positions[0]]!r}")
+        if col.dtype in ("int", "binary"):
+            frac = (values.notna() & (values != np.floor(values))).to_numpy()
+            if frac.any():
+                positions = np.flatnonzero(frac)
+                _fail(df, schema, positions, col.name,
+                      f"expected a whole number, got {values.iloc[positions[0]]!r}")
+        if col.dtype == "binary":
+            bad = (values.notna() & ~values.isin([0, 1])).to_numpy()
+            if bad.any():
+                positions = np.flatnonzero(bad)
+                _fail(df, schema, positions, col.name,
+                      f"expected 0 or 1, got {values.iloc[positions[0]]!r}")
+    if not col.nullable or (col.required and col.dtype == "str"):
+        nulls = values.isna().to_numpy()
+        if nulls.any():
+            _fail(df, schema, np.flatnonzero(nulls), col.name, "value is missing")
+    if col.allowed is not None:
+        bad = (values.notna() & ~values.isin(list(col.allowed))).to_numpy()
+        if bad.any():
+            positions = np.flatnonzero(bad)
+            allowed = ", ".join(map(str, col.allowed[:12]))
+            more = ", ..." if len(col.allowed) > 12 else ""
+            _fail(df, schema, positions, col.name,
+                  f"unknown value {values.iloc[positions[0]]!r} (allowed: {allowed}{more})")
+    if col.min is not None or col.max is not None:
+        numeric = values.astype("float64")
+        low = numeric < col.min if col.min is not None else pd.Series(False, index=values.index)
+        high = numeric > col.max if col.max is not None else pd.Series(False, index=values.index)
+        bad = (low | high).fillna(False).to_numpy()
+        if bad.any():
+            positions = np.flatnonzero(bad)
+            _fail(df, schema, positions, col.name,
+                  f"value {numeric.iloc[positions[0]]!r} outside [{col.min}, {col.max}]")
+    if col.dtype == "int" or col.dtype == "binary":
+        return values.astype("Int64")
+    return values
+
+
+def check_outcome_times(outcomes: pd.DataFrame) -> None:
+    """An event needs a time: a missing or negative time where the event column is set fails."""
+    schema = OUTCOMES
+    for prefix in ("pfs", "os"):
+        time_col, event_col = f"{prefix}_months", f"{prefix}_event"
+        if event_col not in outcomes.columns:
+            continue
+        time = outcomes[time_col] if time_col in outcomes.columns else pd.Series(
+            np.nan, index=outcomes.index)
+        bad = (outcomes[event_col].notna() & time.isna()).to_numpy()
+        if bad.any():
+            _fail(outcomes, schema, np.flatnonzero(bad), time_col,
+                  f"{event_col} is set but {time_col} is missing")
+
+
+def check_references(
+    child: pd.DataFrame,
+    child_schema: TableSchema,
+    column: str,
+    known: Iterable[str],
+    parent_name: str,
+) -> None:
+    """Every value of ``child[column]`` must name a row of the parent table."""
+    known_set = pd.Index(pd.unique(pd.Series(list(known), dtype="string")))
+    values = child[column]
+    bad = (~values.isin(known_set)).to_numpy()
+    if bad.any():
+        positions = np.flatnonzero(bad)
+        _fail(child, child_schema, positions, column,
+              f"{values.iloc[positions[0]]!r} is not in the {parent_name} table")
+
+
+def describe_schema() -> str:
+    """Markdown description of every table (used by the README and ``predictor schema``)."""
+    lines = []
+    for schema in SCHEMAS.values():
+        lines.append(f"### {schema.name}\n\n{schema.description}\n")
+        lines.append("| column | dtype | required | allowed / range | meaning |")
+        lines.append("|---|---|---|---|---|")
+        for c in schema.columns:
+            if c.allowed is not None:
+                rng = ", ".join(map(str, c.allowed[:6])) + (", ..." if len(c.allowed) > 6 else "")
+            elif c.min is not None or c.max is not None:
+                rng = f"[{'' if c.min is None else c.min}, {'' if c.max is None else c.max}]"
+            else:
+                rng = ""
+            lines.append(
+                f"| `{c.name}` | {c.dtype} | {'yes' if c.required else ''} | {rng} | "
+                f"{c.description} |"
+            )
+        lines.append("")
+    return "\n".join(lines)
