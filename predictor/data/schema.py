@@ -2,8 +2,10 @@
 
 A table read from a file carries ``df.attrs["source"]`` (the file path) and
 ``df.attrs["first_line"]`` (the 1-based file line of its first data row), so that a failed check
-names the file, the line and the column. Extra columns are allowed everywhere: flat tables carry
-precomputed per-patient features next to the schema columns.
+names the file, the line and the column (``df.attrs["source_columns"]``, schema name -> the
+file's column name, when a reader renamed columns; ``df.attrs["text_trimmed"]`` when the reader
+already stripped text and made blank cells missing). Extra columns are allowed everywhere: flat
+tables carry precomputed per-patient features next to the schema columns.
 
 Dtypes:
 - ``str``: text, never empty when required;
@@ -256,6 +258,7 @@ def _where(df: pd.DataFrame, row_positions: Sequence[int]) -> tuple[str | None, 
 
 def _fail(df: pd.DataFrame, schema: TableSchema, positions, column: str, message: str):
     source, line = _where(df, positions)
+    column = df.attrs.get("source_columns", {}).get(column, column)  # the file's own name
     n = len(positions)
     more = f" ({n - 1} more rows like it)" if n > 1 else ""
     if df.attrs.get("first_line") is None:
@@ -299,8 +302,11 @@ def coerce_and_check(df: pd.DataFrame, schema: TableSchema) -> pd.DataFrame:
 def _coerce_column(df: pd.DataFrame, schema: TableSchema, col: Column) -> pd.Series:
     raw = df[col.name]
     if col.dtype == "str":
-        values = raw.astype("string").str.strip()
-        values = values.mask(values == "", pd.NA)
+        if df.attrs.get("text_trimmed") and isinstance(raw.dtype, pd.StringDtype):
+            values = raw  # a reader already trimmed it and made blanks missing (10M-row MAFs)
+        else:
+            values = raw.astype("string").str.strip()
+            values = values.mask(values == "", pd.NA)
     else:
         if pd.api.types.is_numeric_dtype(raw) and not pd.api.types.is_bool_dtype(raw):
             values = raw.astype("float64")

@@ -1,0 +1,109 @@
+"""``predictor bench features``: MAF rows/s, patients/s and peak memory of the feature build.
+
+Why: feature engineering is the step that reads every MAF row, so it sets the throughput of
+training and batch prediction. Target: 10M MAF rows (about 100k simulated patients) in under
+60 s on 2 cores and under 4 GB. Each size simulates a cohort (not timed), then times
+``fit`` and ``transform`` of the default pipeline separately; memory is the peak resident set
+size sampled during the build.
+"""
+
+from __future__ import annotations
+
+import gc
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import psutil
+
+TARGET_SECONDS_PER_10M_ROWS = 60.0
+TARGET_PEAK_GB = 4.0
+
+
+class PeakRSS:
+    """Samples the process's resident set size in a thread; ``peak`` in bytes."""
+
+    def __init__(self, interval: float = 0.02) -> None:
+        self.interval = interval
+        self.peak = 0
+        self._stop = threading.Event()
+        self._process = psutil.Process()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.peak = max(self.peak, self._process.memory_info().rss)
+            self._stop.wait(self.interval)
+
+    def __enter__(self) -> PeakRSS:
+        self.peak = self._process.memory_info().rss
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.peak = max(self.peak, self._process.memory_info().rss)
+
+
+def _timed(fn: Callable[[], Any]) -> tuple[Any, float, int]:
+    gc.collect()
+    with PeakRSS() as mem:
+        started = time.perf_counter()
+        result = fn()
+        elapsed = time.perf_counter() - started
+    return result, elapsed, mem.peak
+
+
+def measure(n_patients: int, seed: int = 0) -> dict:
+    """Simulate ``n_patients`` and time the default pipeline's fit and transform on them."""
+    from predictor.data.simulator import simulate_cohort
+    from predictor.features.knowledge import REPO_ROOT
+    from predictor.features.pipeline import build_feature_pipeline
+
+    cohort, _ = simulate_cohort(n_patients, seed)
+    cohort = cohort.without_outcomes()
+    rows = 0 if cohort.mutations is None else len(cohort.mutations)
+    import yaml
+
+    with open(REPO_ROOT / "conf" / "features" / "default.yaml", encoding="utf-8") as handle:
+        config = yaml.safe_load(handle)
+    base_rss = psutil.Process().memory_info().rss
+    pipeline, fit_s, fit_peak = _timed(lambda: build_feature_pipeline(**config).fit(cohort))
+    X, transform_s, transform_peak = _timed(lambda: pipeline.transform(cohort))
+    return {
+        "patients": n_patients,
+        "maf_rows": rows,
+        "features": X.shape[1],
+        "fit_s": fit_s,
+        "transform_s": transform_s,
+        "rows_per_s": rows / transform_s if transform_s > 0 else float("inf"),
+        "patients_per_s": n_patients / transform_s if transform_s > 0 else float("inf"),
+        "input_gb": base_rss / 1e9,
+        "peak_gb": max(fit_peak, transform_peak) / 1e9,
+    }
+
+
+def run(sizes: list[int]) -> None:
+    """Print one line per cohort size and whether the 10M-rows/60 s and 4 GB targets hold."""
+    print(f"{'patients':>9} {'MAF rows':>11} {'feats':>5} {'fit s':>7} {'transf s':>8} "
+          f"{'rows/s':>11} {'patients/s':>10} {'RSS in GB':>9} {'peak GB':>7}")
+    for n in sizes:
+        r = measure(n)
+        print(f"{r['patients']:>9} {r['maf_rows']:>11,} {r['features']:>5} {r['fit_s']:>7.2f} "
+              f"{r['transform_s']:>8.2f} {r['rows_per_s']:>11,.0f} {r['patients_per_s']:>10,.0f} "
+              f"{r['input_gb']:>9.2f} {r['peak_gb']:>7.2f}")
+        if r["maf_rows"]:
+            per_10m = max(r["fit_s"], r["transform_s"]) * 1e7 / r["maf_rows"]
+            ok = per_10m < TARGET_SECONDS_PER_10M_ROWS and r["peak_gb"] < TARGET_PEAK_GB
+            print(f"          -> {per_10m:.1f} s per 10M MAF rows (target < "
+                  f"{TARGET_SECONDS_PER_10M_ROWS:.0f} s), peak {r['peak_gb']:.2f} GB (target < "
+                  f"{TARGET_PEAK_GB:.0f} GB): {'OK' if ok else 'MISSED'}")
+        gc.collect()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    import sys
+
+    run([int(s) for s in (sys.argv[1] if len(sys.argv) > 1 else "1000,10000").split(",")])

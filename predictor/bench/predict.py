@@ -1,0 +1,254 @@
+"""``predictor bench predict``: compiled core vs ``lightgbm.Booster.predict``, and the CLI.
+
+Why: the compiled core exists for speed, so its claims are measured, in one process, on the
+same data: rows/s at 1 and 2 threads for batches of 1, 1,000 and ``rows`` rows, single-row
+latency, and end-to-end ``predictor predict`` throughput on a ``rows``-row Parquet file with
+``--backend compiled`` vs ``--backend lightgbm``. Targets: compiled >= 4x LightGBM at 2 threads
+on large batches, single-row latency <= 20 us, end-to-end >= 2.5x.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+N_FEATURES = 40
+N_TRAIN = 20_000
+BATCHES = (1, 1_000)
+TARGET_SPEEDUP = 4.0
+TARGET_LATENCY_US = 20.0
+TARGET_E2E = 2.5
+
+
+def synthetic(rows: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """~40 numeric features (10% NaN, 4 categorical codes) and a binary label."""
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(rows, N_FEATURES))
+    X[:, -4:] = rng.integers(0, 8, size=(rows, 4))
+    logit = X[:, :8] @ rng.normal(size=8) + np.sin(X[:, 8] * 2) + (X[:, -1] == 3)
+    y = (logit + rng.normal(size=rows) > 0).astype(float)
+    X[rng.random(X.shape) < 0.1] = np.nan
+    return X, y
+
+
+def train_model(trees: int, out: Path) -> Path:
+    import lightgbm as lgb
+
+    X, y = synthetic(N_TRAIN, seed=1)
+    data = lgb.Dataset(X, y, categorical_feature=list(range(N_FEATURES - 4, N_FEATURES)))
+    params = {"objective": "binary", "num_leaves": 31, "learning_rate": 0.05, "verbose": -1,
+              "num_threads": 2, "seed": 0, "deterministic": True}
+    booster = lgb.train(params, data, num_boost_round=trees)
+    path = out / "model.txt"
+    booster.save_model(str(path))
+    return path
+
+
+def _rows_per_s(fn: Callable[[np.ndarray], object], X: np.ndarray, min_seconds: float,
+                max_repeats: int) -> float:
+    fn(X)  # warm-up (thread pools, caches)
+    done, started = 0, time.perf_counter()
+    while True:
+        fn(X)
+        done += 1
+        elapsed = time.perf_counter() - started
+        if done >= max_repeats or elapsed >= min_seconds:
+            return done * len(X) / elapsed
+
+
+def _latency_us(fn: Callable[[np.ndarray], object], row: np.ndarray, calls: int) -> float:
+    for _ in range(100):
+        fn(row)
+    timings = np.empty(calls)
+    for i in range(calls):
+        t0 = time.perf_counter()
+        fn(row)
+        timings[i] = time.perf_counter() - t0
+    return float(np.median(timings) * 1e6)
+
+
+def core_benchmark(rows: int, trees: int, work: Path) -> list[dict]:
+    """Rows/s of both backends for each thread count and batch size."""
+    from predictor.serving.compiled import LightGBMScorer, compile_booster, load_scorer
+
+    model = train_model(trees, work)
+    X, _ = synthetic(rows, seed=2)
+    t0 = time.perf_counter()
+    info = compile_booster(model, work / "compiled", X[:1000], name="bench")
+    compile_s = time.perf_counter() - t0
+    compiled = load_scorer(model, work / "compiled", "bench")
+    lgbm = LightGBMScorer(model)
+    diff = float(np.max(np.abs(compiled.raw_score(X[:100_000]) - lgbm.raw_score(X[:100_000]))))
+    results = [{"what": "compile", "seconds": compile_s, "backend": info.backend,
+                "max_abs_diff": diff}]
+    for threads in (1, 2):
+        for batch in (*BATCHES, rows):
+            part = np.ascontiguousarray(X[:batch])
+            big = batch >= 100_000
+            reps = 2 if big else 2000
+            min_s = 0.0 if big else 1.0
+            speed = {}
+            for name, scorer in (("compiled", compiled), ("lightgbm", lgbm)):
+                def fn(data, s=scorer, t=threads):
+                    return s.raw_score(data, n_jobs=t)
+                speed[name] = _rows_per_s(fn, part, min_s, reps)
+            results.append({"what": "throughput", "threads": threads, "batch": batch,
+                            "compiled": speed["compiled"], "lightgbm": speed["lightgbm"]})
+    row = np.ascontiguousarray(X[:1])
+    results.append({"what": "latency",
+                    "compiled": _latency_us(lambda d: compiled.raw_score(d, n_jobs=1), row, 5000),
+                    "lightgbm": _latency_us(lambda d: lgbm.raw_score(d, n_jobs=1), row, 5000)})
+    return results
+
+
+def e2e_benchmark(rows: int, work: Path) -> dict | str:
+    """Wall time of ``predictor predict`` on a ``rows``-row Parquet file, both backends."""
+    try:
+        bundle = _bench_bundle(work / "bundle")
+    except ImportError as error:  # simulator or feature pipeline not available
+        return f"skipped: {error}"
+    flat = _flat_file(rows, work / "patients.parquet")
+    times = {}
+    for backend in ("compiled", "lightgbm"):
+        out = work / f"pred_{backend}.parquet"
+        cmd = [sys.executable, "-m", "predictor.cli", "predict", "--model", str(bundle),
+               "--input", str(flat), "--output", str(out), "--backend", backend]
+        t0 = time.perf_counter()
+        subprocess.run(cmd, check=True, capture_output=True)
+        times[backend] = time.perf_counter() - t0
+        times[f"stages_{backend}"] = stage_breakdown(bundle, flat, backend)
+    return times
+
+
+def stage_breakdown(bundle: Path, flat: Path, backend: str,
+                    max_rows: int = 200_000) -> dict[str, float]:
+    """Seconds per stage (read + validate, features, scoring, write) on the first rows."""
+    import io
+    import logging
+
+    from predictor.data.readers import iter_flat_chunks
+    from predictor.serving.bundle import load_bundle
+
+    logging.disable(logging.WARNING)
+    try:
+        predictor = load_bundle(bundle, backend=backend)
+        stages = {"read": 0.0, "features": 0.0, "score": 0.0, "write": 0.0, "rows": 0.0}
+        chunks = iter_flat_chunks(flat, predictor.manifest.get("input_mapping"), 100_000)
+        while stages["rows"] < max_rows:
+            t0 = time.perf_counter()
+            cohort = next(chunks, None)
+            t1 = time.perf_counter()
+            if cohort is None:
+                break
+            X = predictor.pipeline.transform(cohort)
+            t2 = time.perf_counter()
+            frame = predictor.predict_frame(X)
+            t3 = time.perf_counter()
+            frame.to_parquet(io.BytesIO())
+            t4 = time.perf_counter()
+            for key, value in zip(("read", "features", "score", "write"),
+                                  (t1 - t0, t2 - t1, t3 - t2, t4 - t3), strict=True):
+                stages[key] += value
+            stages["rows"] += len(frame)
+        return stages
+    finally:
+        logging.disable(logging.NOTSET)
+
+
+def _bench_bundle(out: Path, patients: int = 2000) -> Path:
+    """A real bundle (default features, both heads, default tree counts) on a simulated
+    cohort, like ``predictor-train`` would write."""
+    import yaml
+
+    from predictor.data.labels import ResponseRule, relapse_target, response_labels
+    from predictor.data.simulator import simulate_cohort
+    from predictor.features.pipeline import build_feature_pipeline
+    from predictor.models.relapse import RelapseModel
+    from predictor.models.response import ResponseModel
+    from predictor.serving.bundle import save_bundle
+
+    repo = Path(__file__).resolve().parents[2]
+    cfg = yaml.safe_load((repo / "conf/features/default.yaml").read_text())
+    cfg["families"]["mutation"]["gene_sets"] = str(repo / "conf/knowledge/gene_sets.yaml")
+    cfg["families"]["mechanism"]["knowledge_base"] = str(repo / "conf/knowledge/drugs.yaml")
+    cohort, _ = simulate_cohort(patients, 0)
+    pipeline = build_feature_pipeline(cfg).fit(cohort)
+    X = pipeline.transform(cohort)
+    cats = pipeline.categorical_features_
+    target = relapse_target(cohort.outcomes, "pfs")
+    response = ResponseModel().fit(X, response_labels(cohort.outcomes, ResponseRule()), cats)
+    relapse = RelapseModel().fit(X, target["time"], target["event"], cats)
+    return save_bundle(out, feature_pipeline=pipeline, response_model=response,
+                       relapse_model=relapse, input_mapping=None,
+                       label_rule={"source": "best_response"}, horizons=(6, 12, 24),
+                       metadata={"fingerprint": cohort.fingerprint()}, probe_cohort=cohort)
+
+
+def _flat_file(rows: int, path: Path) -> Path:
+    """``rows`` patients in schema names (clinical columns of a simulated cohort, tiled)."""
+    import pandas as pd
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from predictor.data.mappings import unmap_cohort
+    from predictor.data.simulator import simulate_cohort
+
+    cohort, _ = simulate_cohort(1000, 1)
+    base = unmap_cohort(cohort.without_outcomes())
+    reps = -(-rows // len(base))
+    flat = pd.concat([base] * reps, ignore_index=True).iloc[:rows]
+    flat["patient_id"] = [f"B{i:08d}" for i in range(rows)]
+    pq.write_table(pa.Table.from_pandas(flat, preserve_index=False), path)
+    return path
+
+
+def run(rows: int = 1_000_000, trees: int = 500) -> None:
+    """Run every benchmark and print one rich table."""
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    with tempfile.TemporaryDirectory(prefix="predictor-bench-") as tmp:
+        work = Path(tmp)
+        console.print(f"training a {trees}-tree model on {N_TRAIN} rows, {N_FEATURES} features")
+        core = core_benchmark(rows, trees, work)
+        console.print(f"end-to-end CLI on {rows} rows (both backends)")
+        e2e = e2e_benchmark(rows, work)
+    table = Table(title=f"predictor bench predict ({rows} rows, {trees} trees)")
+    for col in ("measure", "compiled", "lightgbm", "speed-up", "target"):
+        table.add_column(col, justify="right")
+    for item in core:
+        if item["what"] == "compile":
+            table.add_row("compile time (s)", f"{item['seconds']:.2f}", "", "", "")
+            table.add_row("max |raw diff| (100k rows)", f"{item['max_abs_diff']:.1e}", "",
+                          item["backend"], "<= 1e-9")
+        elif item["what"] == "throughput":
+            ratio = item["compiled"] / item["lightgbm"]
+            target = (f">= {TARGET_SPEEDUP:g}x" if item["threads"] == 2
+                      and item["batch"] == rows else "")
+            table.add_row(f"rows/s, {item['threads']} thr, batch {item['batch']:,}",
+                          f"{item['compiled']:,.0f}", f"{item['lightgbm']:,.0f}",
+                          f"{ratio:.1f}x", target)
+        else:
+            table.add_row("single-row latency (us)", f"{item['compiled']:.1f}",
+                          f"{item['lightgbm']:.1f}",
+                          f"{item['lightgbm'] / item['compiled']:.1f}x",
+                          f"<= {TARGET_LATENCY_US:g} us")
+    if isinstance(e2e, dict):
+        table.add_row("CLI end-to-end rows/s",
+                      f"{rows / e2e['compiled']:,.0f}", f"{rows / e2e['lightgbm']:,.0f}",
+                      f"{e2e['lightgbm'] / e2e['compiled']:.1f}x", f">= {TARGET_E2E:g}x")
+        a, b = e2e["stages_compiled"], e2e["stages_lightgbm"]
+        for stage in ("read", "features", "score", "write"):
+            table.add_row(f"  {stage} s per 100k rows", f"{a[stage] / a['rows'] * 1e5:.2f}",
+                          f"{b[stage] / b['rows'] * 1e5:.2f}",
+                          f"{b[stage] / max(a[stage], 1e-9):.1f}x", "")
+    else:
+        table.add_row("CLI end-to-end", e2e, "", "", "")
+    console.print(table)

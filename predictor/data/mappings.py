@@ -1,0 +1,288 @@
+"""Column mappings: how a one-row-per-patient table's columns become schema tables.
+
+A mapping is explicit so that nothing is guessed: which column is the patient id, which source
+column is each schema column, how codes translate (``Sex`` 1 -> ``Male``), which regimen each
+drug code stands for, which columns are outcomes, and which columns pass through as
+precomputed features under their source names.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from predictor.data import schema as S
+from predictor.errors import InputError
+
+OUTCOME_NAMES = tuple(c.name for c in S.OUTCOMES.columns if c.name != "patient_id")
+CLINICAL_NAMES = tuple(c.name for c in S.CLINICAL.columns if c.name != "patient_id")
+
+
+@dataclass(frozen=True)
+class FlatMapping:
+    """Where each schema column of a flat table comes from (see ``conf/mappings/*.yaml``).
+
+    ``columns``: clinical schema column -> source column; ``value_maps``: schema column ->
+    {source code: value}; ``regimen_column``/``regimen_map``: drug code -> regimen;
+    ``outcomes``: outcome column -> source column; ``features``: source columns kept under
+    their own names; ``constants``: a value for a clinical column the file lacks (e.g.
+    ``cancer_type: NSCLC`` for a single-cancer file). A mapped column missing from the file is
+    an error only when the schema requires it.
+    """
+
+    id_column: str = "patient_id"
+    columns: dict[str, str] = field(default_factory=dict)
+    value_maps: dict[str, dict] = field(default_factory=dict)
+    regimen_column: str | None = None
+    regimen_map: dict = field(default_factory=dict)
+    outcomes: dict[str, str] = field(default_factory=dict)
+    features: tuple[str, ...] = ()
+    cohort_column: str | None = None
+    constants: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_dict(cls, data: Mapping, *, source: str | None = None) -> FlatMapping:
+        """Build and check a mapping from a plain dict (e.g. parsed YAML)."""
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise InputError(f"unknown mapping key(s) {', '.join(unknown)} "
+                             f"(known: {', '.join(sorted(known))})", file=source)
+        kw: dict[str, Any] = dict(data)
+        for key in ("columns", "value_maps", "regimen_map", "outcomes", "constants"):
+            value = kw.get(key) or {}
+            if not isinstance(value, Mapping):
+                raise InputError(f"mapping key {key!r} must be a mapping", file=source)
+            kw[key] = {k: (dict(v) if isinstance(v, Mapping) else v) for k, v in value.items()}
+        kw["features"] = tuple(kw.get("features") or ())
+        mapping = cls(**kw)
+        mapping.check(source)
+        return mapping
+
+    def check(self, source: str | None = None) -> None:
+        """Mapped names must be schema columns; the id column must be named."""
+        if not self.id_column:
+            raise InputError("mapping needs an 'id_column'", file=source)
+        for name in self.columns:
+            if name not in CLINICAL_NAMES:
+                raise InputError(f"mapping 'columns' names {name!r}, not a clinical schema "
+                                 f"column ({', '.join(CLINICAL_NAMES)})", file=source)
+        for name in self.outcomes:
+            if name not in OUTCOME_NAMES:
+                raise InputError(f"mapping 'outcomes' names {name!r}, not an outcome "
+                                 f"({', '.join(OUTCOME_NAMES)})", file=source)
+        for name in self.constants:
+            if name not in CLINICAL_NAMES:
+                raise InputError(f"mapping 'constants' names {name!r}, not a clinical schema "
+                                 "column", file=source)
+        for name in self.value_maps:
+            if name not in self.columns and name not in self.outcomes:
+                raise InputError(f"value_maps for {name!r}, which the mapping does not map",
+                                 file=source)
+
+    def to_dict(self) -> dict:
+        """Plain dict (YAML/JSON-ready), e.g. for a model bundle."""
+        return {
+            "id_column": self.id_column,
+            "columns": dict(self.columns),
+            "value_maps": {k: dict(v) for k, v in self.value_maps.items()},
+            "regimen_column": self.regimen_column,
+            "regimen_map": dict(self.regimen_map),
+            "outcomes": dict(self.outcomes),
+            "features": list(self.features),
+            "cohort_column": self.cohort_column,
+            "constants": dict(self.constants),
+        }
+
+
+def load_mapping(mapping: FlatMapping | Mapping | str | Path | None) -> FlatMapping | None:
+    """A mapping from a FlatMapping, a dict (or Hydra config), or a YAML file path."""
+    if mapping is None or isinstance(mapping, FlatMapping):
+        return mapping
+    if isinstance(mapping, str | Path):
+        path = Path(mapping)
+        if not path.is_file():
+            raise InputError("mapping file not found", file=path)
+        try:
+            data = yaml.safe_load(path.read_text())
+        except yaml.YAMLError as error:
+            line = getattr(getattr(error, "problem_mark", None), "line", None)
+            raise InputError("mapping is not valid YAML", file=path,
+                             line=None if line is None else line + 1) from None
+        if not isinstance(data, Mapping):
+            raise InputError("mapping file must hold a YAML mapping", file=path)
+        return FlatMapping.from_dict(data, source=str(path))
+    if not isinstance(mapping, Mapping):
+        try:  # an omegaconf DictConfig
+            from omegaconf import OmegaConf
+
+            mapping = OmegaConf.to_container(mapping, resolve=True)  # type: ignore[assignment]
+        except Exception:
+            raise InputError(f"cannot use {type(mapping).__name__} as a column mapping") from None
+    else:
+        mapping = _plain(mapping)
+    return FlatMapping.from_dict(mapping)  # type: ignore[arg-type]
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
+# ---------------------------------------------------------------------------- applying
+def _numeric_key(value: Any) -> float | None:
+    if isinstance(value, bool):
+        return float(value)
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) else None
+
+
+def map_values(series: pd.Series, value_map: Mapping, table: pd.DataFrame, column: str,
+               target: str) -> pd.Series:
+    """Translate codes with ``value_map``; a code the map lacks is an error naming its line."""
+    text = series.astype("string").str.strip()
+    text = text.mask(text == "", pd.NA)
+    by_text = {str(k).strip(): v for k, v in value_map.items()}
+    out = text.map(by_text)
+    numeric_map = {n: v for k, v in value_map.items() if (n := _numeric_key(k)) is not None}
+    if numeric_map:
+        numbers = pd.to_numeric(text, errors="coerce").astype("float64")
+        out = out.where(out.notna(), numbers.map(numeric_map))
+    bad = (text.notna() & out.isna()).to_numpy()
+    if bad.any():
+        pos = np.flatnonzero(bad)
+        known = ", ".join(map(str, value_map))
+        S._fail(table, S.TableSchema(name="flat", columns=()), pos, column,
+                f"value {text.iloc[pos[0]]!r} has no entry in the mapping for {target} "
+                f"(known: {known})")
+    return out.astype("object").where(out.notna(), None)
+
+
+def _column(table: pd.DataFrame, name: str) -> pd.Series:
+    return table[name].reset_index(drop=True)
+
+
+def apply_mapping(table: pd.DataFrame, mapping: FlatMapping | None) -> dict[str, pd.DataFrame]:
+    """``clinical`` (and ``outcomes`` when the file has any) tables, ``patient_id`` a column."""
+    if mapping is None:
+        return _split_schema_named(table)
+    source = table.attrs.get("source")
+    if mapping.id_column not in table.columns:
+        raise InputError(f"missing the patient id column {mapping.id_column!r}", file=source,
+                         column=mapping.id_column)
+    clinical = pd.DataFrame({"patient_id": _column(table, mapping.id_column).astype("string")})
+    for name, src in mapping.columns.items():
+        if src not in table.columns:
+            if S.CLINICAL.column(name).required and name not in mapping.constants:
+                raise InputError(f"missing column {src!r} (mapped to {name})", file=source,
+                                 column=src)
+            continue
+        values = _column(table, src)
+        if name in mapping.value_maps:
+            values = map_values(values, mapping.value_maps[name], table, src, name)
+        clinical[name] = values
+    if mapping.regimen_column and mapping.regimen_column in table.columns:
+        values = _column(table, mapping.regimen_column)
+        if mapping.regimen_map:
+            values = map_values(values, mapping.regimen_map, table, mapping.regimen_column,
+                                "regimen")
+        clinical["regimen"] = pd.Series(values, dtype="string").str.lower()
+    if mapping.cohort_column and mapping.cohort_column in table.columns:
+        clinical["cohort"] = _column(table, mapping.cohort_column).astype("string")
+    for name, value in mapping.constants.items():
+        if name not in clinical.columns:
+            clinical[name] = value.strip() if isinstance(value, str) else value
+    for src in mapping.features:
+        if src in table.columns and src not in clinical.columns:
+            clinical[src] = _column(table, src)
+    numeric_extras(clinical)
+    clinical.attrs["source_columns"] = {"patient_id": mapping.id_column, **mapping.columns}
+    if mapping.regimen_column:
+        clinical.attrs["source_columns"]["regimen"] = mapping.regimen_column
+    tables = {"clinical": schema_first(clinical)}
+    present = {n: s for n, s in mapping.outcomes.items() if s in table.columns}
+    if present:
+        outcomes = pd.DataFrame({"patient_id": clinical["patient_id"]})
+        for name, src in present.items():
+            values = _column(table, src)
+            if name in mapping.value_maps:
+                values = map_values(values, mapping.value_maps[name], table, src, name)
+            outcomes[name] = values
+        outcomes.attrs["source_columns"] = {"patient_id": mapping.id_column, **present}
+        tables["outcomes"] = outcomes
+    return tables
+
+
+def _split_schema_named(table: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """A table already in schema names: outcome columns apart, the rest clinical."""
+    outcome_cols = [c for c in table.columns if c in OUTCOME_NAMES]
+    clinical = table.drop(columns=outcome_cols).reset_index(drop=True)
+    if "patient_id" not in clinical.columns:
+        names = [str(c) for c in table.columns]
+        hint = ("; this looks like a file of a cBioPortal study: pass the study folder"
+                if "PATIENT_ID" in names or (names and names[0].startswith("#")) else "")
+        raise InputError("missing column 'patient_id' (flat files in other column names need "
+                         f"--mapping){hint}", file=table.attrs.get("source"),
+                         column="patient_id")
+    clinical["patient_id"] = clinical["patient_id"].astype("string")
+    numeric_extras(clinical)
+    tables = {"clinical": clinical}
+    if outcome_cols:
+        tables["outcomes"] = table[["patient_id", *outcome_cols]].reset_index(drop=True)
+    return tables
+
+
+def numeric_extras(table: pd.DataFrame, skip: list[str] | None = None) -> None:
+    """Columns beyond the schema (in place): float64 when every value parses, else text."""
+    skip = S.CLINICAL.names if skip is None else skip
+    clinical = table
+    for name in clinical.columns:
+        if name in skip:
+            continue
+        col = clinical[name]
+        if pd.api.types.is_bool_dtype(col):
+            clinical[name] = col.astype("float64")
+            continue
+        if pd.api.types.is_numeric_dtype(col):
+            clinical[name] = col.astype("float64")
+            continue
+        text = col.astype("string").str.strip()
+        text = text.mask(text == "", pd.NA)
+        numbers = pd.to_numeric(text, errors="coerce")
+        if bool((numbers.notna() == text.notna()).all()):  # all-missing -> NaN floats
+            clinical[name] = numbers.astype("float64")
+        else:
+            clinical[name] = text
+
+
+def schema_first(clinical: pd.DataFrame) -> pd.DataFrame:
+    """Schema columns first (in schema order), then the extra columns in their file order."""
+    names = [c for c in S.CLINICAL.names if c in clinical.columns]
+    out = clinical[names + [c for c in clinical.columns if c not in names]]
+    out.attrs = dict(clinical.attrs)
+    return out
+
+
+def unmap_cohort(cohort) -> pd.DataFrame:
+    """One row per patient in schema names: clinical columns, then outcome columns."""
+    flat = cohort.clinical.reset_index()
+    if cohort.outcomes is not None:
+        outcomes = cohort.outcomes.reindex(cohort.clinical.index).reset_index(drop=True)
+        clash = [c for c in outcomes.columns if c in flat.columns]
+        if clash:
+            raise InputError(f"outcome column {clash[0]!r} is also a clinical column")
+        flat = pd.concat([flat, outcomes], axis=1)
+    return flat

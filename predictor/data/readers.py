@@ -1,0 +1,88 @@
+"""One entry point for every input: a study folder or a flat table, read into a :class:`Cohort`.
+
+``read_cohort`` picks the reader from the path (folder -> cBioPortal, file -> flat table) so the
+CLI, training and serving accept the same inputs; ``describe_cohort`` is what ``predictor
+validate`` prints.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+
+import pandas as pd
+
+from predictor.data.cbioportal import read_cbioportal
+from predictor.data.cohort import OPTIONAL_TABLES, Cohort
+from predictor.data.flat import iter_flat_chunks as _iter_flat_chunks
+from predictor.data.flat import read_flat
+from predictor.data.mappings import FlatMapping
+from predictor.errors import InputError
+
+MappingLike = FlatMapping | Mapping | str | Path | None
+
+
+def read_cohort(path: str | Path, mapping: MappingLike = None) -> Cohort:
+    """Read a cBioPortal study folder or a CSV/TSV/Parquet table (with ``mapping``).
+
+    ``mapping`` only applies to flat tables; a study folder has its own attribute names, so
+    callers may pass one mapping for any input.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise InputError("no such file or folder", file=path)
+    if path.is_dir():
+        return read_cbioportal(path)
+    return read_flat(path, mapping)
+
+
+def iter_flat_chunks(path: str | Path, mapping: MappingLike = None,
+                     chunk_rows: int = 100_000) -> Iterator[Cohort]:
+    """Validated cohorts of at most ``chunk_rows`` patients from a large flat file."""
+    return _iter_flat_chunks(Path(path), mapping, chunk_rows)
+
+
+def describe_cohort(cohort: Cohort) -> str:
+    """A short multi-line summary: sizes, which optional tables are present, outcome counts."""
+    samples = 0 if cohort.samples is None else len(cohort.samples)
+    lines = [f"cohort {cohort.name}: {len(cohort)} patients, {samples} samples"]
+    present = [n for n in OPTIONAL_TABLES if getattr(cohort, n) is not None]
+    if cohort.mutations is not None:
+        lines.append(f"mutations: {len(cohort.mutations)} rows")
+    lines.append("tables: " + (", ".join(
+        f"{n} ({len(getattr(cohort, n))} rows)" for n in present) if present else "none"))
+    extras = [c for c in cohort.clinical.columns if c not in _schema_clinical()]
+    if extras:
+        shown = ", ".join(map(str, extras[:10])) + (", ..." if len(extras) > 10 else "")
+        lines.append(f"extra clinical columns ({len(extras)}): {shown}")
+    if "cancer_type" in cohort.clinical.columns:
+        counts = cohort.clinical["cancer_type"].value_counts().head(5)
+        lines.append("cancer types: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+    lines.append(_describe_outcomes(cohort.outcomes))
+    return "\n".join(lines)
+
+
+def _schema_clinical() -> set[str]:
+    from predictor.data.schema import CLINICAL
+
+    return set(CLINICAL.names)
+
+
+def _describe_outcomes(outcomes: pd.DataFrame | None) -> str:
+    if outcomes is None:
+        return "outcomes: none"
+    parts = []
+    if "best_response" in outcomes.columns:
+        counts = outcomes["best_response"].value_counts(dropna=False)
+        parts.append("best response " + ", ".join(
+            f"{'missing' if pd.isna(k) else k} {v}" for k, v in counts.items()))
+    if "responder" in outcomes.columns:
+        r = outcomes["responder"]
+        parts.append(f"responders {int((r == 1).sum())}, non-responders {int((r == 0).sum())}, "
+                     f"not evaluable {int(r.isna().sum())}")
+    for prefix, label in (("pfs", "PFS"), ("os", "OS")):
+        event = f"{prefix}_event"
+        if event in outcomes.columns:
+            e = outcomes[event]
+            parts.append(f"{label} events {int((e == 1).sum())}, censored {int((e == 0).sum())}")
+    return "outcomes: " + ("; ".join(parts) if parts else "no known outcome columns")

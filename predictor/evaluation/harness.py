@@ -1,0 +1,486 @@
+"""Evaluation harness: CV with the same outer folds for the heads and every baseline (no
+leakage), the final fit, held-out test metrics, paired comparisons and oracle metrics.
+
+Inside each outer fold the feature pipeline is built fresh and **fitted on that fold's training
+patients only** (features such as TMB percentiles or category codes are learned state), then
+every learner is fitted on the training rows that have its target and scores the held-out rows.
+Patients without a response label still take part in the relapse head, and vice versa.
+
+How the CV numbers are summarised (the same recipe for every learner):
+- each repeat's out-of-fold (OOF) predictions are pooled over its folds and scored once;
+  the point estimate is the mean of that score over repeats;
+- the 95% CI is a percentile bootstrap over patients of that same mean-over-repeats score
+  (patients are resampled jointly across repeats), so it reflects patient sampling, not fold
+  noise. Relapse risks of different fold models are pooled as they are (log relative hazards
+  on comparable scales), which slightly understates a model's C-index if anything.
+
+Held-out test: each learner fitted once on all training patients; 95% CIs by the same patient
+bootstrap; model - baseline differences by a paired bootstrap (same resampled patients).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import re
+import warnings
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from predictor.evaluation import metrics as M
+from predictor.evaluation.bootstrap import bootstrap_ci
+
+log = logging.getLogger(__name__)
+
+RESPONSE = "response"
+RELAPSE = "relapse"
+MODEL = "model"
+# Metrics that get bootstrap CIs (others are point estimates): cheap and the ones users quote.
+CI_METRICS = {RESPONSE: ("roc_auc", "pr_auc", "brier"), RELAPSE: ("harrell_c",)}
+# The single metric each head is ranked by (baselines get a CI for it too).
+PRIMARY = {RESPONSE: "roc_auc", RELAPSE: "harrell_c"}
+
+
+@dataclass(frozen=True)
+class Targets:
+    """Per-patient targets and strata of a set of patients (same index everywhere)."""
+
+    response: pd.Series      # 1 / 0 / NaN
+    time: pd.Series          # months, NaN when unknown
+    event: pd.Series         # 1 / 0 / NaN
+    groups: pd.Series        # e.g. cancer type: stratification and per-group AUC
+
+    def subset(self, ids: pd.Index) -> Targets:
+        return Targets(self.response.loc[ids], self.time.loc[ids], self.event.loc[ids],
+                       self.groups.loc[ids])
+
+    def has_response(self) -> np.ndarray:
+        return self.response.notna().to_numpy()
+
+    def has_relapse(self) -> np.ndarray:
+        return (self.time.notna() & self.event.notna()).to_numpy()
+
+
+@dataclass(frozen=True)
+class Learner:
+    """A model to cross-validate: ``make()`` returns a fresh unfitted estimator."""
+
+    name: str                 # "model" for a head, else the baseline's name
+    head: str                 # "response" | "relapse"
+    make: Callable[[], Any]
+
+    @property
+    def key(self) -> str:
+        return f"{self.head}/{self.name}"
+
+
+@dataclass(frozen=True)
+class Split:
+    repeat: int
+    fold: int
+    train: np.ndarray         # positional indices into the patients
+    test: np.ndarray
+
+
+@dataclass
+class CVPredictions:
+    """Out-of-fold scores: ``scores[learner.key]`` is (n_patients, n_repeats), NaN = unscored."""
+
+    patient_ids: pd.Index
+    n_repeats: int
+    scores: dict[str, np.ndarray] = field(default_factory=dict)
+    failures: dict[str, str] = field(default_factory=dict)
+
+
+def fit_learner(learner: Learner, X: pd.DataFrame, targets: Targets,
+                categorical: Sequence[str]) -> Any:
+    """Fit a fresh estimator on the rows of ``X`` that have the learner's target."""
+    model = learner.make()
+    if learner.head == RESPONSE:
+        keep = targets.has_response()
+        model.fit(X[keep], targets.response.to_numpy()[keep], categorical_features=categorical)
+    else:
+        keep = targets.has_relapse()
+        model.fit(X[keep], targets.time.to_numpy()[keep], targets.event.to_numpy()[keep],
+                  categorical_features=categorical)
+    return model
+
+
+def score(learner_head: str, model: Any, X: pd.DataFrame) -> np.ndarray:
+    """P(response) for a response learner, log relative hazard for a relapse learner."""
+    if learner_head == RESPONSE:
+        return np.asarray(model.predict_proba(X), dtype=np.float64).reshape(-1)
+    return np.asarray(model.predict_risk(X), dtype=np.float64).reshape(-1)
+
+
+def make_splits(targets: Targets, *, n_splits: int, n_repeats: int, seed: int,
+                cohort_groups: pd.Series | None = None) -> list[Split]:
+    """Repeated stratified K-fold (label x group), or leave-one-cohort-out when given groups."""
+    from predictor.evaluation.splits import leave_one_group_out, repeated_stratified_kfold
+
+    if cohort_groups is not None:
+        pairs = leave_one_group_out(cohort_groups.to_numpy())
+        return [Split(0, i, tr, te) for i, (tr, te) in enumerate(pairs)]
+    pairs = list(repeated_stratified_kfold(targets.response.to_numpy(),
+                                           targets.groups.to_numpy(), n_splits=n_splits,
+                                           n_repeats=n_repeats, seed=seed))
+    return [Split(i // n_splits, i % n_splits, tr, te) for i, (tr, te) in enumerate(pairs)]
+
+
+def cross_validate(
+    cohort: Any,
+    targets: Targets,
+    splits: Sequence[Split],
+    make_features: Callable[[], Any],
+    learners: Iterable[Learner],
+) -> CVPredictions:
+    """Out-of-fold scores of every learner on the same ``splits`` (pipeline fitted per fold).
+
+    ``cohort`` is the training part only; ``targets`` is indexed like ``cohort.patient_ids``.
+    A baseline that cannot be fitted on a fold (e.g. no TMB column) is dropped with a warning;
+    a head that fails raises.
+    """
+    learners = list(learners)
+    ids = pd.Index(cohort.patient_ids)
+    n_repeats = max(s.repeat for s in splits) + 1
+    out = CVPredictions(ids, n_repeats)
+    for learner in learners:
+        out.scores[learner.key] = np.full((len(ids), n_repeats), np.nan)
+    inputs = cohort.without_outcomes()
+    for split in splits:
+        train_ids, test_ids = ids[split.train], ids[split.test]
+        train_cohort, test_cohort = inputs.subset(train_ids), inputs.subset(test_ids)
+        pipeline = make_features()
+        pipeline.fit(train_cohort)
+        X_train = pipeline.transform(train_cohort).loc[train_ids]
+        X_test = pipeline.transform(test_cohort).loc[test_ids]
+        categorical = list(getattr(pipeline, "categorical_features_", []) or [])
+        fold_targets = targets.subset(train_ids)
+        for learner in learners:
+            if learner.key in out.failures:
+                continue
+            try:
+                model = fit_learner(learner, X_train, fold_targets, categorical)
+                out.scores[learner.key][split.test, split.repeat] = score(learner.head, model,
+                                                                          X_test)
+            except Exception as error:
+                if learner.name == MODEL:
+                    raise
+                out.failures[learner.key] = f"{type(error).__name__}: {error}"
+                log.warning("baseline %s dropped: %s", learner.key, out.failures[learner.key])
+        log.info("CV repeat %d fold %d done (%d train, %d held out)", split.repeat, split.fold,
+                 len(train_ids), len(test_ids))
+    for key in out.failures:
+        out.scores.pop(key, None)
+    return out
+
+
+# ---------------------------------------------------------------------------- summaries
+def nanmean(values: Any, axis: int | None = None) -> Any:
+    """Mean ignoring NaN; NaN (no warning) where everything is NaN."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        result = np.nanmean(np.asarray(values, dtype=np.float64), axis=axis)
+    return float(result) if axis is None else result
+
+
+def _mean_over_repeats(fn: Callable[..., float]) -> Callable[..., float]:
+    """``fn(*targets, score_vector)`` -> the mean over columns of a score matrix (NaN-aware)."""
+    def metric(*arrays: np.ndarray) -> float:
+        *target_arrays, matrix = arrays
+        return nanmean([fn(*target_arrays, matrix[:, r]) for r in range(matrix.shape[1])])
+    return metric
+
+
+RESPONSE_FUNCS: dict[str, Callable[..., float]] = {
+    "roc_auc": M.roc_auc, "pr_auc": M.pr_auc, "brier": M.brier,
+}
+
+
+def _harrell(time: np.ndarray, event: np.ndarray, risk: np.ndarray) -> float:
+    return M.harrell_c(time, event, risk)
+
+
+def response_summary(y: np.ndarray, scores: np.ndarray, *, n_boot: int, seed: int,
+                     alpha: float = 0.05, with_ci: Iterable[str] = CI_METRICS[RESPONSE]
+                     ) -> dict[str, float]:
+    """Response metrics of a (n, R) score matrix: mean over repeats, CIs for ``with_ci``."""
+    scores = np.asarray(scores, dtype=np.float64).reshape(len(y), -1)
+    keep = ~np.isnan(y) & ~np.isnan(scores).all(axis=1)
+    y, scores = y[keep], scores[keep]
+    per_repeat = [M.response_metrics(y, scores[:, r]) for r in range(scores.shape[1])]
+    out = {k: nanmean([m[k] for m in per_repeat]) for k in per_repeat[0]}
+    for name in with_ci:
+        _, low, high = bootstrap_ci(_mean_over_repeats(RESPONSE_FUNCS[name]), y, scores,
+                                    n_boot=n_boot, seed=seed, alpha=alpha)
+        out[f"{name}_ci_low"], out[f"{name}_ci_high"] = low, high
+    return out
+
+
+def relapse_summary(time: np.ndarray, event: np.ndarray, risks: np.ndarray, *, n_boot: int,
+                    seed: int, alpha: float = 0.05, with_ci: bool = True,
+                    surv: Any = None, train_time: np.ndarray | None = None,
+                    train_event: np.ndarray | None = None,
+                    horizons: Sequence[float] | None = None) -> dict[str, float]:
+    """Relapse metrics of a (n, R) risk matrix: mean over repeats; CI for Harrell's C.
+
+    ``surv`` (survival curves for the integrated Brier score) only applies with one repeat.
+    """
+    risks = np.asarray(risks, dtype=np.float64).reshape(len(time), -1)
+    keep = ~(np.isnan(time) | np.isnan(event)) & ~np.isnan(risks).all(axis=1)
+    time, event, risks = time[keep], event[keep], risks[keep]
+    if callable(surv):
+        surv = _rows(surv, keep)
+    elif surv is not None:
+        surv = (surv[0], np.asarray(surv[1])[keep])
+    per_repeat = [
+        M.relapse_metrics(time, event, risks[:, r], surv=surv if risks.shape[1] == 1 else None,
+                          train_time=train_time, train_event=train_event, horizons=horizons)
+        for r in range(risks.shape[1])
+    ]
+    out = {k: nanmean([m[k] for m in per_repeat]) for k in per_repeat[0]}
+    if with_ci:
+        _, low, high = bootstrap_ci(_mean_over_repeats(_harrell), time, event, risks,
+                                    n_boot=n_boot, seed=seed, alpha=alpha)
+        out["harrell_c_ci_low"], out["harrell_c_ci_high"] = low, high
+    return out
+
+
+def _rows(surv: Callable[[np.ndarray], np.ndarray], keep: np.ndarray
+          ) -> Callable[[np.ndarray], np.ndarray]:
+    """Survival curves restricted to the kept patients (rows of the callable's matrix)."""
+    return lambda times: np.asarray(surv(times))[keep]
+
+
+def per_group_summary(y: np.ndarray, scores: np.ndarray, groups: np.ndarray,
+                      min_n: int) -> pd.DataFrame:
+    """Per-group ROC AUC averaged over repeats (group, n, n_positive, roc_auc)."""
+    scores = np.asarray(scores, dtype=np.float64).reshape(len(y), -1)
+    tables = [M.per_group_auc(y, scores[:, r], groups, min_n) for r in range(scores.shape[1])]
+    table = tables[0].copy()
+    table["roc_auc"] = nanmean(np.vstack([t["roc_auc"].to_numpy() for t in tables]), axis=0)
+    return table
+
+
+def metric_key(*parts: str) -> str:
+    """An MLflow-safe metric name from parts (``cv``, ``baseline``, ``roc_auc`` ...)."""
+    text = "_".join(p for p in parts if p)
+    return re.sub(r"[^0-9A-Za-z_\-./ ]+", "_", text).strip("_")
+
+
+def prefixed(prefix: str, metrics: dict[str, float], learner_name: str = MODEL
+             ) -> dict[str, float]:
+    """``{roc_auc: .8}`` -> ``{cv_roc_auc: .8}`` for the model, ``cv_baseline_<n>_roc_auc``."""
+    middle = "" if learner_name == MODEL else f"baseline_{learner_name}"
+    return {metric_key(prefix, middle, k): v for k, v in metrics.items()}
+
+
+# ---------------------------------------------------------------------------- evaluation
+@dataclass(frozen=True)
+class EvalSettings:
+    """How numbers are summarised: bootstrap size, CI level, per-group floor, seed, horizons."""
+
+    n_boot: int = 1000
+    ci_level: float = 0.95
+    min_group_n: int = 20
+    seed: int = 0
+    horizons: tuple[float, ...] = (6.0, 12.0, 24.0)
+
+    @property
+    def alpha(self) -> float:
+        return 1.0 - float(self.ci_level)
+
+
+@dataclass
+class Evaluation:
+    """Every number of a run plus the tables and arrays the plots and the report need."""
+
+    metrics: dict[str, float] = field(default_factory=dict)
+    per_group: dict[str, pd.DataFrame] = field(default_factory=dict)
+    failures: dict[str, str] = field(default_factory=dict)
+    plot_data: dict[str, Any] = field(default_factory=dict)
+
+
+RENAMES = {RESPONSE: {"n": "n_labelled"}, RELAPSE: {"n": "n_relapse"}}
+
+
+def _renamed(head: str, values: dict[str, float]) -> dict[str, float]:
+    """Both heads report ``n``: name it by what it counts."""
+    return {RENAMES[head].get(k, k): v for k, v in values.items()}
+
+
+def _summary(learner: Learner, targets: Targets, scores: np.ndarray, settings: EvalSettings,
+             **relapse_kw: Any) -> dict[str, float]:
+    """Metrics of one learner's scores; heads get every CI metric, baselines the primary."""
+    if learner.head == RESPONSE:
+        with_ci = CI_METRICS[RESPONSE] if learner.name == MODEL else (PRIMARY[RESPONSE],)
+        values = response_summary(targets.response.to_numpy(float), scores,
+                                  n_boot=settings.n_boot, seed=settings.seed,
+                                  alpha=settings.alpha, with_ci=with_ci)
+    else:
+        values = relapse_summary(targets.time.to_numpy(float), targets.event.to_numpy(float),
+                                 scores, n_boot=settings.n_boot, seed=settings.seed,
+                                 alpha=settings.alpha, horizons=settings.horizons, **relapse_kw)
+    return _renamed(learner.head, values)
+
+
+def _group_metrics(stem: str, table: pd.DataFrame) -> dict[str, float]:
+    """``{<stem>_<group>: auc}`` from a per-group table."""
+    return {metric_key(stem, str(row.group)): float(row.roc_auc) for row in table.itertuples()}
+
+
+def summarise_cv(cv: CVPredictions, targets: Targets, learners: list[Learner],
+                 settings: EvalSettings, out: Evaluation) -> None:
+    """``cv_*`` metrics of every learner and the per-cancer-type AUC of the response head."""
+    for learner in learners:
+        scores = cv.scores.get(learner.key)
+        if scores is None:
+            continue
+        out.metrics.update(prefixed("cv", _summary(learner, targets, scores, settings),
+                                    learner.name))
+        if learner.key == f"{RESPONSE}/{MODEL}":
+            table = per_group_summary(targets.response.to_numpy(float), scores,
+                                      targets.groups.to_numpy(), settings.min_group_n)
+            out.per_group["cv"] = table
+            out.metrics.update(_group_metrics("cv_roc_auc", table))
+    out.failures.update(cv.failures)
+
+
+def summarise_by_cohort(cv: CVPredictions, targets: Targets, cohorts: pd.Series,
+                        out: Evaluation) -> None:
+    """Leave-one-cohort-out: the response AUC of each held-out cohort."""
+    scores = cv.scores.get(f"{RESPONSE}/{MODEL}")
+    if scores is None:
+        return
+    table = per_group_summary(targets.response.to_numpy(float), scores,
+                              cohorts.fillna("<missing>").to_numpy(), min_n=1)
+    out.per_group["held-out cohort"] = table
+    out.metrics.update(_group_metrics("cv_roc_auc_cohort", table))
+
+
+@dataclass
+class FinalFit:
+    """The models fitted on all training patients, and the pipeline that feeds them."""
+
+    pipeline: Any
+    models: dict[str, Any]          # learner key -> fitted estimator
+    X_train: pd.DataFrame
+
+
+def final_fit(train: Any, targets: Targets, learners: list[Learner],
+              make_features: Callable[[], Any], failures: dict[str, str]) -> FinalFit:
+    """Pipeline and every learner fitted on all training patients (failed baselines skipped)."""
+    pipeline = make_features()
+    inputs = train.without_outcomes()
+    pipeline.fit(inputs)
+    X = pipeline.transform(inputs).loc[train.patient_ids]
+    categorical = list(getattr(pipeline, "categorical_features_", []) or [])
+    models: dict[str, Any] = {}
+    for learner in learners:
+        if learner.key in failures:
+            continue
+        try:
+            models[learner.key] = fit_learner(learner, X, targets, categorical)
+        except Exception as error:
+            if learner.name == MODEL:
+                raise
+            failures[learner.key] = f"{type(error).__name__}: {error}"
+            log.warning("baseline %s dropped: %s", learner.key, failures[learner.key])
+    return FinalFit(pipeline, models, X)
+
+
+def evaluate_test(fit: FinalFit, test: Any, test_targets: Targets, train_targets: Targets,
+                  learners: list[Learner], settings: EvalSettings,
+                  out: Evaluation) -> dict[str, np.ndarray]:
+    """``test_*`` metrics of every fitted learner on the held-out patients, paired bootstrap
+    differences model - baseline, per-cancer-type AUC; returns the scores."""
+    X = fit.pipeline.transform(test.without_outcomes()).loc[test.patient_ids]
+    out.plot_data["X_test"] = X
+    scores: dict[str, np.ndarray] = {}
+    for learner in learners:
+        model = fit.models.get(learner.key)
+        if model is None:
+            continue
+        scores[learner.key] = score(learner.head, model, X)
+        relapse_kw: dict[str, Any] = {}
+        if learner.head == RELAPSE:
+            relapse_kw = {"train_time": train_targets.time.to_numpy(float),
+                          "train_event": train_targets.event.to_numpy(float)}
+            if learner.name == MODEL and hasattr(model, "survival_function"):
+                relapse_kw["surv"] = lambda t, m=model: m.survival_function(X, t)
+        out.metrics.update(prefixed("test", _summary(learner, test_targets,
+                                                     scores[learner.key], settings,
+                                                     **relapse_kw), learner.name))
+    out.metrics.update(paired_differences(scores, test_targets, learners, settings))
+    if f"{RESPONSE}/{MODEL}" in scores:
+        table = M.per_group_auc(test_targets.response.to_numpy(float),
+                                scores[f"{RESPONSE}/{MODEL}"], test_targets.groups.to_numpy(),
+                                settings.min_group_n)
+        out.per_group["test"] = table
+        out.metrics.update(_group_metrics("test_roc_auc", table))
+    return scores
+
+
+def paired_differences(scores: dict[str, np.ndarray], targets: Targets,
+                       learners: list[Learner], settings: EvalSettings) -> dict[str, float]:
+    """``test_model_minus_<baseline>_<metric>`` with CI and p-value (same resampled patients)."""
+    from predictor.evaluation.bootstrap import paired_bootstrap_diff
+
+    y = targets.response.to_numpy(float)
+    time, event = targets.time.to_numpy(float), targets.event.to_numpy(float)
+    out: dict[str, float] = {}
+    for learner in learners:
+        model_key = f"{learner.head}/{MODEL}"
+        if learner.name == MODEL or learner.key not in scores or model_key not in scores:
+            continue
+        if learner.head == RESPONSE:
+            keep = ~np.isnan(y)
+            diff = paired_bootstrap_diff(M.roc_auc, y[keep], scores[model_key][keep],
+                                         scores[learner.key][keep], n_boot=settings.n_boot,
+                                         seed=settings.seed, alpha=settings.alpha)
+        else:
+            keep = ~(np.isnan(time) | np.isnan(event))
+            diff = paired_bootstrap_diff(lambda te, r: M.harrell_c(te[0], te[1], r),
+                                         (time[keep], event[keep]), scores[model_key][keep],
+                                         scores[learner.key][keep], n_boot=settings.n_boot,
+                                         seed=settings.seed, alpha=settings.alpha)
+        name = f"test_model_minus_{learner.name}_{PRIMARY[learner.head]}"
+        out.update({name: diff[0], f"{name}_ci_low": diff[1], f"{name}_ci_high": diff[2],
+                    f"{name}_p_value": diff[3]})
+    return out
+
+
+def oracle_metrics(truth: pd.DataFrame, targets: Targets, prefix_of_model: str,
+                   settings: EvalSettings, out: Evaluation) -> None:
+    """Metrics of the simulated truth on the evaluated patients, and model/oracle ratios.
+
+    Oracle AUC: true response probability vs the labels; oracle C: Harrell's C of the true
+    relapse hazard. Ratios ``<prefix>_<metric>_over_oracle`` use the model's metric on the
+    same patients.
+    """
+    from predictor.errors import InputError
+
+    ids = targets.response.index
+    missing = ids.difference(truth.index)
+    if len(missing):
+        raise InputError(f"the truth file lacks {len(missing)} evaluated patient(s)")
+    rows = truth.loc[ids]
+    y = targets.response.to_numpy(float)
+    p_true = rows["true_response_probability"].to_numpy(dtype=float)
+    keep = ~np.isnan(y)
+    auc, low, high = bootstrap_ci(M.roc_auc, y[keep], p_true[keep], n_boot=settings.n_boot,
+                                  seed=settings.seed, alpha=settings.alpha)
+    out.metrics.update({"oracle_roc_auc": auc, "oracle_roc_auc_ci_low": low,
+                        "oracle_roc_auc_ci_high": high})
+    out.metrics["oracle_harrell_c"] = M.harrell_c(
+        targets.time.to_numpy(float), targets.event.to_numpy(float),
+        rows["true_relapse_hazard"].to_numpy(dtype=float))
+    for metric in ("roc_auc", "harrell_c"):
+        model_value = out.metrics.get(f"{prefix_of_model}_{metric}")
+        oracle = out.metrics.get(f"oracle_{metric}")
+        if model_value is not None and oracle and math.isfinite(oracle):
+            out.metrics[f"{prefix_of_model}_{metric}_over_oracle"] = model_value / oracle

@@ -1,0 +1,71 @@
+"""Clinical basics: cancer type (integer codes learned in fit), age, sex, line, prior therapy."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from predictor.data.cohort import Cohort
+from predictor.features.base import FeatureFamily
+
+NUMERIC = {
+    "clin_age": "age",
+    "clin_line_of_therapy": "line_of_therapy",
+    "clin_prior_systemic_therapy": "prior_systemic_therapy",
+}
+SEX_CODES = {"male": 1.0, "m": 1.0, "1": 1.0, "female": 0.0, "f": 0.0, "0": 0.0}
+
+
+def encode_categories(values: pd.Series, categories: list[str]) -> np.ndarray:
+    """Integer codes of ``values`` in the learned ``categories``; unseen or missing -> NaN."""
+    codes = pd.Categorical(values.astype("string").to_numpy(dtype=object, na_value=None),
+                           categories=categories).codes.astype("float64")
+    codes[codes < 0] = np.nan
+    return codes
+
+
+class ClinicalFeatures(FeatureFamily):
+    """``clin_cancer_type`` (categorical), ``clin_sex`` (Male = 1), ``clin_age``,
+    ``clin_line_of_therapy``, ``clin_prior_systemic_therapy``.
+
+    Numeric columns become features only when the training cohort has a value for them; the
+    cancer-type codes are the sorted training categories (an unseen type gives NaN).
+    """
+
+    requires = ("clinical",)
+
+    def __init__(self, cancer_type: bool = True, min_category_count: int = 1) -> None:
+        self.cancer_type = cancer_type
+        self.min_category_count = min_category_count
+
+    def _fit(self, cohort: Cohort) -> None:
+        clinical = cohort.clinical
+        names: list[str] = []
+        self.cancer_types_: list[str] = []
+        if self.cancer_type and "cancer_type" in clinical.columns:
+            counts = clinical["cancer_type"].astype("string").value_counts()
+            keep = counts[counts >= int(self.min_category_count)].index
+            self.cancer_types_ = sorted(str(c) for c in keep)
+            names.append("clin_cancer_type")
+        if "sex" in clinical.columns and clinical["sex"].notna().any():
+            names.append("clin_sex")
+        for name, column in NUMERIC.items():
+            if column in clinical.columns and clinical[column].notna().any():
+                names.append(name)
+        self.feature_names_ = names
+        self.categorical_features_ = ["clin_cancer_type"] if "clin_cancer_type" in names else []
+
+    def _compute(self, cohort: Cohort) -> pd.DataFrame:
+        clinical = cohort.clinical
+        out: dict[str, np.ndarray] = {}
+        if "cancer_type" in clinical.columns:
+            out["clin_cancer_type"] = encode_categories(clinical["cancer_type"],
+                                                        self.cancer_types_)
+        if "sex" in clinical.columns:
+            sex = clinical["sex"].astype("string").str.strip().str.lower()
+            out["clin_sex"] = sex.map(SEX_CODES).astype("float64").to_numpy()
+        for name, column in NUMERIC.items():
+            if column in clinical.columns:
+                out[name] = pd.to_numeric(clinical[column], errors="coerce").to_numpy(
+                    dtype="float64", na_value=np.nan)
+        return pd.DataFrame(out, index=clinical.index)

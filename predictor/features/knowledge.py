@@ -1,0 +1,131 @@
+"""Load and check the drug knowledge base and the pathway gene sets (YAML under ``conf/``).
+
+They are loaded once, when the pipeline is built, into plain dicts that become transformer
+params: a fitted pipeline carries its knowledge and never reads ``conf/`` again.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+import predictor
+from predictor.data.schema import NONSYNONYMOUS_CLASSES, VARIANT_CLASSIFICATIONS
+from predictor.errors import InputError
+
+REPO_ROOT = Path(predictor.__file__).resolve().parents[1]
+DEFAULT_DRUGS = "conf/knowledge/drugs.yaml"
+DEFAULT_GENE_SETS = "conf/knowledge/gene_sets.yaml"
+MECHANISMS = ("targeted", "immunotherapy", "chemotherapy", "hormonal", "other")
+ROLES = ("targets", "bypass", "resistance", "sensitizers")
+
+# Class aliases usable in an alteration's ``classes``.
+TRUNCATING_CLASSES = (
+    "Nonsense_Mutation",
+    "Frame_Shift_Del",
+    "Frame_Shift_Ins",
+    "Splice_Site",
+    "Nonstop_Mutation",
+    "Translation_Start_Site",
+)
+CLASS_ALIASES = {"nonsynonymous": NONSYNONYMOUS_CLASSES, "truncating": TRUNCATING_CLASSES}
+
+
+def resolve_path(path: str | Path) -> Path:
+    """A config path: absolute as is, relative to the repository root otherwise."""
+    p = Path(path).expanduser()
+    return p if p.is_absolute() else REPO_ROOT / p
+
+
+def _read_yaml(path: str | Path) -> Any:
+    resolved = resolve_path(path)
+    if not resolved.is_file():
+        raise InputError("knowledge file not found", file=resolved)
+    try:
+        with resolved.open(encoding="utf-8") as handle:
+            return yaml.safe_load(handle)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        raise InputError(f"invalid YAML: {getattr(error, 'problem', error)}", file=resolved,
+                         line=line) from None
+
+
+def expand_classes(classes: list[str] | tuple[str, ...]) -> list[str]:
+    """Variant classes with the ``nonsynonymous`` / ``truncating`` aliases expanded."""
+    out: list[str] = []
+    for name in classes:
+        out.extend(CLASS_ALIASES.get(name, (name,)))
+    return out
+
+
+def _check_alteration(spec: Any, where: str, source: Path) -> dict:
+    if not isinstance(spec, dict) or not isinstance(spec.get("gene"), str):
+        raise InputError(f"{where}: an alteration needs a 'gene'", file=source)
+    unknown = set(spec) - {"gene", "hgvsp", "classes", "cna", "note"}
+    if unknown:
+        raise InputError(f"{where}: unknown key(s) {sorted(unknown)}", file=source)
+    for pattern in spec.get("hgvsp", []) or []:
+        try:
+            re.compile(pattern)
+        except re.error as error:
+            raise InputError(f"{where}: bad HGVSp pattern {pattern!r}: {error}",
+                             file=source) from None
+    bad = [c for c in expand_classes(spec.get("classes", []) or [])
+           if c not in VARIANT_CLASSIFICATIONS]
+    if bad:
+        raise InputError(f"{where}: unknown variant class {bad[0]!r}", file=source)
+    bad_cna = [v for v in spec.get("cna", []) or [] if v not in (-2, -1, 1, 2)]
+    if bad_cna:
+        raise InputError(f"{where}: cna values must be in -2, -1, 1, 2", file=source)
+    return {k: v for k, v in spec.items() if k != "note"}
+
+
+def load_drugs(path: str | Path = DEFAULT_DRUGS) -> dict[str, dict]:
+    """Drug name -> {class, mechanism, targets, bypass, resistance, sensitizers}.
+
+    Every alteration is ``{gene, hgvsp?: [regex], classes?: [variant class], cna?: [int]}``.
+    """
+    source = resolve_path(path)
+    data = _read_yaml(source)
+    if not isinstance(data, dict) or not isinstance(data.get("drugs"), dict):
+        raise InputError("a drug knowledge base needs a 'drugs' mapping", file=source)
+    drugs: dict[str, dict] = {}
+    for name, entry in data["drugs"].items():
+        where = f"drug {name!r}"
+        if not isinstance(entry, dict) or not entry.get("class"):
+            raise InputError(f"{where} needs a 'class'", file=source)
+        if entry.get("mechanism") not in MECHANISMS:
+            raise InputError(f"{where}: mechanism must be one of {', '.join(MECHANISMS)}",
+                             file=source)
+        drug = {"class": str(entry["class"]), "mechanism": str(entry["mechanism"])}
+        for role in ROLES:
+            specs = entry.get(role) or []
+            drug[role] = [_check_alteration(s, f"{where} {role}", source) for s in specs]
+        drugs[str(name).strip().lower()] = drug
+    return drugs
+
+
+def load_gene_sets(path: str | Path = DEFAULT_GENE_SETS) -> dict[str, dict]:
+    """Pathway name -> {oncogenes: [...], tumor_suppressors: [...]}.
+
+    An oncogene counts as altered by a non-synonymous mutation or an amplification (CNA 2), a
+    tumour suppressor by a non-synonymous mutation or a deep deletion (CNA -2).
+    """
+    source = resolve_path(path)
+    data = _read_yaml(source)
+    if not isinstance(data, dict) or not isinstance(data.get("pathways"), dict):
+        raise InputError("a gene-set file needs a 'pathways' mapping", file=source)
+    out: dict[str, dict] = {}
+    for name, entry in data["pathways"].items():
+        if not isinstance(entry, dict):
+            raise InputError(f"pathway {name!r} must be a mapping", file=source)
+        onc = [str(g) for g in entry.get("oncogenes", []) or []]
+        tsg = [str(g) for g in entry.get("tumor_suppressors", []) or []]
+        if not onc and not tsg:
+            raise InputError(f"pathway {name!r} lists no genes", file=source)
+        out[str(name)] = {"oncogenes": onc, "tumor_suppressors": tsg}
+    return out

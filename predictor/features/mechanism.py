@@ -1,0 +1,254 @@
+"""Treatment mechanism: what the regimen does, and whether the tumour carries its target,
+resistance, bypass or sensitising alterations (knowledge base ``conf/knowledge/drugs.yaml``).
+
+Regimens are parsed once per distinct regimen string, alterations are matched once per
+knowledge-base rule over the MAF rows of the rule's gene, and patients are combined with
+their regimen by array indexing: no loop runs per patient.
+
+A regimen with a drug missing from the knowledge base (or no regimen) gives NaN for every
+``rx_*`` feature of that patient, and one warning lists the unknown drugs. Alteration features
+are NaN for a patient who was not sequenced (no panel, no MAF row, no CNA row).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import warnings
+
+import numpy as np
+import pandas as pd
+
+from predictor.data.cohort import Cohort
+from predictor.data.schema import NONSYNONYMOUS_CLASSES
+from predictor.features.base import FeatureFamily, per_patient, safe_name
+from predictor.features.knowledge import ROLES, expand_classes
+from predictor.features.maf import maf_index, mutation_ccf, string_positions, vaf
+
+logger = logging.getLogger(__name__)
+
+ROLE_PREFIX = {"targets": "target", "resistance": "resistance", "bypass": "bypass",
+               "sensitizers": "sensitizer"}
+GENOMIC = ("rx_target_altered", "rx_target_clonal", "rx_target_subclonal",
+           "rx_resistance_altered", "rx_resistance_clonal", "rx_resistance_subclonal",
+           "rx_resistance_max_ccf", "rx_bypass_altered", "rx_sensitizer_altered")
+
+
+def parse_regimen(regimen: object) -> list[str]:
+    """Generic drug names of a ``+``-joined regimen, lower-case (empty when missing)."""
+    if regimen is None or regimen is pd.NA or (isinstance(regimen, float) and np.isnan(regimen)):
+        return []
+    return [d.strip().lower() for d in str(regimen).split("+") if d.strip()]
+
+
+class MechanismFeatures(FeatureFamily):
+    """``rx_class_<class>``, ``rx_mech_<mechanism>``, combination counts and, when the MAF or
+    CNA table is present, target / resistance / bypass / sensitiser alteration features.
+
+    Clonal vs subclonal uses mutation CCF (MAF ``ccf`` or purity-adjusted VAF) against
+    ``clonal_threshold``; a hit whose CCF is unknown (e.g. a copy-number call) makes the
+    clonal/subclonal features NaN unless another hit decides them.
+    """
+
+    requires = ("clinical",)
+
+    def __init__(self, drugs: dict | None = None, clonal_threshold: float = 0.8,
+                 estimate_purity: bool = True, default_purity: float | None = None) -> None:
+        self.drugs = drugs
+        self.clonal_threshold = clonal_threshold
+        self.estimate_purity = estimate_purity
+        self.default_purity = default_purity
+
+    def available(self, cohort: Cohort) -> bool:
+        return "regimen" in cohort.clinical.columns
+
+    # ------------------------------------------------------------------ fit
+    def _fit(self, cohort: Cohort) -> None:
+        kb = self.drugs or {}
+        regimens = pd.unique(cohort.clinical["regimen"].astype("string").dropna())
+        drugs = {d for r in regimens for d in parse_regimen(r)}
+        known = sorted(d for d in drugs if d in kb)  # unknown ones are reported by transform
+        self.classes_ = sorted({kb[d]["class"] for d in known})
+        self.mechanisms_ = sorted({kb[d]["mechanism"] for d in known})
+        self.uses_mutations_ = cohort.mutations is not None
+        self.uses_cna_ = cohort.cna is not None
+        self.uses_genomics_ = self.uses_mutations_ or self.uses_cna_
+        names = [f"rx_class_{safe_name(c)}" for c in self.classes_]
+        names += [f"rx_mech_{safe_name(m)}" for m in self.mechanisms_]
+        names += ["rx_n_drugs", "rx_n_classes", "rx_n_mechanisms"]
+        if self.uses_genomics_:
+            names += list(GENOMIC)
+        self.feature_names_ = names
+
+    def _warn_unknown(self, drugs: set[str]) -> None:
+        unknown = sorted(d for d in drugs if d not in (self.drugs or {}))
+        if unknown:
+            logger.warning("drugs not in the knowledge base (mechanism features are NaN for "
+                           "their patients): %s", ", ".join(unknown))
+
+    # ------------------------------------------------------------------ transform
+    def _compute(self, cohort: Cohort) -> pd.DataFrame:
+        kb = self.drugs or {}
+        codes, uniques = pd.factorize(cohort.clinical["regimen"].astype("string"))
+        parsed = [parse_regimen(r) for r in uniques]
+        self._warn_unknown({d for drugs in parsed for d in drugs})
+        valid_reg = np.array([bool(d) and all(x in kb for x in d) for d in parsed], dtype=bool)
+        n_reg = len(parsed)
+        cls_col = {c: j for j, c in enumerate(self.classes_)}
+        mech_col = {m: j for j, m in enumerate(self.mechanisms_)}
+        reg_class = np.zeros((n_reg, len(self.classes_)))
+        reg_mech = np.zeros((n_reg, len(self.mechanisms_)))
+        reg_counts = np.zeros((n_reg, 3))
+        for r, drugs in enumerate(parsed):  # one pass per distinct regimen string
+            if not valid_reg[r]:
+                continue
+            classes = {kb[d]["class"] for d in drugs}
+            mechs = {kb[d]["mechanism"] for d in drugs}
+            for c in classes & set(cls_col):
+                reg_class[r, cls_col[c]] = 1.0
+            for m in mechs & set(mech_col):
+                reg_mech[r, mech_col[m]] = 1.0
+            reg_counts[r] = (len(set(drugs)), len(classes), len(mechs))
+
+        ok = (codes >= 0) & valid_reg[np.maximum(codes, 0)] if n_reg else codes >= 0
+        nan_row = np.where(ok, 0.0, np.nan)[:, None]
+        safe_codes = np.maximum(codes, 0)
+        out: dict[str, np.ndarray] = {}
+        if n_reg:
+            block = np.hstack([reg_class, reg_mech, reg_counts])[safe_codes] + nan_row
+        else:
+            block = np.full((len(codes), len(cls_col) + len(mech_col) + 3), np.nan)
+        names = ([f"rx_class_{safe_name(c)}" for c in self.classes_]
+                 + [f"rx_mech_{safe_name(m)}" for m in self.mechanisms_]
+                 + ["rx_n_drugs", "rx_n_classes", "rx_n_mechanisms"])
+        out.update({n: block[:, j] for j, n in enumerate(names)})
+        if self.uses_genomics_ and (cohort.mutations is not None or cohort.cna is not None):
+            out.update(self._genomic(cohort, parsed, valid_reg, codes, ok))
+        return pd.DataFrame(out, index=cohort.patient_ids)
+
+    def _genomic(self, cohort: Cohort, parsed: list[list[str]], valid_reg: np.ndarray,
+                 codes: np.ndarray, ok: np.ndarray) -> dict[str, np.ndarray]:
+        """Alteration features: rules of the regimens' drugs matched against the tumour."""
+        kb = self.drugs or {}
+        specs: dict[str, dict] = {}
+        role_of: dict[str, list[tuple[int, str]]] = {role: [] for role in ROLES}
+        for r, drugs in enumerate(parsed):
+            if not valid_reg[r]:
+                continue
+            for d in drugs:
+                for role in ROLES:
+                    for spec in kb[d].get(role, []) or []:
+                        key = json.dumps(spec, sort_keys=True)
+                        specs.setdefault(key, spec)
+                        role_of[role].append((r, key))
+        keys = list(specs)
+        col = {k: j for j, k in enumerate(keys)}
+        n_reg = len(parsed)
+        role_mask = {role: np.zeros((n_reg, len(keys)), dtype=bool) for role in ROLES}
+        for role, pairs in role_of.items():
+            for r, key in pairs:
+                role_mask[role][r, col[key]] = True
+
+        hits = _match_alterations(cohort, [specs[k] for k in keys], float(self.clonal_threshold),
+                                  self.estimate_purity, self.default_purity)
+        n = len(codes)
+        idx = hits["index"]
+        sequenced = per_patient(idx.sequenced.astype(float), idx.sample_patient, n) > 0
+        # "Nothing found" is 0 only when every table the model was fitted on was looked at.
+        known = ok.copy()
+        if self.uses_mutations_:
+            known &= sequenced & (cohort.mutations is not None)
+        if self.uses_cna_:
+            known &= hits["cna_profiled"]
+        safe_codes = np.maximum(codes, 0)
+        out: dict[str, np.ndarray] = {}
+        for role in ROLES:
+            prefix = ROLE_PREFIX[role]
+            mask = role_mask[role][safe_codes] if n_reg else np.zeros((n, 0), dtype=bool)
+            mask &= ok[:, None]
+            any_hit = (hits["any"] & mask).any(axis=1)
+            clonal = (hits["clonal"] & mask).any(axis=1)
+            sub = (hits["subclonal"] & mask).any(axis=1)
+            unknown = (hits["unknown"] & mask).any(axis=1)
+            ccf = np.where(mask, hits["max_ccf"], -np.inf).max(axis=1, initial=-np.inf)
+            has_ccf = np.isfinite(ccf)
+            out[f"rx_{prefix}_altered"] = _flag(any_hit, known)
+            out[f"rx_{prefix}_clonal"] = _flag(clonal, known & ~unknown)
+            out[f"rx_{prefix}_subclonal"] = _flag(sub, known & ~unknown)
+            out[f"rx_{prefix}_max_ccf"] = np.where(
+                has_ccf, ccf, np.where(known & ~unknown, 0.0, np.nan))
+        return {name: out[name] for name in GENOMIC}
+
+
+def _flag(hit: np.ndarray, known: np.ndarray) -> np.ndarray:
+    """1 where seen, 0 where it could have been seen but was not, NaN otherwise."""
+    return np.where(hit, 1.0, np.where(known, 0.0, np.nan))
+
+
+def _match_alterations(cohort: Cohort, specs: list[dict], threshold: float,
+                       estimate_purity: bool, default_purity: float | None) -> dict:
+    """Patient x rule hit matrices (any, clonal, subclonal, unknown CCF, max CCF)."""
+    idx = maf_index(cohort)
+    n, k = idx.n_patients, len(specs)
+    any_hit = np.zeros((n, k), dtype=bool)
+    clonal = np.zeros((n, k), dtype=bool)
+    subclonal = np.zeros((n, k), dtype=bool)
+    unknown = np.zeros((n, k), dtype=bool)
+    max_ccf = np.full((n, k), -np.inf)
+    genes = sorted({s["gene"] for s in specs})
+    mutations = cohort.mutations
+    if k and mutations is not None and len(mutations):
+        gene_code = string_positions(mutations["Hugo_Symbol"], genes)
+        rows = np.flatnonzero((gene_code >= 0) & (idx.mut_sample >= 0))
+        if len(rows):
+            vafs = vaf(mutations)
+            ccf_all = mutation_ccf(cohort, idx, vafs, estimate_purity=estimate_purity,
+                                   default_purity=default_purity)
+            sub = mutations.iloc[rows]
+            g = gene_code[rows]
+            pat = idx.sample_patient[idx.mut_sample[rows]]
+            vclass = sub["Variant_Classification"].astype("string").to_numpy(dtype=object)
+            hgvsp = (sub["HGVSp_Short"].astype("string").fillna("").str.replace(
+                r"^p\.", "", regex=True) if "HGVSp_Short" in sub.columns
+                else pd.Series("", index=sub.index, dtype="string"))
+            ccf = ccf_all[rows]
+            for j, spec in enumerate(specs):
+                if "cna" in spec and "hgvsp" not in spec and "classes" not in spec:
+                    continue  # a copy-number-only rule
+                m = (g == genes.index(spec["gene"])) & (pat >= 0)
+                classes = expand_classes(spec.get("classes") or []) or list(NONSYNONYMOUS_CLASSES)
+                m &= np.isin(vclass, classes)
+                if spec.get("hgvsp") and m.any():
+                    pattern = "|".join(f"(?:{p})" for p in spec["hgvsp"])
+                    sel = np.flatnonzero(m)
+                    with warnings.catch_warnings():  # KB patterns may hold capture groups
+                        warnings.simplefilter("ignore", UserWarning)
+                        matched = hgvsp.iloc[sel].str.contains(re.compile(pattern), regex=True)
+                    m[sel] = matched.fillna(False).to_numpy(dtype=bool)
+                if not m.any():
+                    continue
+                p, c = pat[m], ccf[m]
+                any_hit[p, j] = True
+                clonal[p[c >= threshold], j] = True
+                subclonal[p[c < threshold], j] = True
+                unknown[p[np.isnan(c)], j] = True
+                np.maximum.at(max_ccf[:, j], p[~np.isnan(c)], c[~np.isnan(c)])
+    profiled = np.zeros(n, dtype=bool)
+    cna = cohort.cna
+    if cna is not None and len(cna):
+        cs = string_positions(cna["sample_id"], cohort.samples["sample_id"].to_numpy())
+        cpat = np.where(cs >= 0, idx.sample_patient[np.maximum(cs, 0)], -1)
+        profiled[cpat[cpat >= 0]] = True
+        values = cna["cna"].to_numpy(dtype="float64", na_value=np.nan)
+        cna_genes = sorted({s["gene"] for s in specs if s.get("cna")})
+        gene_code = string_positions(cna["Hugo_Symbol"], cna_genes)
+        for j, spec in enumerate(specs):
+            if not spec.get("cna"):
+                continue
+            m = (gene_code == cna_genes.index(spec["gene"])) & (cpat >= 0)
+            m &= np.isin(values, spec["cna"])
+            any_hit[cpat[m], j] = True
+            unknown[cpat[m], j] = True  # the clonality of a copy-number call is not known
+    return {"index": idx, "any": any_hit, "clonal": clonal, "subclonal": subclonal,
+            "unknown": unknown, "max_ccf": max_ccf, "cna_profiled": profiled}

@@ -1,0 +1,84 @@
+"""Pass-through of precomputed per-patient columns (e.g. Chowell's TMB, FCNA, HED).
+
+Flat cohorts arrive with features already computed; they keep their source names in
+``cohort.clinical`` and come out as ``pt_<lower-case name>``, or under a name given in
+``rename`` (``{TMB: tmb}`` lets the TMB baseline work on a flat cohort without a MAF).
+Column names are matched exactly, else case-insensitively (the cBioPortal reader lower-cases
+extra attributes). Text columns become integer category codes learned in fit.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import pandas as pd
+
+from predictor.data.cohort import Cohort
+from predictor.features.base import FeatureFamily, safe_name
+from predictor.features.clinical import encode_categories
+
+logger = logging.getLogger(__name__)
+
+
+def find_column(columns: pd.Index, name: str) -> str | None:
+    """``name`` in ``columns``, exactly or else case-insensitively."""
+    if name in columns:
+        return name
+    lowered = {str(c).lower(): str(c) for c in columns}
+    return lowered.get(str(name).lower())
+
+
+class PassthroughFeatures(FeatureFamily):
+    """Configured clinical columns, numeric (or category codes), NaN when absent."""
+
+    requires = ("clinical",)
+
+    def __init__(self, columns: list | None = None, rename: dict | None = None,
+                 categorical: list | None = None) -> None:
+        self.columns = columns
+        self.rename = rename
+        self.categorical = categorical
+
+    def _fit(self, cohort: Cohort) -> None:
+        clinical = cohort.clinical
+        rename = dict(self.rename or {})
+        forced = {str(c).lower() for c in (self.categorical or [])}
+        self.columns_: list[str] = []
+        self.categories_: dict[str, list[str]] = {}
+        names: list[str] = []
+        missing = []
+        for name in self.columns or []:
+            found = find_column(clinical.columns, name)
+            if found is None:
+                missing.append(str(name))
+                continue
+            values = clinical[found]
+            numeric = pd.to_numeric(values, errors="coerce")
+            is_text = str(name).lower() in forced or bool(
+                (numeric.isna() & values.notna()).any())
+            if is_text:
+                self.categories_[str(name)] = sorted(
+                    str(v) for v in values.dropna().astype("string").unique())
+            self.columns_.append(str(name))
+            names.append(str(rename.get(name, f"pt_{safe_name(name)}")))
+        if missing:
+            logger.info("pass-through columns not in the cohort, skipped: %s",
+                        ", ".join(missing))
+        self.feature_names_ = names
+        self.categorical_features_ = [n for c, n in zip(self.columns_, names, strict=True)
+                                      if c in self.categories_]
+
+    def _compute(self, cohort: Cohort) -> pd.DataFrame:
+        clinical = cohort.clinical
+        out: dict[str, np.ndarray] = {}
+        for column, name in zip(self.columns_, self.feature_names_, strict=True):
+            found = find_column(clinical.columns, column)
+            if found is None:
+                continue  # reindexed to NaN by the base class
+            if column in self.categories_:
+                out[name] = encode_categories(clinical[found], self.categories_[column])
+            else:
+                out[name] = pd.to_numeric(clinical[found], errors="coerce").to_numpy(
+                    dtype="float64", na_value=np.nan)
+        return pd.DataFrame(out, index=clinical.index)

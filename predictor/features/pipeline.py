@@ -1,0 +1,201 @@
+"""The feature pipeline: a union of feature families, built from a Hydra config, saved as JSON.
+
+``build_feature_pipeline`` is the ``_target_`` of every ``conf/features/*.yaml``. Knowledge
+files named in the config are loaded here, so the fitted pipeline carries them and prediction
+never reads ``conf/``. ``FeaturePipeline.to_state()`` / ``from_state()`` replace pickling.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils.validation import check_is_fitted
+
+from predictor.data.cohort import Cohort
+from predictor.errors import InputError
+from predictor.features.base import (
+    FeatureFamily,
+    estimator_from_state,
+    estimator_to_state,
+    finalize,
+    to_jsonable,
+)
+from predictor.features.clinical import ClinicalFeatures
+from predictor.features.clonal import ClonalFeatures
+from predictor.features.knowledge import DEFAULT_DRUGS, load_drugs, load_gene_sets
+from predictor.features.maf import DEFAULT_PANEL_SIZES_MB
+from predictor.features.mechanism import MechanismFeatures
+from predictor.features.monitoring import CtDNAFeatures
+from predictor.features.mutation import MutationFeatures
+from predictor.features.passthrough import PassthroughFeatures
+from predictor.features.systemic import SystemicFeatures
+from predictor.features.tme import TMEFeatures
+
+logger = logging.getLogger(__name__)
+STATE_FORMAT = "predictor.features.FeaturePipeline/1"
+
+# Family name -> class, in output order. Computed features come before pass-through columns,
+# so that when two families give the same name (``tmb`` from the MAF and from a flat file's
+# TMB column) the computed value wins and the pass-through one fills its gaps.
+FAMILIES: dict[str, type[FeatureFamily]] = {
+    "mutation": MutationFeatures,
+    "clonal": ClonalFeatures,
+    "tme": TMEFeatures,
+    "systemic": SystemicFeatures,
+    "mechanism": MechanismFeatures,
+    "monitoring": CtDNAFeatures,
+    "clinical": ClinicalFeatures,
+    "passthrough": PassthroughFeatures,
+}
+# Top-level config keys handed to every family that takes them.
+SHARED = ("panel_sizes_mb", "default_panel_size_mb", "clonal_threshold", "estimate_purity",
+          "default_purity")
+
+
+class FeaturePipeline(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
+    """Runs named feature families side by side and concatenates their outputs.
+
+    A family whose input table is absent at fit is skipped (logged); one absent at transform
+    time gives NaN columns under its fitted names. Duplicate names across families are merged
+    into one column: the first family's value, its NaNs filled by the next.
+    """
+
+    def __init__(self, steps: list[tuple[str, FeatureFamily]]) -> None:
+        self.steps = steps
+
+    def fit(self, cohort: Cohort, y: Any = None) -> FeaturePipeline:
+        active: list[str] = []
+        for name, step in self.steps:
+            if not step.available(cohort):
+                logger.info("feature family %r skipped: its input table or column is absent", name)
+                continue
+            step.fit(cohort)
+            active.append(name)
+        self.active_steps_ = active
+        names: list[str] = []
+        categorical: list[str] = []
+        for _, step in self._active():
+            names.extend(n for n in step.feature_names_ if n not in names)
+            categorical.extend(n for n in step.categorical_features if n not in categorical)
+        self.feature_names_ = names
+        self.categorical_features_ = categorical
+        return self
+
+    def transform(self, cohort: Cohort) -> pd.DataFrame:
+        check_is_fitted(self, "feature_names_")
+        merged: pd.DataFrame | None = None
+        for _, step in self._active():
+            frame = step.transform(cohort)
+            if merged is None:
+                merged = frame
+                continue
+            dup = [c for c in frame.columns if c in merged.columns]
+            for c in dup:
+                merged[c] = merged[c].fillna(frame[c])
+            new = frame.drop(columns=dup)
+            merged = pd.concat([merged, new], axis=1) if len(new.columns) else merged
+        if merged is None:
+            merged = pd.DataFrame(index=cohort.patient_ids)
+        return finalize(merged, cohort.patient_ids, list(self.feature_names_))
+
+    def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
+        check_is_fitted(self, "feature_names_")
+        return np.asarray(self.feature_names_, dtype=object)
+
+    def _active(self) -> list[tuple[str, FeatureFamily]]:
+        active = set(self.active_steps_)
+        return [(name, step) for name, step in self.steps if name in active]
+
+    # ------------------------------------------------------------------ JSON state
+    def to_state(self) -> dict:
+        """JSON-serialisable state: every step's class, params and learned attributes."""
+        check_is_fitted(self, "feature_names_")
+        return {
+            "format": STATE_FORMAT,
+            "class": f"{type(self).__module__}.{type(self).__qualname__}",
+            "steps": [{"name": name, **estimator_to_state(step)} for name, step in self.steps],
+            "active_steps": list(self.active_steps_),
+            "feature_names": to_jsonable(self.feature_names_),
+            "categorical_features": to_jsonable(self.categorical_features_),
+        }
+
+    @classmethod
+    def from_state(cls, state: Mapping) -> FeaturePipeline:
+        """Rebuild a fitted pipeline from :meth:`to_state` output (after a JSON round trip)."""
+        if state.get("format") != STATE_FORMAT:
+            raise InputError(f"not a feature-pipeline state (format {state.get('format')!r}, "
+                             f"expected {STATE_FORMAT!r})")
+        steps = [(s["name"], estimator_from_state(s)) for s in state["steps"]]
+        pipeline = cls(steps=steps)
+        pipeline.active_steps_ = list(state["active_steps"])
+        pipeline.feature_names_ = list(state["feature_names"])
+        pipeline.categorical_features_ = list(state["categorical_features"])
+        return pipeline
+
+
+def build_feature_pipeline(cfg: Mapping | None = None, /, **kwargs: Any) -> FeaturePipeline:
+    """A :class:`FeaturePipeline` from a config (a dict, a DictConfig, or keyword arguments).
+
+    Keys: ``families`` (name -> options; ``enabled: false`` turns one off; families not
+    listed are off), and shared options handed to the families that take them:
+    ``panel_sizes_mb``, ``default_panel_size_mb``, ``clonal_threshold``, ``estimate_purity``,
+    ``default_purity``. ``mutation.gene_sets`` and ``mechanism.knowledge_base`` are YAML paths
+    (relative to the repository root) loaded into the step params.
+    """
+    config = _plain({**_plain(cfg or {}), **_plain(kwargs)})
+    config.pop("_target_", None)
+    config.pop("_convert_", None)
+    families = config.pop("families", None) or {}
+    unknown = set(families) - set(FAMILIES)
+    if unknown:
+        raise InputError(f"unknown feature families {sorted(unknown)} "
+                         f"(known: {', '.join(FAMILIES)})", column="features.families")
+    shared = {k: config.pop(k) for k in SHARED if k in config}
+    shared.setdefault("panel_sizes_mb", dict(DEFAULT_PANEL_SIZES_MB))
+    if config:
+        raise InputError(f"unknown feature options {sorted(config)}", column="features")
+    steps: list[tuple[str, FeatureFamily]] = []
+    for name, cls in FAMILIES.items():
+        if name not in families or families[name] is False:
+            continue
+        options = {} if families[name] in (None, True) else dict(families[name])
+        if not options.pop("enabled", True):
+            continue
+        steps.append((name, _make(name, cls, options, shared)))
+    return FeaturePipeline(steps=steps)
+
+
+def _make(name: str, cls: type[FeatureFamily], options: dict, shared: dict) -> FeatureFamily:
+    if name == "mutation" and "gene_sets" in options:
+        path = options.pop("gene_sets")
+        options["pathways"] = load_gene_sets(path) if path else None
+    if name == "mechanism":
+        options["drugs"] = load_drugs(options.pop("knowledge_base", DEFAULT_DRUGS))
+    params = set(cls().get_params())
+    for key, value in shared.items():
+        if key in params and key not in options:
+            options[key] = value
+    bad = set(options) - params
+    if bad:
+        raise InputError(f"unknown option(s) {sorted(bad)} for feature family {name!r} "
+                         f"(allowed: {', '.join(sorted(params))})",
+                         column=f"features.families.{name}")
+    return cls(**options)
+
+
+def _plain(value: Any) -> Any:
+    """Plain dicts/lists from an OmegaConf node (or the value as is)."""
+    try:
+        from omegaconf import DictConfig, ListConfig, OmegaConf
+    except ImportError:  # pragma: no cover - omegaconf ships with hydra
+        return value
+    if isinstance(value, (DictConfig, ListConfig)):
+        return OmegaConf.to_container(value, resolve=True)
+    if isinstance(value, Mapping):
+        return {k: _plain(v) for k, v in value.items()}
+    return value

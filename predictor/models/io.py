@@ -1,0 +1,53 @@
+"""Atomic writes and checked reads of model files, so a crash never leaves a half-written model."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from predictor.errors import InputError
+
+FORMAT_VERSION = 1
+
+
+def write_text_atomic(path: Path, text: str) -> Path:
+    """Write ``text`` to ``path`` via a temporary file in the same folder and ``os.replace``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def write_json_atomic(path: Path, obj: Any) -> Path:
+    """JSON with sorted keys so identical models give identical files (hashable bundles)."""
+    return write_text_atomic(path, json.dumps(obj, indent=2, sort_keys=True) + "\n")
+
+
+def read_json(path: Path) -> dict:
+    """Read a model JSON file; a missing or corrupt file is a user error naming the file."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError("model file not found", file=path)
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise InputError(f"not a valid JSON model file ({exc.msg if hasattr(exc, 'msg') else exc})",
+                         file=path) from exc
+
+
+def check_model_file(path: Path) -> Path:
+    """A LightGBM model file must exist before we hand it to LightGBM (clearer error)."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError("model file not found", file=path)
+    return path

@@ -1,0 +1,247 @@
+"""Shared LightGBM plumbing for the heads: deterministic params, feature checks, inner-fold
+early stopping and loading model files.
+
+Feature matrices are pandas DataFrames of float64 (NaN allowed). LightGBM always receives a
+float64 numpy array with columns in ``feature_names_`` order, so a prediction never depends on
+the column order of the caller's frame, and names LightGBM would rewrite (whitespace) are
+kept as the caller gave them.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import lightgbm as lgb
+import numpy as np
+import pandas as pd
+
+from predictor.errors import InputError
+from predictor.models.io import check_model_file
+
+log = logging.getLogger(__name__)
+
+# LightGBM refuses these characters in feature names (they break its JSON model dump).
+_FORBIDDEN_NAME_CHARS = set('",:[]{}')
+
+
+def base_params(
+    *,
+    num_leaves: int,
+    learning_rate: float,
+    min_child_samples: int,
+    feature_fraction: float,
+    bagging_fraction: float,
+    bagging_freq: int,
+    lambda_l2: float,
+    seed: int,
+    num_threads: int,
+) -> dict:
+    """LightGBM params shared by the heads; fixed seeds and row-wise histograms for determinism."""
+    return {
+        "num_leaves": int(num_leaves),
+        "learning_rate": float(learning_rate),
+        "min_child_samples": int(min_child_samples),
+        "feature_fraction": float(feature_fraction),
+        "bagging_fraction": float(bagging_fraction),
+        "bagging_freq": int(bagging_freq),
+        "lambda_l2": float(lambda_l2),
+        "seed": int(seed),
+        "num_threads": int(num_threads),
+        "deterministic": True,
+        "force_row_wise": True,
+        "feature_pre_filter": False,
+        "verbose": -1,
+    }
+
+
+# Below this many rows LightGBM runs on one thread: synchronising threads costs more than it
+# saves on small cohorts, and on a busy machine OpenMP spin-waiting made 2 threads 10-40x slower.
+SINGLE_THREAD_ROWS = 2000
+
+
+def threads_for(n_rows: int, num_threads: int) -> int:
+    """Threads LightGBM uses for ``n_rows`` rows: ``num_threads`` is an upper bound."""
+    return 1 if n_rows < SINGLE_THREAD_ROWS else max(1, int(num_threads))
+
+
+def check_features(
+    X: pd.DataFrame, categorical_features: Iterable[str] = ()
+) -> tuple[list[str], list[str]]:
+    """Validate a training matrix; return (feature names, categorical feature names)."""
+    if not isinstance(X, pd.DataFrame):
+        raise InputError(f"features must be a pandas DataFrame, got {type(X).__name__}")
+    if X.shape[1] == 0:
+        raise InputError("the feature matrix has no columns")
+    if X.shape[0] == 0:
+        raise InputError("the feature matrix has no rows")
+    names = [str(c) for c in X.columns]
+    if len(set(names)) != len(names):
+        dup = pd.Index(names)[pd.Index(names).duplicated()][0]
+        raise InputError(f"duplicate feature name {dup!r}", column=dup)
+    for name in names:
+        bad = _FORBIDDEN_NAME_CHARS.intersection(name)
+        if bad:
+            raise InputError(
+                f"feature name contains a character LightGBM cannot store ({''.join(sorted(bad))})",
+                column=name,
+            )
+    cats = [str(c) for c in categorical_features]
+    unknown = [c for c in cats if c not in names]
+    if unknown:
+        raise InputError("categorical feature is not a column of the feature matrix",
+                         column=unknown[0])
+    return names, cats
+
+
+def to_matrix(X: pd.DataFrame, feature_names: Sequence[str]) -> np.ndarray:
+    """The columns ``feature_names`` of ``X`` as float64 (missing column -> InputError)."""
+    if not isinstance(X, pd.DataFrame):
+        raise InputError(f"features must be a pandas DataFrame, got {type(X).__name__}")
+    columns = pd.Index([str(c) for c in X.columns])
+    missing = [n for n in feature_names if n not in columns]
+    if missing:
+        raise InputError(
+            f"feature matrix lacks {len(missing)} feature(s) the model was trained on "
+            f"(first: {missing[0]!r})",
+            column=missing[0],
+        )
+    frame = X.set_axis(columns, axis=1)[list(feature_names)]
+    try:
+        return frame.to_numpy(dtype=np.float64, na_value=np.nan)
+    except (TypeError, ValueError) as exc:
+        raise InputError(f"feature matrix has non-numeric values ({exc})") from exc
+
+
+def target_array(X: pd.DataFrame, values: Iterable[float], what: str) -> np.ndarray:
+    """A target as float64 in the row order of ``X``. A pandas Series indexed by the same ids
+    (e.g. patient_id) is aligned by index; anything else is taken in order."""
+    if (isinstance(values, pd.Series) and not values.index.equals(X.index)
+            and values.index.is_unique and X.index.is_unique
+            and X.index.isin(values.index).all()):
+        values = values.reindex(X.index)
+    if isinstance(values, np.ndarray):
+        arr = values.astype(np.float64).reshape(-1)
+    else:
+        arr = pd.Series(list(values) if not isinstance(values, pd.Series) else values,
+                        dtype="float64").to_numpy(dtype=np.float64, na_value=np.nan)
+    if len(arr) != len(X):
+        raise InputError(f"{len(X)} feature rows but {len(arr)} {what}")
+    return arr
+
+
+def make_dataset(
+    matrix: np.ndarray,
+    label: np.ndarray,
+    feature_names: Sequence[str],
+    categorical: Sequence[str],
+    params: dict,
+    weight: np.ndarray | None = None,
+    reference: lgb.Dataset | None = None,
+) -> lgb.Dataset:
+    """A LightGBM Dataset built with the same binning params as the booster."""
+    return lgb.Dataset(
+        matrix,
+        label=label,
+        weight=weight,
+        feature_name=list(feature_names),
+        categorical_feature=list(categorical) if categorical else "auto",
+        params=_dataset_params(params),
+        reference=reference,
+        free_raw_data=False,
+    )
+
+
+def _dataset_params(params: dict) -> dict:
+    keys = ("verbose", "feature_pre_filter", "seed", "num_threads", "force_row_wise")
+    return {k: params[k] for k in keys if k in params and not callable(params[k])}
+
+
+@dataclass
+class FoldSetup:
+    """What one inner fold trains with: params (possibly a bound custom objective) and data."""
+
+    params: dict
+    train: lgb.Dataset
+    valid: lgb.Dataset
+    feval: Callable | None = None
+
+
+def choose_rounds(
+    folds: Sequence[tuple[np.ndarray, np.ndarray]],
+    setup: Callable[[np.ndarray, np.ndarray], FoldSetup],
+    matrix: np.ndarray,
+    n_estimators: int,
+    early_stopping_rounds: int,
+) -> tuple[int, np.ndarray, list[int]]:
+    """Early-stop on each inner validation fold; return the rounds to refit with (mean best
+    iteration), out-of-fold raw scores (each from its fold's best iteration) and the per-fold
+    best iterations."""
+    oof = np.full(matrix.shape[0], np.nan)
+    best: list[int] = []
+    for train_idx, valid_idx in folds:
+        fold = setup(train_idx, valid_idx)
+        booster = lgb.train(
+            fold.params,
+            fold.train,
+            num_boost_round=int(n_estimators),
+            valid_sets=[fold.valid],
+            valid_names=["valid"],
+            feval=fold.feval,
+            callbacks=[lgb.early_stopping(int(early_stopping_rounds), first_metric_only=True,
+                                          verbose=False)],
+        )
+        it = int(booster.best_iteration) or booster.current_iteration()
+        it = max(it, 1)
+        best.append(it)
+        oof[valid_idx] = booster.predict(matrix[valid_idx], raw_score=True, num_iteration=it,
+                                         num_threads=fold.params.get("num_threads", 1))
+    rounds = max(1, round(float(np.mean(best))))
+    return rounds, oof, best
+
+
+def effective_folds(counts: Sequence[int], wanted: int, what: str) -> int:
+    """Number of inner folds: ``wanted``, lowered to the rarest class count (at least 2)."""
+    smallest = int(min(counts)) if len(counts) else 0
+    if smallest < 2:
+        raise InputError(f"too few {what} to train: need at least 2 in each class, "
+                         f"got counts {list(map(int, counts))}")
+    return int(max(2, min(int(wanted), smallest)))
+
+
+def warn_if_constant(booster: lgb.Booster, head: str, n_rows: int, min_child_samples: int) -> bool:
+    """Log a warning when the booster never split (too few patients for the leaf size): its
+    predictions are then the same for everyone. Returns True when constant."""
+    if booster.feature_importance(importance_type="split").sum() > 0:
+        return False
+    log.warning("the %s head learned no split from %d patients (min_child_samples=%d): "
+                "every patient gets the same prediction; lower min_child_samples or add data",
+                head, n_rows, min_child_samples)
+    return True
+
+
+def load_booster(path: Path) -> lgb.Booster:
+    """Load a LightGBM text model (works for models trained with a custom objective)."""
+    path = check_model_file(Path(path))
+    try:
+        return lgb.Booster(model_file=str(path))
+    except lgb.basic.LightGBMError as exc:
+        raise InputError(f"not a valid LightGBM model file ({exc})", file=path) from exc
+
+
+def gain_importance(booster: lgb.Booster, feature_names: Sequence[str]) -> pd.Series:
+    """Total split gain per feature, sorted descending (names as given at fit time)."""
+    gain = booster.feature_importance(importance_type="gain")
+    return pd.Series(gain, index=list(feature_names), name="gain").sort_values(ascending=False)
+
+
+def feature_contributions(
+    booster: lgb.Booster, matrix: np.ndarray, feature_names: Sequence[str], num_threads: int = 2
+) -> pd.DataFrame:
+    """Per-patient additive contributions to the raw score (TreeSHAP) plus a ``bias`` column;
+    rows sum to the raw score."""
+    contrib = booster.predict(matrix, pred_contrib=True,
+                              num_threads=threads_for(len(matrix), num_threads))
+    return pd.DataFrame(contrib, columns=[*feature_names, "bias"])

@@ -1,0 +1,172 @@
+"""``predictor predict``: score a cohort file or folder with a bundle and write predictions.
+
+Flat files stream in chunks of ``batch_size`` rows (bounded memory, rich progress bar on
+stderr); cBioPortal folders are read whole. The output is written to a temp file in the output
+folder and renamed at the end, so no failure leaves a partial file; the input is never touched.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+from predictor.errors import InputError
+from predictor.serving.io import (
+    PredictionWriter,
+    check_output_path,
+    count_rows,
+    output_format,
+    prefetch,
+)
+
+log = logging.getLogger(__name__)
+
+ENGINES = ("local", "dask")
+PARQUET_SUFFIXES = (".parquet", ".pq")
+FLAT_SUFFIXES = (".csv", ".tsv", ".txt", *PARQUET_SUFFIXES)
+
+
+def run_batch_prediction(
+    model_uri: str,
+    input_path: str | Path,
+    output_path: str | Path,
+    fmt: str | None = None,
+    backend: str = "compiled",
+    explain: int = 0,
+    batch_size: int = 100_000,
+    engine: str = "local",
+    scheduler: str | None = None,
+    overwrite: bool = False,
+) -> str:
+    """Predict every patient of ``input_path`` and write ``output_path``; return a summary.
+
+    An existing output file is replaced (atomically, at the end) only with ``overwrite``.
+    """
+    from predictor.serving.bundle import load_bundle, resolve_bundle_dir
+
+    started = time.perf_counter()
+    input_path, output_path = Path(input_path), Path(output_path)
+    if engine not in ENGINES:
+        raise InputError(f"unknown engine {engine!r} (use 'local' or 'dask')")
+    if backend not in ("compiled", "lightgbm"):
+        raise InputError(f"unknown backend {backend!r} (use 'compiled' or 'lightgbm')")
+    if batch_size < 1:
+        raise InputError(f"--batch-size must be at least 1, got {batch_size}")
+    if explain < 0:
+        raise InputError(f"--explain must be 0 or more, got {explain}")
+    _check_input(input_path)
+    fmt = output_format(output_path, fmt)
+    output_path = check_output_path(input_path, output_path, overwrite)
+    if engine == "dask":
+        from predictor.serving.dask_engine import run_dask
+
+        bundle_dir, download = resolve_bundle_dir(model_uri)
+        try:
+            rows, used = run_dask(bundle_dir, input_path, output_path, fmt=fmt,
+                                  backend=backend, explain=explain, scheduler=scheduler,
+                                  overwrite=overwrite)
+        finally:
+            if download is not None:
+                import shutil
+
+                shutil.rmtree(download, ignore_errors=True)
+    else:
+        predictor = load_bundle(model_uri, backend=backend)
+        rows = _run_local(predictor, input_path, output_path, fmt, explain, batch_size,
+                          overwrite)
+        used = predictor.backend
+    seconds = time.perf_counter() - started
+    return (f"wrote {rows} predictions to {output_path} ({fmt}, {used} backend, "
+            f"{engine} engine, {seconds:.1f} s)")
+
+
+def _check_input(path: Path) -> None:
+    if not path.exists():
+        raise InputError("input not found", file=path)
+    if path.is_file():
+        if path.suffix.lower() not in FLAT_SUFFIXES:
+            raise InputError(f"unknown input file type {path.suffix!r} (use a cBioPortal "
+                             "folder or .csv/.tsv/.parquet)", file=path)
+        if path.stat().st_size == 0:
+            raise InputError("input file is empty", file=path)
+
+
+def parquet_parts(path: Path) -> list[Path]:
+    """The Parquet files of a partitioned dataset folder (empty for other folders)."""
+    if not path.is_dir():
+        return []
+    return sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower()
+                  in PARQUET_SUFFIXES and not p.name.startswith((".", "_")))
+
+
+def _run_local(predictor, input_path: Path, output: Path, fmt: str, explain: int,
+               batch_size: int, overwrite: bool = False) -> int:
+    mapping = predictor.manifest.get("input_mapping")
+    with PredictionWriter(output, fmt, overwrite) as writer:
+        if input_path.is_dir() and not parquet_parts(input_path):
+            cohort = _read_folder(input_path)
+            writer.write(predictor.predict(cohort, explain=explain))
+        else:
+            files = parquet_parts(input_path) if input_path.is_dir() else [input_path]
+            with _Progress(files) as advance:
+                for cohort in prefetch(_chunks(files, mapping, batch_size)):
+                    frame = predictor.predict(cohort, explain=explain)
+                    writer.write(frame)
+                    advance(len(frame))
+        if writer.rows == 0:
+            raise InputError("input has no patients (only a header?)", file=input_path)
+        writer.commit()
+        return writer.rows
+
+
+def _read_folder(path: Path):
+    from predictor.data.readers import read_cohort
+
+    return read_cohort(path)
+
+
+def _chunks(files: list[Path], mapping: dict | None, batch_size: int) -> Iterator:
+    from predictor.data.readers import iter_flat_chunks
+
+    for path in files:
+        yield from iter_flat_chunks(path, mapping, batch_size)
+
+
+def _total_rows(files: list[Path]) -> int | None:
+    counts = [count_rows(p) for p in files]
+    return None if any(c is None for c in counts) else int(sum(counts))  # type: ignore[arg-type]
+
+
+class _Progress:
+    """Rich progress bar on stderr counting patients; silent when stderr is not a terminal
+    (then the input is not even pre-counted)."""
+
+    def __init__(self, files: list[Path]) -> None:
+        self.files = files
+        self._progress = None
+
+    def __enter__(self):
+        from rich.console import Console
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
+
+        console = Console(stderr=True)
+        self._progress = Progress(
+            TextColumn("predicting"), BarColumn(), MofNCompleteColumn(),
+            TimeElapsedColumn(), TimeRemainingColumn(), console=console,
+            disable=not console.is_terminal, transient=False)
+        self._progress.start()
+        total = _total_rows(self.files) if console.is_terminal else None
+        task = self._progress.add_task("predict", total=total)
+        return lambda n: self._progress.advance(task, n)
+
+    def __exit__(self, *exc) -> None:
+        self._progress.stop()

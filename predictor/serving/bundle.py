@@ -1,0 +1,401 @@
+"""The model bundle: one self-describing directory with everything prediction needs.
+
+Layout (see docs/ARCHITECTURE.md)::
+
+    bundle.yaml          format version, input mapping, label rule, horizons, threshold,
+                         feature names, sha256 of every file, training fingerprint, metadata
+    features.json        FeaturePipeline.to_state()
+    response/            ResponseModel.save(): model.txt, calibration.json, response.json
+    relapse/             RelapseModel.save(): model.txt, baseline hazard JSON, ...
+    compiled/            lleaves objects + sidecars (model hash, CPU, versions) + probes
+
+Why: a bundle is written atomically (built in a temp dir, then renamed), verified on load
+(sha256 of every file) and contains no pickle, so it can be shared and audited.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import logging
+import os
+import shutil
+import tempfile
+import weakref
+from collections.abc import Iterable, Iterator, Mapping
+from importlib import metadata as importlib_metadata
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from predictor.errors import InputError
+from predictor.serving import compiled as C
+from predictor.serving.inputs import used_inputs
+from predictor.serving.predictor import Head, Predictor
+
+log = logging.getLogger(__name__)
+
+MANIFEST = "bundle.yaml"
+FEATURES_FILE = "features.json"
+MODEL_FILE = "model.txt"
+COMPILED_DIR = "compiled"
+FORMAT = "predictor-bundle"
+FORMAT_VERSION = 1
+HEADS = ("response", "relapse")
+DEFAULT_TRACKING_URI = "sqlite:///mlruns.db"
+BACKENDS = ("compiled", "lightgbm")
+
+
+# ---------------------------------------------------------------------------- saving
+def save_bundle(
+    out_dir: str | Path,
+    *,
+    feature_pipeline: Any,
+    response_model: Any | None,
+    relapse_model: Any | None,
+    input_mapping: Mapping | None,
+    label_rule: Mapping | None,
+    horizons: Iterable[float] | None,
+    metadata: Mapping | None = None,
+    compile: bool = True,
+    probe_cohort: Any | None = None,
+    overwrite: bool = False,
+) -> Path:
+    """Write a bundle to ``out_dir`` atomically and return its path.
+
+    ``probe_cohort`` (e.g. the training cohort) supplies real feature rows for the compiled
+    core's equality check; synthetic rows covering NaN, thresholds and categories are always
+    added. Refuses a non-empty ``out_dir`` unless ``overwrite``.
+    """
+    out_dir = Path(out_dir)
+    if response_model is None and relapse_model is None:
+        raise ValueError("a bundle needs at least one model head")
+    if out_dir.exists() and not out_dir.is_dir():
+        raise InputError("bundle path exists and is not a folder", file=out_dir)
+    if out_dir.is_dir() and any(out_dir.iterdir()):
+        if not overwrite:
+            raise InputError("bundle folder exists and is not empty (use overwrite)",
+                             file=out_dir)
+        if not (out_dir / MANIFEST).is_file():  # overwrite replaces bundles, nothing else
+            raise InputError(f"folder is not empty and holds no {MANIFEST}; refusing to "
+                             "replace it", file=out_dir)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", suffix=".tmp", dir=out_dir.parent))
+    try:
+        manifest = _write_contents(
+            work, feature_pipeline=feature_pipeline,
+            heads={"response": response_model, "relapse": relapse_model},
+            input_mapping=input_mapping, label_rule=label_rule, horizons=horizons,
+            metadata=metadata, compile=compile, probe_cohort=probe_cohort)
+        _write_text_atomic(work / MANIFEST, yaml.safe_dump(manifest, sort_keys=False))
+        _make_readable(work)
+        _swap_into_place(work, out_dir)
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)
+        raise
+    log.info("model bundle written (%s)", ", ".join(manifest["heads"]))
+    return out_dir
+
+
+def _write_contents(work: Path, *, feature_pipeline, heads, input_mapping, label_rule,
+                    horizons, metadata, compile, probe_cohort) -> dict:
+    _write_text_atomic(work / FEATURES_FILE,
+                       json.dumps(_plain(feature_pipeline.to_state()), indent=1, sort_keys=True))
+    head_info: dict[str, dict] = {}
+    for name, model in heads.items():
+        if model is None:
+            continue
+        model.save(work / name)
+        if not (work / name / MODEL_FILE).is_file():
+            raise RuntimeError(f"{type(model).__name__}.save() wrote no {MODEL_FILE}")
+        head_info[name] = {"dir": name, "model_file": f"{name}/{MODEL_FILE}",
+                           "feature_names": _head_features(model)}
+    compiled_info: dict[str, dict] = {}
+    expected_inputs = None
+    probe_features = None
+    if probe_cohort is not None:
+        probe_features = feature_pipeline.transform(probe_cohort.without_outcomes())
+        used = [n for info in head_info.values() for n in info["feature_names"]]
+        expected_inputs = used_inputs(feature_pipeline, probe_cohort, used)
+    if compile:
+        for name, info in head_info.items():
+            probe = None
+            if probe_features is not None:
+                probe = Predictor._matrix(probe_features, info["feature_names"])
+            built = C.compile_booster(work / info["model_file"], work / COMPILED_DIR, probe,
+                                      name=name)
+            compiled_info[name] = {"backend": built.backend, "max_abs_diff": built.max_abs_diff,
+                                   "reason": built.reason}
+    horizons_list = _horizons(horizons, heads.get("relapse"))
+    response = heads.get("response")
+    return {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "created_utc": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "predictor_version": _version(),
+        "heads": list(head_info),
+        "threshold": None if response is None else float(response.threshold_),
+        "horizons_months": horizons_list,
+        "input_mapping": _plain(dict(input_mapping)) if input_mapping is not None else None,
+        "label_rule": _plain(dict(label_rule)) if label_rule is not None else None,
+        "feature_names": [str(n) for n in feature_pipeline.get_feature_names_out()],
+        "categorical_features": [str(n) for n in
+                                 getattr(feature_pipeline, "categorical_features_", [])],
+        "head_info": head_info,
+        "compiled": compiled_info,
+        "expected_inputs": expected_inputs,
+        "training_fingerprint": (metadata or {}).get("fingerprint") or (
+            probe_cohort.fingerprint() if probe_cohort is not None else None),
+        "metadata": _plain(dict(metadata or {})),
+        "files": _hash_tree(work),
+    }
+
+
+def _head_features(model: Any) -> list[str]:
+    names = getattr(model, "feature_names_", None)
+    if names is None:
+        names = model.booster_.feature_name()
+    return [str(n) for n in names]
+
+
+def _horizons(horizons: Iterable[float] | None, relapse_model: Any | None) -> list[float]:
+    if relapse_model is None:
+        return []
+    if horizons is None:
+        horizons = getattr(relapse_model, "horizons_months", None) or ()
+    values = [float(h) for h in horizons]
+    if any(not np.isfinite(h) or h <= 0 for h in values):
+        raise InputError(f"relapse horizons must be positive months, got {values}")
+    return values
+
+
+def _hash_tree(root: Path) -> dict[str, str]:
+    """sha256 of every file under ``root`` except the manifest, by relative POSIX path."""
+    files = {}
+    for path in sorted(root.rglob("*")):
+        if path.is_file() and path.name != MANIFEST:
+            files[path.relative_to(root).as_posix()] = C.sha256_file(path)
+    return files
+
+
+def _make_readable(root: Path) -> None:
+    """Temp files and dirs are private (0600/0700); a bundle is meant to be shared."""
+    os.chmod(root, 0o755)
+    for path in root.rglob("*"):
+        os.chmod(path, 0o755 if path.is_dir() else 0o644)
+
+
+def _swap_into_place(work: Path, out_dir: Path) -> None:
+    """Rename the finished temp dir to ``out_dir`` (replacing an old bundle as late as possible)."""
+    if out_dir.exists():
+        trash = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.old.", dir=out_dir.parent))
+        os.replace(out_dir, trash / "bundle")
+        try:
+            os.replace(work, out_dir)
+        except BaseException:
+            os.replace(trash / "bundle", out_dir)
+            raise
+        finally:
+            shutil.rmtree(trash, ignore_errors=True)
+    else:
+        os.replace(work, out_dir)
+
+
+def _write_text_atomic(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _plain(value: Any) -> Any:
+    """YAML/JSON-safe copy: numpy scalars/arrays, tuples and paths become plain Python."""
+    if isinstance(value, Mapping):  # YAML keeps scalar keys (value maps like {1: Male})
+        return {(_plain(k) if isinstance(k, str | int | float | bool | np.generic) else str(k)):
+                _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set):
+        return [_plain(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return [_plain(v) for v in value.tolist()]
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, float) and not np.isfinite(value):
+        return None
+    if value is pd.NA:
+        return None
+    return value
+
+
+def _version() -> str:
+    try:
+        return importlib_metadata.version("predictor")
+    except importlib_metadata.PackageNotFoundError:
+        return "unknown"
+
+
+# ---------------------------------------------------------------------------- loading
+def resolve_bundle_dir(uri: str | Path) -> tuple[Path, Path | None]:
+    """A local bundle dir for ``uri`` and, when it was downloaded, the temp dir to delete.
+
+    ``uri``: a bundle folder (or a folder containing one, e.g. an MLflow pyfunc model),
+    ``runs:/<run_id>/<path>`` or ``models:/<name>/<version>``.
+    """
+    text = str(uri)
+    if text.startswith(("runs:/", "models:/")):
+        download = _download_mlflow(text)
+        return _find_bundle(download, text), download
+    path = Path(text).expanduser()
+    if not path.exists():
+        raise InputError("model not found (give a bundle folder, runs:/ID/PATH or "
+                         "models:/NAME/VERSION)", file=path)
+    if not path.is_dir():
+        raise InputError("a model must be a bundle folder, not a file", file=path)
+    return _find_bundle(path, text), None
+
+
+def _download_mlflow(uri: str) -> Path:
+    import mlflow
+    from mlflow.exceptions import MlflowException
+
+    tracking = os.environ.get("MLFLOW_TRACKING_URI")
+    if not tracking:
+        if not Path(DEFAULT_TRACKING_URI.removeprefix("sqlite:///")).is_file():
+            raise InputError(f"cannot resolve {uri!r}: no MLflow store ({DEFAULT_TRACKING_URI} "
+                             "in the working folder); set MLFLOW_TRACKING_URI")
+        tracking = DEFAULT_TRACKING_URI
+    registry = os.environ.get("MLFLOW_REGISTRY_URI") or tracking
+    target = Path(tempfile.mkdtemp(prefix="predictor-bundle-"))
+    try:
+        with _quiet_loggers("mlflow", "alembic"):  # explicit URIs: no global state touched
+            mlflow.artifacts.download_artifacts(artifact_uri=uri, dst_path=str(target),
+                                                tracking_uri=tracking, registry_uri=registry)
+    except (MlflowException, OSError, ValueError) as error:
+        shutil.rmtree(target, ignore_errors=True)
+        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise InputError(f"model URI {uri!r} resolves to nothing ({first[:200]})") from None
+    return target
+
+
+@contextlib.contextmanager
+def _quiet_loggers(*names: str) -> Iterator[None]:
+    """MLflow logs store migrations at INFO on stderr; the CLI promises one error line."""
+    loggers = [logging.getLogger(n) for n in names]
+    levels = [lg.level for lg in loggers]
+    for lg in loggers:
+        lg.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        for lg, level in zip(loggers, levels, strict=True):
+            lg.setLevel(level)
+
+
+def _find_bundle(root: Path, uri: str) -> Path:
+    if (root / MANIFEST).is_file():
+        return root
+    found = sorted(root.rglob(MANIFEST), key=lambda p: (len(p.parts), str(p)))
+    if not found:
+        raise InputError(f"no {MANIFEST} found: not a model bundle", file=uri)
+    return found[0].parent
+
+
+def read_manifest(bundle_dir: Path) -> dict:
+    """Parse and check ``bundle.yaml`` (format and version)."""
+    path = Path(bundle_dir) / MANIFEST
+    try:
+        manifest = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as error:
+        raise InputError(f"cannot read the bundle manifest ({type(error).__name__})",
+                         file=path) from None
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+        raise InputError(f"not a {FORMAT} manifest", file=path)
+    if int(manifest.get("format_version", 0)) > FORMAT_VERSION:
+        raise InputError(f"bundle format version {manifest.get('format_version')} is newer "
+                         f"than this predictor reads ({FORMAT_VERSION})", file=path)
+    return manifest
+
+
+def verify_files(bundle_dir: Path, manifest: dict) -> None:
+    """Every file listed in the manifest exists and has its recorded sha256."""
+    for rel, digest in (manifest.get("files") or {}).items():
+        path = Path(bundle_dir) / rel
+        if not path.is_file():
+            raise InputError("bundle file is missing", file=path)
+        if C.sha256_file(path) != digest:
+            raise InputError("bundle file does not match its sha256 in bundle.yaml "
+                             "(modified or corrupted)", file=path)
+    for head in manifest.get("heads", []):
+        model_file = manifest["head_info"][head]["model_file"]
+        if model_file not in (manifest.get("files") or {}):
+            raise InputError(f"bundle.yaml lists no sha256 for {model_file}",
+                             file=Path(bundle_dir) / MANIFEST)
+
+
+def load_bundle(uri: str | Path, backend: str = "compiled") -> Predictor:
+    """Load a bundle (local folder, ``runs:/`` or ``models:/`` URI) as a :class:`Predictor`."""
+    if backend not in BACKENDS:
+        raise InputError(f"unknown backend {backend!r} (use 'compiled' or 'lightgbm')")
+    bundle_dir, download = resolve_bundle_dir(uri)
+    try:
+        predictor = load_bundle_dir(bundle_dir, backend=backend)
+    except BaseException:
+        if download is not None:
+            shutil.rmtree(download, ignore_errors=True)
+        raise
+    if download is not None:
+        weakref.finalize(predictor, shutil.rmtree, download, True)
+    return predictor
+
+
+def load_bundle_dir(bundle_dir: Path, backend: str = "compiled") -> Predictor:
+    """Load a verified local bundle folder."""
+    from predictor.features.pipeline import FeaturePipeline
+
+    bundle_dir = Path(bundle_dir)
+    manifest = read_manifest(bundle_dir)
+    verify_files(bundle_dir, manifest)
+    state = json.loads((bundle_dir / FEATURES_FILE).read_text(encoding="utf-8"))
+    pipeline = FeaturePipeline.from_state(state)
+    heads: dict[str, Head] = {}
+    for name in manifest.get("heads", []):
+        if name not in HEADS:
+            raise InputError(f"unknown model head {name!r} in bundle.yaml",
+                             file=bundle_dir / MANIFEST)
+        info = manifest["head_info"][name]
+        model = _model_class(name).load(bundle_dir / info["dir"])
+        scorer = C.load_scorer(bundle_dir / info["model_file"], bundle_dir / COMPILED_DIR,
+                               name, backend=backend)
+        heads[name] = Head(name=name, model=model, scorer=scorer,
+                           feature_names=list(info["feature_names"]))
+    threshold = manifest.get("threshold")
+    return Predictor(
+        pipeline=pipeline, response=heads.get("response"), relapse=heads.get("relapse"),
+        threshold=None if threshold is None else float(threshold),
+        horizons=[float(h) for h in manifest.get("horizons_months") or []],
+        manifest=manifest, bundle_dir=bundle_dir)
+
+
+def _model_class(name: str):
+    if name == "response":
+        from predictor.models.response import ResponseModel
+
+        return ResponseModel
+    from predictor.models.relapse import RelapseModel
+
+    return RelapseModel
+
+
+def input_mapping(predictor: Predictor) -> dict | None:
+    """The flat-file column mapping the bundle was trained with (None: schema names)."""
+    return predictor.manifest.get("input_mapping")

@@ -1,0 +1,521 @@
+"""Compiled prediction core: LightGBM text models compiled to native code with lleaves.
+
+Why: tree ensembles evaluated as generated machine code are several times faster than
+``lightgbm.Booster.predict``. A compiled library is only trusted when (1) it was built from
+exactly this model file (sha256 recorded in a JSON sidecar), (2) it was built for this CPU
+(else it is rebuilt into a user cache dir, never inside the bundle) and (3) at build time its raw
+scores matched LightGBM's to ``TOLERANCE`` on a probe batch covering NaN, zero, every split
+threshold and every category value. When (3) fails we record ``backend: lightgbm`` and fall back.
+
+Only raw scores are compiled; calibration and survival transforms are shared Python code, so
+both backends agree.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import logging
+import os
+import platform
+import shutil
+import tempfile
+import warnings
+from dataclasses import asdict, dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from predictor.errors import InputError
+
+log = logging.getLogger(__name__)
+
+TOLERANCE = 1e-9
+LIBRARY_SUFFIX = ".o"  # lleaves caches a relocatable ELF object, loaded by LLVM's MCJIT
+SIDECAR_SUFFIX = ".json"
+PROBE_SUFFIX = ".probe.npy"
+MAX_PROBE_DATA_ROWS = 1000
+MAX_THRESHOLDS_PER_FEATURE = 64
+ROWS_PER_THREAD = 10_000  # smaller batches run on the calling thread (no pool start-up)
+K_ZERO_THRESHOLD = float(np.float32(1e-35))  # LightGBM's kZeroThreshold (a float constant)
+_K_ZERO_BITS = int(np.array(K_ZERO_THRESHOLD, dtype=np.float64).view(np.uint64))
+
+
+class RawScorer(Protocol):
+    """Anything that turns a float64 feature matrix into raw (margin) scores."""
+
+    backend: str
+
+    def raw_score(self, X: np.ndarray, n_jobs: int | None = None,
+                  prepared: bool = False) -> np.ndarray: ...
+
+
+def prepare_matrix(X: np.ndarray, snap: bool = True) -> np.ndarray:
+    """C-ordered float64, with LightGBM's input snapping applied when ``snap``: what scorers
+    accept with ``prepared=True`` (lets two heads share one pass over the data). ``snap`` may
+    be False only when no scorer that receives the matrix is zero-sensitive."""
+    data = np.ascontiguousarray(X, dtype=np.float64)
+    return snap_tiny_to_zero(data) if snap else data
+
+
+@dataclass
+class CompiledInfo:
+    """What the JSON sidecar of a compiled library records."""
+
+    name: str
+    backend: str  # "compiled" or "lightgbm" (compilation failed or did not match)
+    model_sha256: str
+    library: str | None
+    library_sha256: str | None
+    cpu: dict
+    lleaves_version: str
+    llvmlite_version: str
+    lightgbm_version: str
+    probe: str | None
+    probe_rows: int
+    max_abs_diff: float | None
+    tolerance: float = TOLERANCE
+    objective_patched: bool = False
+    reason: str | None = None
+    extra: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> CompiledInfo:
+        known = {f for f in cls.__dataclass_fields__}
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+
+# ---------------------------------------------------------------------------- helpers
+def sha256_file(path: Path) -> str:
+    """Hex sha256 of a file, read in blocks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def host_cpu() -> dict:
+    """The CPU a library compiled here is valid for (LLVM's view plus the machine type)."""
+    import llvmlite.binding as llvm
+
+    llvm.initialize_native_target()
+    try:
+        features = llvm.get_host_cpu_features().flatten()
+    except RuntimeError:  # LLVM cannot always detect features
+        features = ""
+    return {"name": llvm.get_host_cpu_name(), "features": features,
+            "machine": platform.machine()}
+
+
+@functools.lru_cache(maxsize=1)
+def _versions() -> dict:
+    return {name: metadata.version(name) for name in ("lleaves", "llvmlite", "lightgbm")}
+
+
+def cache_dir() -> Path:
+    """Where libraries rebuilt for this CPU go: ``$XDG_CACHE_HOME/predictor`` or ~/.cache."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "predictor" / "compiled"
+
+
+def _write_json_atomic(path: Path, data: dict) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w") as handle:
+            json.dump(data, handle, indent=2, sort_keys=True)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _write_npy_atomic(path: Path, array: np.ndarray) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            np.save(handle, array, allow_pickle=False)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+# ---------------------------------------------------------------------------- model text
+@dataclass
+class _ModelText:
+    """The parts of a LightGBM text model the probe and the compiler need."""
+
+    n_features: int
+    n_classes: int
+    has_objective: bool
+    categorical: dict[int, list[int]]  # feature index -> category values seen in training
+    thresholds: dict[int, list[float]]  # feature index -> numeric split thresholds
+    # A split at +-1e-35 or a "zero is missing" node: LightGBM's snapping of |x| <= 1e-35 to 0
+    # can change a decision, so the compiled scorer must snap too.
+    zero_sensitive: bool = False
+
+
+def _parse_model_text(model_txt: Path) -> _ModelText:
+    n_features = n_classes = 0
+    has_objective = False
+    categorical: dict[int, list[int]] = {}
+    thresholds: dict[int, set[float]] = {}
+    split_feature: list[int] = []
+    zero_sensitive = False
+    with open(model_txt) as handle:
+        in_header = True
+        for raw in handle:
+            line = raw.rstrip("\n")
+            if in_header:
+                if line.startswith("Tree="):
+                    in_header = False
+                elif line.startswith("max_feature_idx="):
+                    n_features = int(line.split("=", 1)[1]) + 1
+                elif line.startswith("num_class="):
+                    n_classes = int(line.split("=", 1)[1])
+                elif line.startswith("objective="):
+                    has_objective = True
+                elif line.startswith("feature_infos="):
+                    for idx, info in enumerate(line.split("=", 1)[1].split(" ")):
+                        if info and not info.startswith("[") and info != "none":
+                            categorical[idx] = sorted(int(v) for v in info.split(":"))
+                continue
+            if line == "end of trees":
+                break
+            if line.startswith("split_feature="):
+                split_feature = [int(v) for v in line.split("=", 1)[1].split()]
+            elif line.startswith("threshold=") and split_feature:
+                for feat, thr in zip(split_feature, line.split("=", 1)[1].split(), strict=False):
+                    if feat not in categorical:
+                        value = float(thr)
+                        thresholds.setdefault(feat, set()).add(value)
+                        zero_sensitive |= abs(value) <= K_ZERO_THRESHOLD * (1 + 1e-9)
+            elif line.startswith("decision_type="):
+                for code in line.split("=", 1)[1].split():
+                    kind = int(code)
+                    # numeric node whose missing type is "zero" (bits 2-3 == 1)
+                    zero_sensitive |= not kind & 1 and (kind >> 2) & 3 == 1
+    return _ModelText(
+        n_features=n_features, n_classes=n_classes, has_objective=has_objective,
+        categorical=categorical,
+        thresholds={k: sorted(v) for k, v in thresholds.items()},
+        zero_sensitive=zero_sensitive,
+    )
+
+
+def _compilable_copy(model_txt: Path, info: _ModelText, work_dir: Path) -> tuple[Path, bool]:
+    """A model file lleaves can parse: custom-objective (Cox) models have no ``objective=``.
+
+    lleaves requires that line; ``objective=custom`` makes it emit the raw score, which is what
+    we compile anyway (``raw_score=True``), so the patch cannot change any prediction.
+    """
+    if info.has_objective:
+        return model_txt, False
+    lines = model_txt.read_text().splitlines(keepends=True)
+    for i, line in enumerate(lines):
+        if line.startswith("feature_names=") or line.startswith("feature_infos="):
+            lines.insert(i, "objective=custom\n")
+            break
+    else:
+        raise ValueError(f"{model_txt} is not a LightGBM text model (no feature_infos line)")
+    patched = work_dir / "model_for_compilation.txt"
+    patched.write_text("".join(lines))
+    return patched, True
+
+
+def build_probe(model_txt: Path, probe_X: np.ndarray | None, seed: int = 0) -> np.ndarray:
+    """Probe rows: (a sample of) ``probe_X`` plus rows that exercise every branch kind.
+
+    Added rows: all-NaN, all-zero, each numeric split threshold and its neighbours, every
+    category value seen in training plus an unseen one and -1 (LightGBM sends negatives to the
+    missing branch), each placed in an otherwise typical row.
+    """
+    info = _parse_model_text(model_txt)
+    n = info.n_features
+    rows: list[np.ndarray] = []
+    if probe_X is not None and len(probe_X):
+        data = np.asarray(probe_X, dtype=np.float64)
+        if data.ndim != 2 or data.shape[1] != n:
+            raise ValueError(f"probe has shape {data.shape}, the model needs {n} features")
+        if len(data) > MAX_PROBE_DATA_ROWS:
+            pick = np.random.default_rng(seed).choice(len(data), MAX_PROBE_DATA_ROWS,
+                                                      replace=False)
+            data = data[np.sort(pick)]
+        rows.append(data)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN column
+            base = np.nanmedian(data, axis=0)
+        base = np.where(np.isnan(base), 0.0, base)
+    else:
+        base = np.zeros(n)
+    rows.append(np.full((1, n), np.nan))
+    rows.append(np.zeros((1, n)))
+    for feat, values in info.categorical.items():
+        extra = [*values, max(values, default=0) + 1, -1.0, np.nan]
+        block = np.repeat(base[None, :], len(extra), axis=0)
+        block[:, feat] = extra
+        rows.append(block)
+    for feat, thr in info.thresholds.items():
+        chosen = np.asarray(thr)
+        if len(chosen) > MAX_THRESHOLDS_PER_FEATURE:
+            chosen = chosen[np.linspace(0, len(chosen) - 1, MAX_THRESHOLDS_PER_FEATURE,
+                                        dtype=int)]
+        values = np.concatenate([chosen, np.nextafter(chosen, np.inf),
+                                 np.nextafter(chosen, -np.inf)])
+        block = np.repeat(base[None, :], len(values), axis=0)
+        block[:, feat] = values
+        rows.append(block)
+    rng = np.random.default_rng(seed)
+    noisy = np.repeat(base[None, :], 64, axis=0)
+    noisy[rng.random(noisy.shape) < 0.3] = np.nan
+    rows.append(noisy)
+    return np.ascontiguousarray(np.vstack(rows), dtype=np.float64)
+
+
+# ---------------------------------------------------------------------------- scorers
+class LightGBMScorer:
+    """Raw scores from ``lightgbm.Booster.predict(raw_score=True)``: the reference backend."""
+
+    backend = "lightgbm"
+    snap = False  # LightGBM snaps |x| <= 1e-35 itself
+
+    def __init__(self, model_txt: Path) -> None:
+        import lightgbm as lgb
+
+        self.booster = lgb.Booster(model_file=str(model_txt))
+
+    def raw_score(self, X: np.ndarray, n_jobs: int | None = None,
+                  prepared: bool = False) -> np.ndarray:
+        params = {"num_threads": n_jobs} if n_jobs else {}
+        out = self.booster.predict(np.asarray(X, dtype=np.float64), raw_score=True, **params)
+        return np.asarray(out, dtype=np.float64).reshape(-1)
+
+
+class CompiledScorer:
+    """Raw scores from an lleaves library (fp64, so results match LightGBM bit for bit)."""
+
+    backend = "compiled"
+
+    def __init__(self, model_txt: Path, library: Path) -> None:
+        import lleaves
+
+        self.library = library
+        self.model = lleaves.Model(model_file=str(model_txt))
+        # With an existing cache file lleaves loads the object and skips code generation.
+        self.model.compile(cache=str(library), raw_score=True)
+        self.n_features = self.model.num_feature()
+        self.snap = _parse_model_text(model_txt).zero_sensitive
+
+    def raw_score(self, X: np.ndarray, n_jobs: int | None = None,
+                  prepared: bool = False) -> np.ndarray:
+        """Raw scores; ``prepared=True`` promises ``X`` came from :func:`prepare_matrix`."""
+        data = X if prepared else np.ascontiguousarray(X, dtype=np.float64)
+        if data.ndim != 2 or data.shape[1] != self.n_features:
+            raise ValueError(f"expected (n, {self.n_features}) features, got {data.shape}")
+        wanted = n_jobs if n_jobs else (os.cpu_count() or 1)
+        # lleaves starts a thread pool per call: only worth it for large batches.
+        threads = max(1, min(wanted, len(data) // ROWS_PER_THREAD))
+        if self.snap and not prepared:
+            data = snap_tiny_to_zero(data)
+        return self.model.predict(data, n_jobs=threads)
+
+
+def snap_tiny_to_zero(data: np.ndarray, block_rows: int | None = None) -> np.ndarray:
+    """LightGBM reads |x| <= 1e-35 (its ``kZeroThreshold``) as exactly 0 before walking the
+    trees; generated code compares the value itself. Snapping keeps the two identical.
+
+    Tests the bit patterns in cache-sized row blocks: with the sign bit shifted out, ``bits - 1``
+    (unsigned) is below ``bits(1e-35)`` exactly for the non-zero values of magnitude <= 1e-35
+    (zero wraps around; NaN and inf are huge). Copies ``data`` only if a value changes.
+    """
+    data = np.ascontiguousarray(data, dtype=np.float64)
+    if data.size == 0:
+        return data
+    n_cols = data.shape[1] if data.ndim == 2 else 1
+    rows = block_rows or max(1, (1 << 18) // max(n_cols, 1))
+    limit = np.uint64(_K_ZERO_BITS << 1)
+    one = np.uint64(1)
+    out = data
+    buffer = np.empty(min(rows, len(data)) * n_cols, dtype=np.uint64)
+    mask = np.empty(buffer.shape, dtype=bool)
+    for start in range(0, len(data), rows):
+        bits = out[start:start + rows].reshape(-1).view(np.uint64)
+        buf, flag = buffer[: bits.size], mask[: bits.size]
+        np.left_shift(bits, one, out=buf)
+        np.subtract(buf, one, out=buf)
+        np.less(buf, limit, out=flag)
+        if flag.any():
+            if out is data:
+                out = data.copy()
+            out[start:start + rows].reshape(-1)[flag] = 0.0
+    return out
+
+
+def _compile_to(model_txt: Path, library: Path, work_dir: Path) -> tuple[CompiledScorer, bool]:
+    """Compile ``model_txt`` into ``library`` (written atomically) and load it."""
+    import lleaves
+
+    info = _parse_model_text(model_txt)
+    if info.n_classes != 1:
+        raise ValueError(f"only single-output models are compiled (num_class={info.n_classes})")
+    source, patched = _compilable_copy(model_txt, info, work_dir)
+    tmp_lib = work_dir / "library.o"
+    model = lleaves.Model(model_file=str(source))
+    model.compile(cache=str(tmp_lib), raw_score=True)
+    os.replace(tmp_lib, library)
+    return CompiledScorer(model_txt, library), patched
+
+
+def _max_abs_diff(scorer: CompiledScorer, reference: LightGBMScorer, probe: np.ndarray) -> float:
+    got = scorer.raw_score(probe, n_jobs=1)
+    want = reference.raw_score(probe)
+    diff = np.abs(got - want)
+    if np.any(np.isnan(got) != np.isnan(want)):
+        return float("inf")
+    return float(np.nanmax(diff)) if diff.size else 0.0
+
+
+def compile_booster(
+    model_txt: Path, out_dir: Path, probe_X: np.ndarray | None, *, name: str | None = None
+) -> CompiledInfo:
+    """Compile a LightGBM text model into ``out_dir/<name>.o`` and write its sidecar JSON.
+
+    ``probe_X`` (rows of real features, may be None) is extended by :func:`build_probe`; the
+    library is kept only if its raw scores equal LightGBM's to ``TOLERANCE`` on that probe,
+    otherwise the sidecar says ``backend: lightgbm`` and a warning is logged.
+    """
+    model_txt, out_dir = Path(model_txt), Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    name = name or model_txt.stem
+    versions = dict(_versions())
+    probe = build_probe(model_txt, probe_X)
+    probe_file = out_dir / f"{name}{PROBE_SUFFIX}"
+    _write_npy_atomic(probe_file, probe)
+    library = out_dir / f"{name}{LIBRARY_SUFFIX}"
+    info = CompiledInfo(
+        name=name, backend="lightgbm", model_sha256=sha256_file(model_txt), library=None,
+        library_sha256=None, cpu=host_cpu(), lleaves_version=versions["lleaves"],
+        llvmlite_version=versions["llvmlite"], lightgbm_version=versions["lightgbm"],
+        probe=probe_file.name, probe_rows=len(probe), max_abs_diff=None,
+    )
+    with tempfile.TemporaryDirectory(dir=out_dir, prefix=".compile-") as work:
+        try:
+            scorer, info.objective_patched = _compile_to(model_txt, library, Path(work))
+            info.max_abs_diff = _max_abs_diff(scorer, LightGBMScorer(model_txt), probe)
+        except Exception as error:  # any compiler failure: serve with LightGBM instead
+            info.reason = f"compilation failed: {type(error).__name__}: {error}"
+    if info.reason is None and info.max_abs_diff is not None and info.max_abs_diff <= TOLERANCE:
+        info.backend = "compiled"
+        info.library = library.name
+        info.library_sha256 = sha256_file(library)
+    else:
+        if info.reason is None:
+            info.reason = (f"compiled scores differ from LightGBM by {info.max_abs_diff:.3g} "
+                           f"> {TOLERANCE:g} on the probe")
+        library.unlink(missing_ok=True)
+        log.warning("%s: falling back to LightGBM: %s", name, info.reason)
+    _write_json_atomic(out_dir / f"{name}{SIDECAR_SUFFIX}", info.to_dict())
+    return info
+
+
+def read_info(compiled_dir: Path, name: str) -> CompiledInfo | None:
+    """The sidecar of ``name`` in ``compiled_dir``, or None when there is none."""
+    path = Path(compiled_dir) / f"{name}{SIDECAR_SUFFIX}"
+    if not path.exists():
+        return None
+    return CompiledInfo.from_dict(json.loads(path.read_text()))
+
+
+def _built_for_here(info: CompiledInfo, cpu: dict) -> bool:
+    """Same CPU (name, features, machine) and same lleaves/llvmlite as this process."""
+    versions = _versions()
+    same_cpu = all(info.cpu.get(k) == cpu.get(k) for k in ("name", "features", "machine"))
+    return (same_cpu and info.lleaves_version == versions["lleaves"]
+            and info.llvmlite_version == versions["llvmlite"])
+
+
+def load_scorer(
+    model_txt: Path,
+    compiled_dir: Path | None,
+    name: str,
+    backend: str = "compiled",
+    cache: Path | None = None,
+) -> RawScorer:
+    """The raw scorer for ``model_txt``: its compiled library when valid here, else LightGBM.
+
+    Raises :class:`InputError` when the library's recorded model hash differs from the model
+    file (a tampered or mixed-up bundle). Rebuilds into ``cache`` (default :func:`cache_dir`)
+    when the library was built for another CPU or lleaves/llvmlite version, or is absent.
+    """
+    model_txt = Path(model_txt)
+    if backend == "lightgbm":
+        return LightGBMScorer(model_txt)
+    if backend != "compiled":
+        raise InputError(f"unknown backend {backend!r} (use 'compiled' or 'lightgbm')")
+    model_sha = sha256_file(model_txt)
+    info = read_info(compiled_dir, name) if compiled_dir is not None else None
+    if info is not None and info.model_sha256 != model_sha:
+        raise InputError(
+            f"compiled library for {name!r} was built from a different model file "
+            "(sha256 mismatch); refusing to load it", file=Path(compiled_dir) / info.name)
+    if info is not None and info.backend != "compiled":
+        log.warning("%s: no compiled library (%s); using LightGBM", name, info.reason)
+        return LightGBMScorer(model_txt)
+    current = host_cpu()
+    if info is not None and info.library and _built_for_here(info, current):
+        library = Path(compiled_dir) / info.library
+        if library.exists() and sha256_file(library) == info.library_sha256:
+            return CompiledScorer(model_txt, library)
+        raise InputError(f"compiled library for {name!r} is missing or does not match its "
+                         "recorded sha256", file=library)
+    probe = None
+    if info is not None and info.probe and compiled_dir is not None:
+        probe_path = Path(compiled_dir) / info.probe
+        if probe_path.exists():
+            probe = np.load(probe_path, allow_pickle=False)
+    target = cache or cache_dir()
+    try:
+        return _rebuild_in_cache(model_txt, model_sha, name, probe, current, target)
+    except OSError as error:  # e.g. a read-only home: still predict, just slower
+        log.warning("%s: cannot compile into %s (%s); using LightGBM", name, target,
+                    type(error).__name__)
+        return LightGBMScorer(model_txt)
+
+
+def _rebuild_in_cache(
+    model_txt: Path, model_sha: str, name: str, probe: np.ndarray | None, cpu: dict,
+    cache: Path,
+) -> RawScorer:
+    """Reuse or build a library for this CPU in the user cache (never inside the bundle)."""
+    target = json.dumps({"cpu": cpu, **_versions()}, sort_keys=True)
+    cpu_key = hashlib.sha256(target.encode()).hexdigest()[:12]
+    key = f"{name}-{model_sha[:16]}-{cpu_key}"
+    cache.mkdir(parents=True, exist_ok=True)
+    cached = read_info(cache, key)
+    if (cached is not None and cached.backend == "compiled" and cached.model_sha256 == model_sha
+            and _built_for_here(cached, cpu) and cached.library
+            and (cache / cached.library).exists()
+            and sha256_file(cache / cached.library) == cached.library_sha256):
+        return CompiledScorer(model_txt, cache / cached.library)
+    log.info("%s: compiling for this CPU into %s", name, cache)
+    # Compile in a private folder, then move library and sidecar into the shared cache.
+    with tempfile.TemporaryDirectory(dir=cache, prefix=".build-") as work:
+        built = compile_booster(model_txt, Path(work), probe, name=key)
+        if built.backend != "compiled":
+            return LightGBMScorer(model_txt)
+        os.replace(Path(work) / built.library, cache / built.library)
+        os.replace(Path(work) / f"{key}{PROBE_SUFFIX}", cache / f"{key}{PROBE_SUFFIX}")
+        os.replace(Path(work) / f"{key}{SIDECAR_SUFFIX}", cache / f"{key}{SIDECAR_SUFFIX}")
+    return CompiledScorer(model_txt, cache / built.library)
+
+
+def clear_cache(cache: Path | None = None) -> None:
+    """Remove every library rebuilt for this machine (they are rebuilt on demand)."""
+    shutil.rmtree(cache or cache_dir(), ignore_errors=True)

@@ -1,0 +1,188 @@
+"""``Predictor``: features -> raw scores (compiled or LightGBM) -> probabilities and survival.
+
+Why one class: the raw score is the only step that differs between backends; calibration,
+thresholding and the Breslow survival transform are the heads' own (shared) code, so
+``--backend compiled`` and ``--backend lightgbm`` agree to floating-point noise.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from predictor.errors import InputError
+from predictor.serving.compiled import RawScorer, prepare_matrix
+from predictor.serving.inputs import missing_inputs
+
+log = logging.getLogger(__name__)
+
+PATIENT_ID = "patient_id"
+
+
+def horizon_column(horizon: float) -> str:
+    """``relapse_free_probability_12m`` (same naming as the relapse head)."""
+    return f"relapse_free_probability_{float(horizon):g}m"
+
+
+@dataclass
+class Head:
+    """One fitted model head with the scorer that computes its raw scores."""
+
+    name: str
+    model: Any  # ResponseModel or RelapseModel (duck-typed: see the methods used below)
+    scorer: RawScorer
+    feature_names: list[str]
+
+
+@dataclass
+class Predictor:
+    """Scores cohorts with a loaded bundle; build it with :func:`~.bundle.load_bundle`."""
+
+    pipeline: Any  # FeaturePipeline: transform(cohort) -> float64 DataFrame by patient_id
+    response: Head | None
+    relapse: Head | None
+    threshold: float | None
+    horizons: list[float]
+    manifest: dict = field(default_factory=dict)
+    bundle_dir: Path | None = None
+    n_jobs: int | None = None
+    _warned_missing: set[str] = field(default_factory=set, repr=False)
+
+    @property
+    def backend(self) -> str:
+        heads = [h for h in (self.response, self.relapse) if h is not None]
+        backends = {h.scorer.backend for h in heads}
+        return backends.pop() if len(backends) == 1 else "mixed"
+
+    @property
+    def output_columns(self) -> list[str]:
+        """Prediction columns (without ``explain`` columns), in output order."""
+        cols = [PATIENT_ID]
+        if self.response is not None:
+            cols += ["response_probability", "response_predicted"]
+        if self.relapse is not None:
+            cols += ["relapse_risk", *[horizon_column(h) for h in self.horizons]]
+        return cols
+
+    # ------------------------------------------------------------------ predict
+    def predict(self, cohort, explain: int = 0) -> pd.DataFrame:
+        """One row per patient of ``cohort`` (outcomes, if any, are never looked at)."""
+        self._warn_missing_inputs(cohort)
+        features = self.pipeline.transform(cohort.without_outcomes())
+        return self.predict_frame(features, explain=explain)
+
+    def predict_frame(self, X: pd.DataFrame, explain: int = 0) -> pd.DataFrame:
+        """Predictions from an already-built feature frame indexed by ``patient_id``."""
+        if explain < 0:
+            raise InputError(f"--explain must be 0 or more, got {explain}")
+        ids = pd.Index(X.index, name=PATIENT_ID).astype("string")
+        out: dict[str, Any] = {PATIENT_ID: ids.to_numpy()}
+        self._warn_missing(X)
+        matrices: dict[tuple[str, ...], np.ndarray] = {}  # heads usually share their features
+        heads = [h for h in (self.response, self.relapse) if h is not None]
+        snap = any(getattr(h.scorer, "snap", False) for h in heads)
+
+        def matrix_for(head: Head) -> np.ndarray:
+            key = tuple(head.feature_names)
+            if key not in matrices:
+                matrices[key] = prepare_matrix(self._matrix(X, key), snap=snap)
+            return matrices[key]
+
+        if self.response is not None:
+            matrix = matrix_for(self.response)
+            raw = self.response.scorer.raw_score(matrix, n_jobs=self.n_jobs, prepared=True)
+            proba = np.asarray(self.response.model.calibrate(raw), dtype=np.float64)
+            out["response_probability"] = proba
+            out["response_predicted"] = (proba >= float(self.threshold)).astype(np.int64)
+        if self.relapse is not None:
+            matrix = matrix_for(self.relapse)
+            raw = self.relapse.scorer.raw_score(matrix, n_jobs=self.n_jobs, prepared=True)
+            risk = _risk_from_raw(self.relapse.model, raw)
+            out["relapse_risk"] = risk
+            if self.horizons:
+                surv = np.asarray(
+                    self.relapse.model.survival_from_risk(risk, np.asarray(self.horizons)),
+                    dtype=np.float64).reshape(len(risk), len(self.horizons))
+                for j, h in enumerate(self.horizons):
+                    out[horizon_column(h)] = surv[:, j]
+        frame = pd.DataFrame(out)
+        if explain:
+            if self.response is None:
+                raise InputError("--explain needs a response head, and this bundle has none")
+            explained = self.explain_frame(X, explain, matrix_for(self.response))
+            frame = pd.concat([frame, explained], axis=1)
+        return frame
+
+    def explain_frame(self, X: pd.DataFrame, k: int,
+                      matrix: np.ndarray | None = None) -> pd.DataFrame:
+        """Top-``k`` features by |contribution| to the response head's raw score (log-odds)."""
+        if self.response is None:
+            raise InputError("--explain needs a response head, and this bundle has none")
+        names = self.response.feature_names
+        if matrix is None:
+            matrix = self._matrix(X, names)
+        contrib = np.asarray(self.response.model.booster_.predict(matrix, pred_contrib=True))
+        contrib = contrib[:, : len(names)]  # the last column is the expected value (bias)
+        k = min(k, len(names))
+        order = np.argsort(-np.abs(contrib), axis=1, kind="stable")[:, :k]
+        rows = np.arange(len(matrix))[:, None]
+        top_values = contrib[rows, order]
+        name_arr = np.asarray(names, dtype=object)
+        cols: dict[str, Any] = {}
+        for j in range(k):
+            cols[f"top{j + 1}_feature"] = name_arr[order[:, j]]
+            cols[f"top{j + 1}_contribution"] = top_values[:, j]
+        return pd.DataFrame(cols)
+
+    # ------------------------------------------------------------------ helpers
+    def _warn_missing_inputs(self, cohort) -> None:
+        """One warning per run for input tables/columns the model's features depend on."""
+        expected = self.manifest.get("expected_inputs")
+        if not expected:
+            return
+        missing = [m for m in missing_inputs(cohort, expected) if m not in self._warned_missing]
+        if missing:
+            self._warned_missing.update(missing)
+            log.warning("input lacks %s; these model features are predicted as missing "
+                        "(NaN)", "; ".join(missing))
+
+    def _warn_missing(self, X: pd.DataFrame) -> None:
+        """One warning per run for the model features absent from the input (set to NaN)."""
+        heads = [h for h in (self.response, self.relapse) if h is not None]
+        needed = list(dict.fromkeys(n for h in heads for n in h.feature_names))
+        present = set(map(str, X.columns))
+        missing = [n for n in needed if n not in present and n not in self._warned_missing]
+        if missing:
+            self._warned_missing.update(missing)
+            log.warning("%d model feature(s) missing from the input, predicted as missing "
+                        "(NaN): %s", len(missing), ", ".join(missing))
+
+    @staticmethod
+    def _matrix(X: pd.DataFrame, names: Sequence[str]) -> np.ndarray:
+        """The model's columns of ``X`` (absent ones NaN) as a C-ordered float64 matrix."""
+        names = list(names)
+        frame = X
+        if [str(c) for c in X.columns] != names:
+            frame = X.set_axis([str(c) for c in X.columns], axis=1).reindex(columns=names)
+        try:
+            if all(dtype == np.float64 for dtype in frame.dtypes):
+                values = frame.to_numpy()  # one float block: a view, no copy
+            else:
+                values = frame.to_numpy(dtype=np.float64, na_value=np.nan)
+        except (TypeError, ValueError) as error:
+            raise InputError(f"features are not numeric ({error})") from None
+        return np.ascontiguousarray(values, dtype=np.float64)
+
+
+def _risk_from_raw(model: Any, raw: np.ndarray) -> np.ndarray:
+    """Log relative hazard from the relapse booster's raw score (identity unless the model
+    defines ``risk_from_raw``, e.g. to centre scores)."""
+    convert = getattr(model, "risk_from_raw", None)
+    risk = convert(raw) if callable(convert) else raw
+    return np.asarray(risk, dtype=np.float64)

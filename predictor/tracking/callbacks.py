@@ -1,0 +1,92 @@
+"""Hydra callback: one parent MLflow run per sweep, each job a child run under it.
+
+``on_multirun_start`` creates the parent run and publishes its id in
+``$PREDICTOR_MLFLOW_PARENT_RUN_ID`` and in ``<sweep dir>/mlflow_parent_run_id`` (for launchers
+that run jobs in other processes); each job's run picks it up as ``parent_run_id``.
+``on_multirun_end`` records the best objective seen and closes the parent run.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+from pathlib import Path
+from typing import Any
+
+from hydra.experimental.callback import Callback
+from omegaconf import DictConfig
+
+from predictor.tracking.mlflow_run import PARENT_RUN_ENV, resolve_tracking_uri, standard_tags
+from predictor.tracking.params import to_param_value
+
+PARENT_RUN_FILE = "mlflow_parent_run_id"
+
+
+def sweep_parent_run_id(sweep_dir: str | Path | None) -> str | None:
+    """The sweep's parent run id: the environment first, then the file in the sweep dir."""
+    value = os.environ.get(PARENT_RUN_ENV)
+    if value:
+        return value
+    if sweep_dir is None:
+        return None
+    path = Path(sweep_dir) / PARENT_RUN_FILE
+    return (path.read_text().strip() or None) if path.is_file() else None
+
+
+def _tracking_enabled(config: DictConfig) -> bool:
+    tracking = config.get("tracking")
+    return bool(tracking is not None and tracking.get("enabled", True))
+
+
+class MlflowSweepCallback(Callback):
+    """Creates, publishes and closes the parent MLflow run of a Hydra multirun."""
+
+    def __init__(self) -> None:
+        self._client: Any = None
+        self._run_id: str | None = None
+        self._objectives: list[float] = []
+
+    def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        if not _tracking_enabled(config):
+            return
+        import mlflow
+        from mlflow.tracking import MlflowClient
+
+        uri = resolve_tracking_uri(config.tracking.get("uri"))
+        mlflow.set_tracking_uri(uri)
+        experiment = mlflow.set_experiment(str(config.tracking.experiment_name))
+        self._client = MlflowClient(tracking_uri=uri)
+        run = self._client.create_run(
+            experiment.experiment_id,
+            run_name=f"{config.get('name', 'predictor')}-sweep",
+            tags={**standard_tags(None), "sweep": "parent"},
+        )
+        self._run_id = run.info.run_id
+        overrides = list(config.hydra.overrides.get("task") or [])
+        self._client.log_param(self._run_id, "sweep.overrides", to_param_value(overrides))
+        sweeper = config.hydra.get("sweeper") or {}
+        self._client.log_param(self._run_id, "sweep.sweeper",
+                               to_param_value(sweeper.get("_target_", "basic")))
+        os.environ[PARENT_RUN_ENV] = self._run_id
+        sweep_dir = Path(str(config.hydra.sweep.dir))
+        sweep_dir.mkdir(parents=True, exist_ok=True)
+        (sweep_dir / PARENT_RUN_FILE).write_text(self._run_id + "\n")
+
+    def on_job_end(self, config: DictConfig, job_return: Any, **kwargs: Any) -> None:
+        with contextlib.suppress(Exception):  # a failed job has no return value
+            value = float(job_return.return_value)
+            if math.isfinite(value):
+                self._objectives.append(value)
+
+    def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
+        if self._run_id is None:
+            return
+        try:
+            if self._objectives:
+                self._client.log_metric(self._run_id, "best_objective", max(self._objectives))
+            self._client.log_metric(self._run_id, "n_jobs_finished", len(self._objectives))
+            self._client.set_terminated(self._run_id, "FINISHED")
+        finally:
+            os.environ.pop(PARENT_RUN_ENV, None)
+            self._run_id = None

@@ -1,0 +1,101 @@
+"""Where runs go and what every run carries: tracking URI, experiment, nesting and tags.
+
+The tracking URI is, in order: the config's ``tracking.uri``, ``$MLFLOW_TRACKING_URI``, then
+``sqlite:///mlruns.db`` in the working directory (the same default the serving layer uses to
+resolve ``runs:/`` and ``models:/`` URIs). A sweep's jobs become children of the sweep's parent
+run, whose id the Hydra callback leaves in ``$PREDICTOR_MLFLOW_PARENT_RUN_ID``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+import subprocess
+import time
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+
+import mlflow
+from mlflow.entities import Metric, Param, RunTag
+from mlflow.tracking import MlflowClient
+
+import predictor
+
+DEFAULT_TRACKING_URI = "sqlite:///mlruns.db"
+PARENT_RUN_ENV = "PREDICTOR_MLFLOW_PARENT_RUN_ID"
+_BATCH = 100  # MLflow accepts up to 100 params per log_batch call
+
+
+def resolve_tracking_uri(configured: str | None = None) -> str:
+    """Config value, else ``$MLFLOW_TRACKING_URI``, else ``sqlite:///mlruns.db`` (cwd)."""
+    if configured:
+        return str(configured)
+    return os.environ.get("MLFLOW_TRACKING_URI") or DEFAULT_TRACKING_URI
+
+
+def git_commit(repo: Path | None = None) -> str | None:
+    """The checked-out commit of the source tree, or None outside a git checkout."""
+    root = repo or Path(predictor.__file__).resolve().parents[1]
+    try:
+        out = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True,
+                             text=True, timeout=10, check=True)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    commit = out.stdout.strip()
+    return commit or None
+
+
+def standard_tags(data_fingerprint: str | None, extra: Mapping[str, str] | None = None
+                  ) -> dict[str, str]:
+    """Tags every training run carries: code version, data fingerprint, package version."""
+    tags = {"predictor_version": predictor.__version__}
+    commit = git_commit()
+    if commit:
+        tags["git_commit"] = commit
+        tags["mlflow.source.git.commit"] = commit
+    if data_fingerprint:
+        tags["data_fingerprint"] = data_fingerprint
+    tags.update(dict(extra or {}))
+    return tags
+
+
+@contextlib.contextmanager
+def tracked_run(
+    *,
+    uri: str,
+    experiment_name: str,
+    run_name: str,
+    tags: Mapping[str, str] | None = None,
+    parent_run_id: str | None = None,
+) -> Iterator[mlflow.ActiveRun]:
+    """Start an MLflow run (a child of the sweep's parent run when there is one)."""
+    mlflow.set_tracking_uri(uri)
+    mlflow.set_experiment(experiment_name)
+    parent = parent_run_id or os.environ.get(PARENT_RUN_ENV) or None
+    with mlflow.start_run(run_name=run_name, parent_run_id=parent, tags=dict(tags or {})) as run:
+        yield run
+
+
+def log_params(run_id: str, params: Mapping[str, str]) -> None:
+    """Log many params in batches (one request per 100 instead of one per param)."""
+    client = MlflowClient()
+    items = [Param(k, v) for k, v in sorted(params.items())]
+    for start in range(0, len(items), _BATCH):
+        client.log_batch(run_id, params=items[start:start + _BATCH])
+
+
+def log_metrics(run_id: str, metrics: Mapping[str, float]) -> dict[str, float]:
+    """Log finite metrics in batches; returns what was logged (NaN/inf are skipped)."""
+    client = MlflowClient()
+    clean = {k: float(v) for k, v in metrics.items()
+             if v is not None and math.isfinite(float(v))}
+    now = int(time.time() * 1000)
+    items = [Metric(k, v, now, 0) for k, v in sorted(clean.items())]
+    for start in range(0, len(items), _BATCH):
+        client.log_batch(run_id, metrics=items[start:start + _BATCH])
+    return clean
+
+
+def set_tags(run_id: str, tags: Mapping[str, str]) -> None:
+    MlflowClient().log_batch(run_id, tags=[RunTag(k, v) for k, v in tags.items()])

@@ -1,0 +1,114 @@
+"""Log a model bundle to MLflow as a pyfunc (models-from-code) and register it.
+
+The input example is synthetic (typical values per column and made-up ids), never a real
+patient's row, because MLflow stores it in clear next to the model.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import warnings
+from importlib import metadata
+from pathlib import Path
+
+import mlflow
+import numpy as np
+import pandas as pd
+from mlflow.models import ModelSignature, infer_signature
+from mlflow.types import ColSpec, Schema
+
+from predictor.data import schema as S
+from predictor.data.cohort import Cohort
+
+PYFUNC_CODE = Path(__file__).with_name("pyfunc_model.py")
+MODEL_NAME = "model"
+# Runtime requirements written into the model's requirements.txt, so MLflow does not have to
+# import-sniff the model in a subprocess.
+_RUNTIME_PACKAGES = ("mlflow", "numpy", "pandas", "pyarrow", "scipy", "scikit-learn",
+                     "lightgbm", "lleaves", "llvmlite", "pyyaml")
+
+
+def pip_requirements() -> list[str]:
+    """Installed versions of the packages a loaded predictor needs (plus ``predictor``)."""
+    reqs = []
+    for name in _RUNTIME_PACKAGES:
+        try:
+            reqs.append(f"{name}=={metadata.version(name)}")
+        except metadata.PackageNotFoundError:
+            continue
+    with contextlib.suppress(metadata.PackageNotFoundError):
+        reqs.append(f"predictor=={metadata.version('predictor')}")
+    return reqs
+
+
+def synthetic_input_example(cohort: Cohort, n_rows: int = 2) -> pd.DataFrame:
+    """Rows in schema names with the cohort's typical values and ids ``example-1``, ...
+
+    Numbers take the median, text the most frequent value; no real row is copied.
+    """
+    clinical = cohort.clinical
+    rows: dict[str, list] = {"patient_id": [f"example-{i + 1}" for i in range(n_rows)]}
+    for name in clinical.columns:
+        col = clinical[name]
+        if pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col):
+            values = pd.to_numeric(col, errors="coerce").astype("float64")
+            value = float(np.nanmedian(values)) if values.notna().any() else np.nan
+        else:
+            mode = col.dropna().astype("string").mode()
+            value = str(mode.iloc[0]) if len(mode) else None
+        rows[str(name)] = [value] * n_rows
+    return pd.DataFrame(rows)
+
+
+def input_schema(example: pd.DataFrame) -> Schema:
+    """Columns of the example; only the schema's required clinical columns are required.
+
+    Every other column may be absent (its features are then missing, as in batch prediction).
+    """
+    required = {"patient_id", *S.CLINICAL.required}
+    specs = []
+    for name in example.columns:
+        col = example[name]
+        numeric = pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col)
+        specs.append(ColSpec("double" if numeric else "string", str(name),
+                             required=str(name) in required))
+    return Schema(specs)
+
+
+def signature_for(input_example: pd.DataFrame, output_example: pd.DataFrame) -> ModelSignature:
+    with warnings.catch_warnings():  # MLflow's hint about integer output columns: not useful
+        warnings.simplefilter("ignore", UserWarning)
+        outputs = infer_signature(input_example, output_example).outputs
+    return ModelSignature(inputs=input_schema(input_example), outputs=outputs)
+
+
+def log_predictor_model(
+    bundle_dir: Path,
+    *,
+    input_example: pd.DataFrame,
+    output_example: pd.DataFrame,
+    registered_model_name: str | None,
+) -> str:
+    """Log the bundle as the active run's ``model``; return the URI to print.
+
+    ``models:/<name>/<version>`` when registered, else ``runs:/<run_id>/model``.
+    """
+    run = mlflow.active_run()
+    if run is None:
+        raise RuntimeError("log_predictor_model needs an active MLflow run")
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # keep logs clean
+    signature = signature_for(input_example, output_example)
+    info = mlflow.pyfunc.log_model(
+        name=MODEL_NAME,
+        python_model=str(PYFUNC_CODE),
+        artifacts={"bundle": str(bundle_dir)},
+        signature=signature,
+        input_example=input_example,
+        pip_requirements=pip_requirements(),
+        registered_model_name=registered_model_name or None,
+    )
+    version = getattr(info, "registered_model_version", None)
+    if registered_model_name and version is not None:
+        return f"models:/{registered_model_name}/{version}"
+    return f"runs:/{run.info.run_id}/{MODEL_NAME}"

@@ -1,0 +1,220 @@
+"""Flat one-row-per-patient tables: mappings, CSV/TSV/Parquet, chunks, and the Chowell cohort."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from predictor.data.flat import read_flat, write_flat
+from predictor.data.mappings import FlatMapping, load_mapping
+from predictor.data.readers import describe_cohort, iter_flat_chunks, read_cohort
+from predictor.errors import InputError
+
+REPO = Path(__file__).resolve().parents[2]
+CHOWELL_MAPPING = REPO / "conf" / "mappings" / "chowell_icb.yaml"
+
+MAPPING = {
+    "id_column": "ID",
+    "columns": {"cancer_type": "CancerType", "sex": "Sex", "age": "Age"},
+    "value_maps": {"sex": {1: "Male", 0: "Female"}},
+    "regimen_column": "Drug",
+    "regimen_map": {0: "nivolumab", 1: "nivolumab+ipilimumab"},
+    "outcomes": {"responder": "Response", "pfs_months": "PFS_Months", "pfs_event": "PFS_Event"},
+    "features": ["TMB", "HED", "Missing_Feature"],
+    "cohort_column": "Site",
+}
+
+
+def make_table(n: int = 12, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame({
+        "ID": np.arange(1, n + 1), "CancerType": rng.choice(["NSCLC", "Melanoma"], n),
+        "Sex": rng.integers(0, 2, n), "Age": rng.uniform(30, 80, n).round(2),
+        "Drug": rng.integers(0, 2, n), "TMB": rng.gamma(2, 3, n).round(3),
+        "HED": np.r_[np.nan, rng.uniform(0, 8, n - 1).round(3)], "Site": "MSK",
+        "Unused": "x", "Response": rng.integers(0, 2, n),
+        "PFS_Months": rng.exponential(6, n).round(3), "PFS_Event": rng.integers(0, 2, n),
+    })
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".tsv", ".parquet"])
+def test_read_flat_with_mapping(tmp_path: Path, suffix: str) -> None:
+    table = make_table()
+    path = tmp_path / f"cohort{suffix}"
+    if suffix == ".parquet":
+        table.to_parquet(path)
+    else:
+        table.to_csv(path, sep="," if suffix == ".csv" else "\t", index=False)
+    cohort = read_flat(path, MAPPING)
+    clinical = cohort.clinical
+    assert list(clinical.index) == [str(i) for i in table["ID"]]
+    expected_sex = table["Sex"].map({1: "Male", 0: "Female"}).tolist()
+    assert clinical["sex"].tolist() == expected_sex
+    assert clinical["regimen"].tolist() == table["Drug"].map(
+        {0: "nivolumab", 1: "nivolumab+ipilimumab"}).tolist()
+    assert clinical["cohort"].unique().tolist() == ["MSK"]
+    np.testing.assert_allclose(clinical["TMB"].to_numpy(), table["TMB"].to_numpy())
+    assert np.isnan(clinical["HED"].iloc[0])
+    assert "Missing_Feature" not in clinical.columns  # absent optional feature: simply absent
+    assert "Unused" not in clinical.columns and "Response" not in clinical.columns
+    assert cohort.outcomes["responder"].tolist() == table["Response"].tolist()
+
+
+def test_mapping_from_yaml_equals_dict(tmp_path: Path) -> None:
+    path = tmp_path / "map.yaml"
+    path.write_text("id_column: ID\ncolumns: {cancer_type: CancerType}\n"
+                    "value_maps: {}\nfeatures: [TMB]\n")
+    loaded = load_mapping(path)
+    assert loaded == FlatMapping.from_dict({"id_column": "ID",
+                                            "columns": {"cancer_type": "CancerType"},
+                                            "features": ["TMB"]})
+
+
+def test_mapping_rejects_unknown_keys_and_columns(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="unknown mapping key"):
+        FlatMapping.from_dict({"id_column": "ID", "colums": {}})
+    with pytest.raises(InputError, match="not a clinical schema column"):
+        FlatMapping.from_dict({"id_column": "ID", "columns": {"tmb": "TMB"}})
+    with pytest.raises(InputError, match="mapping file not found"):
+        load_mapping(tmp_path / "nope.yaml")
+
+
+def test_required_mapped_column_missing(tmp_path: Path) -> None:
+    path = tmp_path / "cohort.csv"
+    make_table().drop(columns=["CancerType"]).to_csv(path, index=False)
+    with pytest.raises(InputError, match="CancerType") as info:
+        read_flat(path, MAPPING)
+    assert "cohort.csv" in str(info.value)
+
+
+def test_optional_columns_and_outcomes_may_be_absent(tmp_path: Path) -> None:
+    path = tmp_path / "new_patients.csv"
+    table = make_table().drop(columns=["Sex", "TMB", "Response", "PFS_Months", "PFS_Event"])
+    table.to_csv(path, index=False)
+    cohort = read_flat(path, MAPPING)
+    assert "sex" not in cohort.clinical.columns and "TMB" not in cohort.clinical.columns
+    assert cohort.outcomes is None
+
+
+def test_unknown_code_names_its_line(tmp_path: Path) -> None:
+    table = make_table()
+    table["Drug"] = table["Drug"].astype(object)
+    table.loc[4, "Drug"] = 7
+    path = tmp_path / "cohort.csv"
+    table.to_csv(path, index=False)
+    with pytest.raises(InputError) as info:
+        read_flat(path, MAPPING)
+    message = str(info.value)
+    assert "line 6" in message and "'Drug'" in message and "'7'" in message
+
+
+def test_schema_named_file_needs_no_mapping_and_round_trips(tmp_path: Path) -> None:
+    original = read_flat(_write(make_table(), tmp_path / "in.csv"), MAPPING)
+    for suffix in (".csv", ".tsv", ".parquet"):
+        path = tmp_path / f"out{suffix}"
+        write_flat(original, path)
+        again = read_cohort(path)
+        pd.testing.assert_frame_equal(original.clinical, again.clinical, check_dtype=False)
+        pd.testing.assert_frame_equal(original.outcomes, again.outcomes, check_dtype=False)
+
+
+def test_write_flat_never_leaves_a_partial_file(tmp_path: Path) -> None:
+    cohort = read_flat(_write(make_table(), tmp_path / "in.csv"), MAPPING)
+    with pytest.raises(InputError):
+        write_flat(cohort, tmp_path / "out.xlsx")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.csv"]
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_chunks_cover_the_file(tmp_path: Path, suffix: str) -> None:
+    table = make_table(n=25)
+    path = tmp_path / f"big{suffix}"
+    if suffix == ".parquet":
+        table.to_parquet(path)
+    else:
+        table.to_csv(path, index=False)
+    chunks = list(iter_flat_chunks(path, MAPPING, chunk_rows=10))
+    assert [len(c) for c in chunks] == [10, 10, 5]
+    whole = read_flat(path, MAPPING)
+    joined = pd.concat([c.clinical for c in chunks])
+    pd.testing.assert_frame_equal(whole.clinical, joined, check_dtype=False)
+
+
+def test_chunk_errors_name_the_file_line(tmp_path: Path) -> None:
+    table = make_table(n=25)
+    table["Sex"] = table["Sex"].astype(object)
+    table.loc[17, "Sex"] = "M"  # file line 19 (header is line 1), in the second chunk
+    path = _write(table, tmp_path / "big.csv")
+    chunks = iter_flat_chunks(path, MAPPING, chunk_rows=10)
+    assert len(next(chunks)) == 10
+    with pytest.raises(InputError, match="line 19"):
+        next(chunks)
+
+
+def test_describe_cohort(tmp_path: Path) -> None:
+    cohort = read_flat(_write(make_table(), tmp_path / "in.csv"), MAPPING)
+    text = describe_cohort(cohort)
+    n_resp = int(make_table()["Response"].sum())
+    assert "12 patients" in text
+    assert f"responders {n_resp}, non-responders {12 - n_resp}" in text
+
+
+@pytest.mark.shared
+def test_chowell_train_with_shipped_mapping(shared_data: Path) -> None:
+    path = shared_data / "chowell_icb" / "train.csv"
+    if not path.exists():
+        pytest.skip("chowell_icb not available")
+    cohort = read_cohort(path, CHOWELL_MAPPING)
+    assert len(cohort) == 964
+    raw = pd.read_csv(path)
+    assert cohort.clinical["sex"].tolist() == raw["Sex"].map({1: "Male", 0: "Female"}).tolist()
+    assert set(cohort.clinical["regimen"]) <= {"nivolumab", "nivolumab+ipilimumab", "ipilimumab"}
+    for feature in ("TMB", "HED", "FCNA", "PDL1_TPS", "Stage", "ICI_start_year"):
+        assert cohort.clinical[feature].dtype == np.float64, feature
+    assert cohort.outcomes["responder"].mean() == pytest.approx(raw["Response"].mean())
+    assert cohort.outcomes["os_event"].notna().all()
+
+
+def _write(table: pd.DataFrame, path: Path) -> Path:
+    table.to_csv(path, index=False)
+    return path
+
+
+def test_write_flat_refuses_to_overwrite(tmp_path: Path) -> None:
+    source = _write(make_table(), tmp_path / "in.csv")
+    before = source.read_bytes()
+    cohort = read_flat(source, MAPPING)
+    with pytest.raises(InputError, match="exists"):
+        write_flat(cohort, source)
+    assert source.read_bytes() == before
+    write_flat(cohort, source, overwrite=True)
+    assert read_cohort(source).clinical.shape[0] == 12
+
+
+def test_constants_fill_a_column_the_file_lacks(tmp_path: Path) -> None:
+    path = _write(make_table().drop(columns=["CancerType"]), tmp_path / "melanoma.csv")
+    mapping = {**MAPPING, "constants": {"cancer_type": "Melanoma"}}
+    cohort = read_flat(path, mapping)
+    assert set(cohort.clinical["cancer_type"]) == {"Melanoma"}
+    with pytest.raises(InputError, match="constants"):
+        FlatMapping.from_dict({**MAPPING, "constants": {"TMB": 1.0}})
+
+
+def test_identifiers_stay_text(tmp_path: Path) -> None:
+    table = make_table()
+    table["ID"] = [f"{i:03d}" for i in range(len(table))]  # leading zeros must survive
+    cohort = read_flat(_write(table, tmp_path / "ids.csv"), MAPPING)
+    assert cohort.clinical.index[:2].tolist() == ["000", "001"]
+    assert cohort.clinical["TMB"].dtype == np.float64
+
+
+def test_chunks_of_a_malformed_file(tmp_path: Path) -> None:
+    path = _write(make_table(n=25), tmp_path / "big.csv")
+    lines = path.read_text().splitlines()
+    lines[21] += ",extra"  # file line 22
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(InputError, match="line 22"):
+        list(iter_flat_chunks(path, MAPPING, chunk_rows=10))

@@ -1,0 +1,102 @@
+"""The schema check: dtypes, allowed values, ranges, keys, and where an error points."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from predictor.data import schema as S
+from predictor.data.cohort import Cohort
+from predictor.errors import InputError
+
+
+def from_file(df: pd.DataFrame, first_line: int = 2, **renamed: str) -> pd.DataFrame:
+    df.attrs.update(source="study/data_clinical_patient.txt", first_line=first_line)
+    if renamed:
+        df.attrs["source_columns"] = renamed
+    return df
+
+
+def clinical(**columns) -> pd.DataFrame:
+    base = {"patient_id": ["a", "b", "c"], "cancer_type": ["NSCLC", "NSCLC", "Melanoma"]}
+    base.update(columns)
+    return pd.DataFrame(base)
+
+
+def test_coerces_dtypes() -> None:
+    out = S.coerce_and_check(clinical(age=["61", "NA", "70.5"], line_of_therapy=["1", "", "2"],
+                                      prior_systemic_therapy=[0, 1, None]), S.CLINICAL)
+    assert out["age"].dtype == "float64" and pd.isna(out["age"].iloc[1])
+    assert str(out["line_of_therapy"].dtype) == "Int64"
+    assert out["line_of_therapy"].tolist()[::2] == [1, 2]
+    assert str(out["prior_systemic_therapy"].dtype) == "Int64"
+    assert isinstance(out["cancer_type"].dtype, pd.StringDtype)
+
+
+def test_missing_required_column() -> None:
+    df = from_file(pd.DataFrame({"patient_id": ["a"]}))
+    with pytest.raises(InputError, match="missing required column") as info:
+        S.coerce_and_check(df, S.CLINICAL)
+    assert info.value.column == "cancer_type"
+    assert info.value.file == "study/data_clinical_patient.txt"
+
+
+def test_error_names_file_line_and_source_column() -> None:
+    df = from_file(clinical(age=["61", "old", "x"]), first_line=6, age="AGE")
+    with pytest.raises(InputError) as info:
+        S.coerce_and_check(df, S.CLINICAL)
+    error = info.value
+    assert (error.line, error.column) == (7, "AGE")
+    assert "'old'" in str(error) and "1 more rows like it" in str(error)
+    assert "\n" not in str(error)
+
+
+def test_error_without_file_names_table_row() -> None:
+    with pytest.raises(InputError, match="clinical table row 3") as info:
+        S.coerce_and_check(clinical(sex=["Male", "Female", "F"]), S.CLINICAL)
+    assert info.value.line is None and info.value.column == "sex"
+
+
+@pytest.mark.parametrize("column,values,fragment", [
+    ("line_of_therapy", ["1", "1.5", "2"], "whole number"),
+    ("line_of_therapy", ["1", "0", "2"], "outside"),
+    ("prior_systemic_therapy", ["1", "2", "0"], "0 or 1"),
+    ("age", ["50", "-1", "60"], "outside"),
+    ("cancer_type", ["NSCLC", "", "NSCLC"], "missing"),
+])
+def test_bad_values(column: str, values: list, fragment: str) -> None:
+    df = from_file(clinical(**{column: values}))
+    with pytest.raises(InputError, match=fragment) as info:
+        S.coerce_and_check(df, S.CLINICAL)
+    assert info.value.line == 3 and info.value.column == column
+
+
+def test_duplicate_key_points_at_second_row() -> None:
+    df = from_file(pd.DataFrame({"patient_id": ["a", "b", "a"], "cancer_type": "NSCLC"}))
+    with pytest.raises(InputError, match="duplicate patient_id a") as info:
+        S.coerce_and_check(df, S.CLINICAL)
+    assert info.value.line == 4
+
+
+def test_event_without_time() -> None:
+    outcomes = from_file(pd.DataFrame({"patient_id": ["a", "b"], "os_months": [3.0, None],
+                                       "os_event": [1, 0]}))
+    checked = S.coerce_and_check(outcomes, S.OUTCOMES)
+    with pytest.raises(InputError, match="os_event is set but os_months is missing") as info:
+        S.check_outcome_times(checked)
+    assert info.value.line == 3
+
+
+def test_references_between_tables() -> None:
+    mutations = pd.DataFrame({"Tumor_Sample_Barcode": ["a", "zz"], "Hugo_Symbol": "TP53",
+                              "Variant_Classification": "Missense_Mutation"})
+    mutations.attrs.update(source="maf.txt", first_line=3)
+    with pytest.raises(InputError, match="'zz' is not in the samples table") as info:
+        Cohort.from_tables(clinical=clinical(), mutations=mutations)
+    assert (info.value.file, info.value.line) == ("maf.txt", 4)
+
+
+def test_describe_schema_lists_every_table() -> None:
+    text = S.describe_schema()
+    for name in S.SCHEMAS:
+        assert f"### {name}" in text

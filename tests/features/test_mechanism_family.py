@@ -1,0 +1,112 @@
+"""Drug knowledge base and mechanism features (targets, resistance, bypass, combinations)."""
+
+from __future__ import annotations
+
+import logging
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+from feature_fixtures import clinical_table, make_cohort
+
+from predictor.errors import InputError
+from predictor.features.knowledge import load_drugs
+from predictor.features.mechanism import MechanismFeatures
+
+SIMULATOR_DRUGS = (
+    "osimertinib", "erlotinib", "gefitinib", "dabrafenib", "trametinib", "vemurafenib",
+    "sotorasib", "alpelisib", "pembrolizumab", "nivolumab", "atezolizumab", "durvalumab",
+    "ipilimumab", "tremelimumab", "carboplatin", "cisplatin", "pemetrexed", "paclitaxel",
+    "docetaxel", "gemcitabine", "fluorouracil", "oxaliplatin",
+)
+
+
+@pytest.fixture(scope="module")
+def kb() -> dict:
+    return load_drugs()
+
+
+def _hgvsp_hits(spec_list: list[dict], gene: str, change: str) -> bool:
+    return any(s["gene"] == gene and any(re.search(p, change) for p in s.get("hgvsp", []))
+               for s in spec_list)
+
+
+def test_knowledge_base_has_every_drug_with_class_and_mechanism(kb):
+    missing = [d for d in SIMULATOR_DRUGS if d not in kb]
+    assert not missing
+    assert kb["pembrolizumab"]["class"] == "anti_pd1"
+    assert kb["atezolizumab"]["class"] == "anti_pdl1"
+    assert kb["ipilimumab"]["mechanism"] == "immunotherapy"
+    assert kb["cisplatin"]["class"] == kb["carboplatin"]["class"] == "platinum"
+    assert {kb[d]["mechanism"] for d in SIMULATOR_DRUGS} == {
+        "targeted", "immunotherapy", "chemotherapy"}
+
+
+def test_knowledge_base_targets_and_resistance(kb):
+    assert _hgvsp_hits(kb["erlotinib"]["targets"], "EGFR", "L858R")
+    assert _hgvsp_hits(kb["gefitinib"]["targets"], "EGFR", "E746_A750del")  # exon 19 deletion
+    assert _hgvsp_hits(kb["gefitinib"]["targets"], "EGFR", "L747_P753delinsS")
+    assert not _hgvsp_hits(kb["gefitinib"]["targets"], "EGFR", "T790M")
+    assert _hgvsp_hits(kb["erlotinib"]["resistance"], "EGFR", "T790M")
+    assert _hgvsp_hits(kb["osimertinib"]["targets"], "EGFR", "T790M")
+    assert _hgvsp_hits(kb["osimertinib"]["resistance"], "EGFR", "C797S")
+    assert _hgvsp_hits(kb["sotorasib"]["resistance"], "KRAS", "Y96D")
+    assert _hgvsp_hits(kb["dabrafenib"]["bypass"], "NRAS", "Q61K")
+    assert any(s["gene"] == "MET" and s.get("cna") == [2] for s in kb["osimertinib"]["bypass"])
+
+
+def test_bad_knowledge_base_is_an_input_error(tmp_path):
+    path = tmp_path / "drugs.yaml"
+    path.write_text("drugs:\n  foo:\n    class: x\n    mechanism: magic\n")
+    with pytest.raises(InputError, match="mechanism"):
+        load_drugs(path)
+    with pytest.raises(InputError, match="not found"):
+        load_drugs(tmp_path / "absent.yaml")
+
+
+def test_target_resistance_bypass_with_clonality(cohort, kb):
+    X = MechanismFeatures(drugs=kb).fit_transform(cohort)
+    p1 = X.loc["p1"]  # osimertinib; EGFR L858R at CCF 1.0, C797S at CCF 0.4, MET amplified
+    assert p1["rx_class_egfr_tki_3g"] == 1 and p1["rx_mech_targeted"] == 1
+    assert (p1["rx_target_altered"], p1["rx_target_clonal"], p1["rx_target_subclonal"]) == (
+        1, 1, 0)
+    assert (p1["rx_resistance_clonal"], p1["rx_resistance_subclonal"]) == (0, 1)
+    assert p1["rx_resistance_max_ccf"] == pytest.approx(0.4)
+    assert p1["rx_bypass_altered"] == 1
+    p2 = X.loc["p2"]  # pembrolizumab; B2M frameshift of unknown CCF
+    assert p2["rx_resistance_altered"] == 1 and np.isnan(p2["rx_resistance_clonal"])
+    assert p2["rx_target_altered"] == 0
+    p3 = X.loc["p3"]  # dabrafenib+trametinib, not sequenced
+    assert (p3["rx_n_drugs"], p3["rx_n_classes"], p3["rx_n_mechanisms"]) == (2, 2, 1)
+    assert np.isnan(p3["rx_target_altered"]) and np.isnan(p3["rx_bypass_altered"])
+
+
+def test_unknown_drug_gives_nan_and_one_warning(kb, caplog):
+    clinical = clinical_table()
+    clinical.loc[1, "regimen"] = "pembrolizumab+wonderdrug"
+    clinical.loc[2, "regimen"] = "wonderdrug+otherdrug"
+    cohort = make_cohort(clinical=clinical)
+    with caplog.at_level(logging.WARNING):
+        X = MechanismFeatures(drugs=kb).fit_transform(cohort)
+    warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1
+    assert "otherdrug, wonderdrug" in warnings[0].getMessage()
+    assert X.loc[["p2", "p3"]].isna().all().all()
+    assert X.loc["p1", "rx_class_egfr_tki_3g"] == 1
+
+
+def test_without_genomic_tables_only_regimen_features(kb):
+    X = MechanismFeatures(drugs=kb).fit_transform(make_cohort(mutations=None, cna=None))
+    assert "rx_target_altered" not in X.columns
+    assert X.loc["p3", "rx_class_braf_inhibitor"] == 1
+    assert X.loc["p3", "rx_class_mek_inhibitor"] == 1
+
+
+def test_a_hit_counts_even_where_a_table_is_missing_for_the_patient(kb):
+    cna = pd.DataFrame({"sample_id": ["s1"], "Hugo_Symbol": ["MET"], "cna": [2]})
+    X = MechanismFeatures(drugs=kb).fit_transform(make_cohort(cna=cna))
+    # p2 has no CNA row: its B2M frameshift still counts; "no bypass" cannot be claimed.
+    assert X.loc["p2", "rx_resistance_altered"] == 1
+    assert np.isnan(X.loc["p2", "rx_bypass_altered"])
+    assert X.loc["p1", "rx_bypass_altered"] == 1

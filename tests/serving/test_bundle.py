@@ -1,0 +1,218 @@
+"""Model bundle: round trip, backends agree, integrity checks, URIs, missing features."""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from predictor.errors import InputError
+from predictor.serving.bundle import load_bundle, save_bundle
+
+from .conftest import HORIZONS
+
+PRED_COLUMNS = ["patient_id", "response_probability", "response_predicted", "relapse_risk",
+                "relapse_free_probability_6m", "relapse_free_probability_12m",
+                "relapse_free_probability_24m"]
+
+
+def _numeric(frame: pd.DataFrame) -> np.ndarray:
+    return frame.select_dtypes("number").to_numpy(dtype=np.float64)
+
+
+def test_round_trip_matches_the_fitted_models(bundle_dir, fitted, sim_cohort):
+    predictor = load_bundle(str(bundle_dir))
+    assert predictor.backend == "compiled"
+    out = predictor.predict(sim_cohort)
+    assert list(out.columns) == PRED_COLUMNS
+    assert out["patient_id"].tolist() == list(sim_cohort.patient_ids)
+    X = fitted["X"]
+    np.testing.assert_allclose(out["response_probability"], fitted["response"].predict_proba(X),
+                               rtol=0, atol=1e-9)
+    np.testing.assert_array_equal(out["response_predicted"], fitted["response"].predict(X))
+    np.testing.assert_allclose(out["relapse_risk"], fitted["relapse"].predict_risk(X),
+                               rtol=0, atol=1e-9)
+    rfp = fitted["relapse"].relapse_free_probability(X, HORIZONS)
+    np.testing.assert_allclose(out[list(rfp.columns)].to_numpy(), rfp.to_numpy(), rtol=0,
+                               atol=1e-9)
+
+
+def test_compiled_backend_equals_lightgbm(bundle_dir, sim_cohort):
+    compiled = load_bundle(bundle_dir, backend="compiled")
+    reference = load_bundle(bundle_dir, backend="lightgbm")
+    assert (compiled.backend, reference.backend) == ("compiled", "lightgbm")
+    a, b = compiled.predict(sim_cohort, explain=2), reference.predict(sim_cohort, explain=2)
+    assert list(a.columns) == list(b.columns)
+    np.testing.assert_allclose(_numeric(a), _numeric(b), rtol=0, atol=1e-9)
+    assert (a["top1_feature"] == b["top1_feature"]).all()
+
+
+def test_backends_agree_on_tiny_values(bundle_dir, fitted):
+    """LightGBM reads |x| <= 1e-35 as 0: the compiled path must too (zero-count features)."""
+    X = fitted["X"].copy()
+    zeros = X.to_numpy() == 0.0
+    assert zeros.any()
+    tiny = np.where(zeros, np.where(np.arange(zeros.size).reshape(zeros.shape) % 2, 1e-36,
+                                    -1e-36), X.to_numpy())
+    X.loc[:, :] = tiny
+    compiled = load_bundle(bundle_dir, backend="compiled")
+    assert any(h.scorer.snap for h in (compiled.response, compiled.relapse))
+    a = compiled.predict_frame(X)
+    b = load_bundle(bundle_dir, backend="lightgbm").predict_frame(X)
+    np.testing.assert_allclose(_numeric(a), _numeric(b), rtol=0, atol=1e-9)
+
+
+def test_manifest_records_hashes_and_inputs(bundle_dir):
+    manifest = yaml.safe_load((bundle_dir / "bundle.yaml").read_text())
+    assert {"response/model.txt", "relapse/model.txt", "features.json"} <= set(manifest["files"])
+    assert manifest["horizons_months"] == list(HORIZONS)
+    assert 0.0 <= manifest["threshold"] <= 1.0
+    assert manifest["compiled"]["relapse"]["backend"] == "compiled"
+    expected = manifest["expected_inputs"]
+    assert "tme" in expected["tables"] and expected["tables"]["tme"]
+    assert "cohort" not in expected["columns"]  # not a feature input
+    assert set(expected["columns"]["albumin"]) <= set(manifest["feature_names"])
+    side = json.loads((bundle_dir / "compiled" / "relapse.json").read_text())
+    assert side["objective_patched"] is True  # Cox model: custom objective, raw scores
+
+
+def test_tampered_bundle_is_refused(bundle_dir, tmp_path):
+    copy = tmp_path / "bundle"
+    shutil.copytree(bundle_dir, copy)
+    calibration = copy / "response" / "calibration.json"
+    calibration.write_text(calibration.read_text().replace("isotonic", "sigmoid"))
+    with pytest.raises(InputError, match="sha256"):
+        load_bundle(copy)
+
+
+def test_save_is_atomic_and_refuses_overwrite(fitted, tmp_path):
+    kwargs = {"feature_pipeline": fitted["pipeline"], "response_model": fitted["response"],
+              "relapse_model": None, "label_rule": None,
+              "input_mapping": {"id_column": "ID", "value_maps": {"sex": {1: "Male"}}},
+              "horizons": None, "compile": False}
+    out = tmp_path / "only_response"
+    save_bundle(out, **kwargs)
+    with pytest.raises(InputError, match="not empty"):
+        save_bundle(out, **kwargs)
+    save_bundle(out, overwrite=True, **kwargs)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["only_response"]  # no temp dir left
+    manifest = yaml.safe_load((out / "bundle.yaml").read_text())
+    assert manifest["heads"] == ["response"] and manifest["input_mapping"]["id_column"] == "ID"
+    assert manifest["input_mapping"]["value_maps"]["sex"] == {1: "Male"}  # int keys kept
+    assert not (out / "compiled").exists()
+    assert (out.stat().st_mode & 0o777) == 0o755
+    assert ((out / "bundle.yaml").stat().st_mode & 0o777) == 0o644
+    other = tmp_path / "user_folder"
+    other.mkdir()
+    (other / "notes.txt").write_text("mine")
+    with pytest.raises(InputError, match=r"holds no bundle\.yaml"):
+        save_bundle(other, overwrite=True, **kwargs)
+    assert (other / "notes.txt").read_text() == "mine"
+
+
+def test_bundle_without_relapse_head_omits_its_columns(fitted, tmp_path, sim_cohort,
+                                                        monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    out = save_bundle(tmp_path / "b", feature_pipeline=fitted["pipeline"],
+                      response_model=fitted["response"], relapse_model=None,
+                      input_mapping=None, label_rule=None, horizons=None, compile=False)
+    predictor = load_bundle(out)  # no compiled/ folder: compiled into the user cache
+    assert predictor.backend == "compiled"
+    assert any((tmp_path / "cache").rglob("*.o"))
+    frame = predictor.predict(sim_cohort.subset(sim_cohort.patient_ids[:20]))
+    assert list(frame.columns) == ["patient_id", "response_probability", "response_predicted"]
+
+
+def test_explain_gives_top_contributions(bundle_dir, fitted, sim_cohort):
+    predictor = load_bundle(bundle_dir)
+    k = 3
+    out = predictor.predict(sim_cohort, explain=k)
+    names = predictor.response.feature_names
+    contrib = fitted["response"].booster_.predict(
+        fitted["X"][names].to_numpy(), pred_contrib=True)[:, :-1]
+    for j in range(1, k + 1):
+        assert out[f"top{j}_feature"].isin(names).all()
+    values = out[[f"top{j}_contribution" for j in range(1, k + 1)]].abs().to_numpy()
+    assert (np.diff(values, axis=1) <= 1e-15).all()  # sorted by |contribution|
+    np.testing.assert_allclose(values[:, 0], np.abs(contrib).max(axis=1), rtol=0, atol=1e-12)
+
+
+def test_missing_feature_columns_are_nan_with_one_warning(bundle_dir, fitted, caplog):
+    predictor = load_bundle(bundle_dir)
+    X = fitted["X"]
+    dropped = X.columns[:2].tolist()
+    with caplog.at_level(logging.WARNING, logger="predictor.serving"):
+        out = predictor.predict_frame(X.drop(columns=dropped))
+        predictor.predict_frame(X.drop(columns=dropped))  # second batch: no new warning
+    warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1 and all(name in warnings[0].getMessage() for name in dropped)
+    expected = predictor.predict_frame(X.assign(**{c: np.nan for c in dropped}))
+    np.testing.assert_allclose(_numeric(out), _numeric(expected), rtol=0, atol=0)
+
+
+@pytest.fixture(scope="module")
+def tracking_uri(tmp_path_factory) -> str:
+    """One throw-away MLflow store for this module (creating a sqlite store takes seconds)."""
+    return f"sqlite:///{tmp_path_factory.mktemp('mlflow') / 'mlruns.db'}"
+
+
+@pytest.mark.parametrize("uri", ["runs:/0123456789abcdef/model", "models:/no_such_model/1"])
+def test_unknown_mlflow_uri_is_input_error(uri, tracking_uri, monkeypatch):
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", tracking_uri)
+    with pytest.raises(InputError, match="resolves to nothing"):
+        load_bundle(uri)
+
+
+def test_missing_local_bundle_is_input_error(tmp_path):
+    with pytest.raises(InputError, match="not found"):
+        load_bundle(tmp_path / "nope")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(InputError, match=r"no bundle\.yaml"):
+        load_bundle(tmp_path / "empty")
+
+
+def test_runs_uri_resolves_logged_bundle(bundle_dir, tmp_path, monkeypatch, sim_cohort,
+                                        tracking_uri):
+    from mlflow.tracking import MlflowClient
+
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", tracking_uri)
+    client = MlflowClient(tracking_uri=tracking_uri)  # no global tracking state changed
+    experiment = client.create_experiment("serving-test",
+                                          artifact_location=(tmp_path / "art").as_uri())
+    run = client.create_run(experiment)
+    client.log_artifacts(run.info.run_id, str(bundle_dir), artifact_path="model/artifacts/bundle")
+    client.set_terminated(run.info.run_id)
+    predictor = load_bundle(f"runs:/{run.info.run_id}/model")
+    out = predictor.predict(sim_cohort.subset(sim_cohort.patient_ids[:10]))
+    local = load_bundle(bundle_dir).predict(sim_cohort.subset(sim_cohort.patient_ids[:10]))
+    np.testing.assert_allclose(_numeric(out), _numeric(local), rtol=0, atol=1e-12)
+
+
+def test_default_tracking_store_must_exist(tmp_path, monkeypatch):
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(InputError, match="no MLflow store"):
+        load_bundle("runs:/0123456789abcdef/model")
+    assert not (tmp_path / "mlruns.db").exists()  # resolving never creates a store
+
+
+def test_models_uri_resolves_registered_bundle(bundle_dir, tmp_path, monkeypatch, tracking_uri):
+    from mlflow.tracking import MlflowClient
+
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", tracking_uri)
+    client = MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
+    experiment = client.create_experiment("serving-registry",
+                                          artifact_location=(tmp_path / "art").as_uri())
+    run = client.create_run(experiment)
+    client.log_artifacts(run.info.run_id, str(bundle_dir), artifact_path="model/artifacts/bundle")
+    client.set_terminated(run.info.run_id)
+    client.create_registered_model("serving_test_model")
+    source = f"{(tmp_path / 'art').as_uri()}/{run.info.run_id}/artifacts/model"
+    version = client.create_model_version("serving_test_model", source, run_id=run.info.run_id)
+    predictor = load_bundle(f"models:/serving_test_model/{version.version}")
+    assert predictor.response is not None and predictor.relapse is not None
