@@ -19,7 +19,7 @@ test: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/predictor validate data/demo
 	$(BIN)/predictor-train
-	$(BIN)/predictor predict --model outputs/demo/model --input data/demo --output outputs/demo/predictions.csv
+	$(BIN)/predictor predict --model outputs/demo/model --input data/demo --output outputs/demo/predictions.csv --overwrite
 	@echo "MLflow runs: sqlite:///mlruns.db  (open with: $(BIN)/mlflow ui --backend-store-uri sqlite:///mlruns.db)"
 	@echo "Predictions: outputs/demo/predictions.csv"
 

@@ -70,9 +70,12 @@ def predict(
     format: Annotated[str | None, typer.Option("--format", help="csv or parquet.")] = None,
     backend: Annotated[str, typer.Option("--backend", help="compiled or lightgbm.")] = "compiled",
     explain: Annotated[int, typer.Option("--explain", min=0, help="Top K contributions.")] = 0,
-    batch_size: Annotated[int, typer.Option("--batch-size", min=1)] = 100_000,
+    batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Rows/chunk.")] = 20_000,
     engine: Annotated[str, typer.Option("--engine", help="local or dask.")] = "local",
     scheduler: Annotated[str | None, typer.Option("--scheduler", help="Dask scheduler.")] = None,
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", help="Replace an existing output file (never the input).")
+    ] = False,
 ) -> None:
     """Score new patients in batch with a trained predictor."""
     from predictor.serving.batch import run_batch_prediction
@@ -81,6 +84,7 @@ def predict(
         message = run_batch_prediction(
             model_uri=model, input_path=input, output_path=output, fmt=format, backend=backend,
             explain=explain, batch_size=batch_size, engine=engine, scheduler=scheduler,
+            overwrite=overwrite,
         )
     except InputError as error:
         _fail(error)
@@ -126,7 +130,18 @@ def bench_predict(
     run(rows=rows, trees=trees)
 
 
+def _configure_logging() -> None:
+    """Warnings of the library reach the user as ``warning: ...`` lines on stderr."""
+    import logging
+
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s",
+                        stream=sys.stderr)
+    logging.addLevelName(logging.WARNING, "warning")
+    logging.addLevelName(logging.ERROR, "error")
+
+
 def main() -> None:
+    _configure_logging()
     try:
         app()
     except InputError as error:  # raised outside a command body (e.g. while importing config)

@@ -48,11 +48,11 @@ class TrainingData:
     test: Cohort | None
     truth: pd.DataFrame | None
     mapping: Any
+    test_from_file: bool = False
 
     def separate_test(self) -> bool:
         """Whether the test cohort was read from its own file (``data.test_path``)."""
-        return self.test is not None and not self.test.patient_ids.isin(
-            self.full.patient_ids).any()
+        return self.test is not None and self.test_from_file
 
     def all_patient_ids(self) -> pd.Index:
         ids = self.full.patient_ids
@@ -145,10 +145,11 @@ def load_data(data_cfg: DictConfig, seed: int) -> TrainingData:
     if test_path is not None:
         test = read_cohort(test_path, mapping=mapping_arg)
         overlap = test.patient_ids.intersection(cohort.patient_ids)
-        if len(overlap):
-            raise InputError(f"{len(overlap)} patient(s) are in both the training and the test "
-                             "cohort", file=test_path, column="patient_id")
-        return TrainingData(cohort, cohort, test, truth, mapping_arg)
+        if len(overlap):  # row ids restart in each file of some studies (e.g. Chowell's)
+            log.warning("%d patient id(s) appear in both the training and the test file; "
+                        "if they are the same patients, the test set is not held out",
+                        len(overlap))
+        return TrainingData(cohort, cohort, test, truth, mapping_arg, test_from_file=True)
     fraction = float(data_cfg.get("test_fraction") or 0.0)
     if fraction <= 0:
         return TrainingData(cohort, cohort, None, truth, mapping_arg)
@@ -302,6 +303,11 @@ def run_training(cfg: DictConfig, output_dir: Path | None = None) -> TrainingRes
         test_targets = targets_of(data.test, cfg.data)
         test_scores = H.evaluate_test(fit, data.test, test_targets, train_targets, learners,
                                       settings, ev)
+        if cfg.data.get("robustness_groups"):  # input columns missing at prediction time
+            from predictor.evaluation.robustness import evaluate_robustness
+
+            evaluate_robustness(fit, data.test, test_targets, learners,
+                                cfg.data.robustness_groups, ev)
         eval_targets, prefix = test_targets, "test"
     else:
         eval_targets, prefix = train_targets, "cv"
@@ -345,6 +351,22 @@ def write_plots(plots_dir: Path, fit: H.FinalFit, targets: H.Targets, scores: di
             sample = X.iloc[:500]
             P.plot_contributions(model.contributions(sample), sample,
                                  plots_dir / f"contributions_{head}.png")
+
+
+def contribution_sections(fit: H.FinalFit) -> list[tuple[str, str]]:
+    """Report sections: top features by mean |contribution| of each final head (training rows)."""
+    from predictor.evaluation.report import contribution_table
+
+    sections = []
+    for head, what in ((H.RESPONSE, "response (log-odds)"), (H.RELAPSE, "relapse (log hazard)")):
+        model = fit.models.get(f"{head}/{H.MODEL}")
+        if model is None or not hasattr(model, "contributions") or not len(fit.X_train):
+            continue
+        table = contribution_table(model.contributions(fit.X_train), fit.X_train)
+        if table:
+            sections.append((f"Feature contributions: {what}, final model, training patients",
+                             table))
+    return sections
 
 
 def bundle_mapping(mapping: Any) -> dict | None:
@@ -432,7 +454,7 @@ def write_outputs(cfg: DictConfig, *, data: TrainingData, fit: H.FinalFit, ev: H
              f"{cfg.data.relapse_endpoint}"]
     report_path = write_report(output_dir / "report.md", render_report(
         ev.metrics, title=f"predictor training run: {cfg.name}", per_group=ev.per_group,
-        failures=ev.failures, notes=notes))
+        failures=ev.failures, notes=notes, extra_sections=contribution_sections(fit)))
     metrics_path = output_dir / "metrics.json"
     write_json(metrics_path, {k: (v if math.isfinite(v) else None) for k, v in ev.metrics.items()})
     resolved = OmegaConf.to_container(cfg, resolve=True)

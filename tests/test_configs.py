@@ -15,7 +15,7 @@ from predictor.models.baselines import RELAPSE_BASELINES, RESPONSE_BASELINES
 from predictor.models.relapse import RelapseModel
 from predictor.models.response import ResponseModel
 from predictor.train import CONFIG_DIR
-from predictor.training import label_rule, resolve_path
+from predictor.training import label_rule, make_learners, resolve_path
 
 CONF = Path(CONFIG_DIR)
 ROOT = CONF.parent
@@ -41,6 +41,8 @@ def check_composed(cfg: DictConfig) -> None:
     assert type(relapse.horizons_months) is list  # plain types: model params go to JSON
     assert set(cfg.model.baselines.response) <= set(RESPONSE_BASELINES)
     assert set(cfg.model.baselines.relapse) <= set(RELAPSE_BASELINES)
+    for learner in make_learners(cfg):  # heads and baselines as the app builds them
+        assert hasattr(learner.make(), "fit")
     rule = label_rule(cfg.data)
     assert rule.source in ("best_response", "responder")
     assert cfg.data.relapse_endpoint in ("pfs", "os")

@@ -114,7 +114,7 @@ def e2e_benchmark(rows: int, work: Path) -> dict | str:
     except ImportError as error:  # simulator or feature pipeline not available
         return f"skipped: {error}"
     flat = _flat_file(rows, work / "patients.parquet")
-    times = {}
+    times: dict = {"trees": bundle_trees(bundle)}
     for backend in ("compiled", "lightgbm"):
         out = work / f"pred_{backend}.parquet"
         cmd = [sys.executable, "-m", "predictor.cli", "predict", "--model", str(bundle),
@@ -124,6 +124,13 @@ def e2e_benchmark(rows: int, work: Path) -> dict | str:
         times[backend] = time.perf_counter() - t0
         times[f"stages_{backend}"] = stage_breakdown(bundle, flat, backend)
     return times
+
+
+def bundle_trees(bundle: Path) -> dict[str, int]:
+    """Trees per head of a bundle (the scoring share of end-to-end time grows with them)."""
+    return {head: sum(1 for line in (bundle / head / "model.txt").open()
+                      if line.startswith("Tree="))
+            for head in ("response", "relapse") if (bundle / head / "model.txt").is_file()}
 
 
 def stage_breakdown(bundle: Path, flat: Path, backend: str,
@@ -241,7 +248,8 @@ def run(rows: int = 1_000_000, trees: int = 500) -> None:
                           f"{item['lightgbm'] / item['compiled']:.1f}x",
                           f"<= {TARGET_LATENCY_US:g} us")
     if isinstance(e2e, dict):
-        table.add_row("CLI end-to-end rows/s",
+        trees = ", ".join(f"{k} {v}" for k, v in e2e["trees"].items())
+        table.add_row(f"CLI end-to-end rows/s (trees: {trees})",
                       f"{rows / e2e['compiled']:,.0f}", f"{rows / e2e['lightgbm']:,.0f}",
                       f"{e2e['lightgbm'] / e2e['compiled']:.1f}x", f">= {TARGET_E2E:g}x")
         a, b = e2e["stages_compiled"], e2e["stages_lightgbm"]

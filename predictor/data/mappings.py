@@ -8,6 +8,7 @@ precomputed features under their source names.
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
@@ -34,7 +35,7 @@ class FlatMapping:
     ``outcomes``: outcome column -> source column; ``features``: source columns kept under
     their own names; ``constants``: a value for a clinical column the file lacks (e.g.
     ``cancer_type: NSCLC`` for a single-cancer file). A mapped column missing from the file is
-    an error only when the schema requires it.
+    an error only when the schema requires it; a file without ``id_column`` gets row numbers.
     """
 
     id_column: str = "patient_id"
@@ -180,10 +181,14 @@ def apply_mapping(table: pd.DataFrame, mapping: FlatMapping | None) -> dict[str,
     if mapping is None:
         return _split_schema_named(table)
     source = table.attrs.get("source")
-    if mapping.id_column not in table.columns:
-        raise InputError(f"missing the patient id column {mapping.id_column!r}", file=source,
-                         column=mapping.id_column)
-    clinical = pd.DataFrame({"patient_id": _column(table, mapping.id_column).astype("string")})
+    if mapping.id_column in table.columns:
+        ids = _column(table, mapping.id_column).astype("string")
+    else:  # a file without the id column (e.g. from another hospital): rows numbered from 1
+        logging.getLogger(__name__).warning(
+            "%s: no patient id column %r; patients are numbered by row (1, 2, ...)",
+            source or "flat table", mapping.id_column)
+        ids = pd.Series([str(i) for i in range(1, len(table) + 1)], dtype="string")
+    clinical = pd.DataFrame({"patient_id": ids})
     for name, src in mapping.columns.items():
         if src not in table.columns:
             if S.CLINICAL.column(name).required and name not in mapping.constants:

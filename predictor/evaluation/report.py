@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from predictor.evaluation.robustness import robustness_section
+
 RESPONSE_COLUMNS = ("roc_auc", "pr_auc", "brier", "ece")
 RELAPSE_COLUMNS = ("harrell_c", "uno_c", "td_auc_mean", "ibs")
 
@@ -107,8 +109,10 @@ def render_report(
     per_group: Mapping[str, pd.DataFrame] | None = None,
     failures: Mapping[str, str] | None = None,
     notes: Iterable[str] = (),
+    extra_sections: Iterable[tuple[str, str]] = (),
 ) -> str:
-    """The report text. Sections without numbers are left out."""
+    """The report text. Sections without numbers are left out. ``extra_sections`` (heading,
+    markdown body) come last, e.g. :func:`contribution_table`."""
     parts = [f"# {title}", ""]
     parts.extend(f"- {note}" for note in notes)
     parts.append("")
@@ -120,12 +124,15 @@ def render_report(
         ("Held-out test: relapse", metric_table(metrics, "test", RELAPSE_COLUMNS)),
         ("Model vs baselines on the held-out test (paired bootstrap)",
          comparison_table(metrics)),
+        ("Robustness: input columns missing at prediction time (held-out test)",
+         robustness_section(metrics)),
         ("Oracle (simulated truth), held-out test", oracle_table(metrics, "test")),
         ("Oracle (simulated truth), cross-validation", oracle_table(metrics, "cv")
          if "test_roc_auc" not in metrics and "test_harrell_c" not in metrics else ""),
     ]
     for name, table in (per_group or {}).items():
         sections.append((f"Response ROC AUC by cancer type ({name})", group_table(table)))
+    sections.extend(extra_sections)
     for heading, body in sections:
         if body:
             parts += [f"## {heading}", "", body, ""]
@@ -134,6 +141,29 @@ def render_report(
         parts += [f"- `{key}`: {reason}" for key, reason in sorted(failures.items())]
         parts.append("")
     return "\n".join(parts).rstrip() + "\n"
+
+
+def contribution_table(contributions: pd.DataFrame, X: pd.DataFrame, top: int = 10) -> str:
+    """The ``top`` features by mean |contribution| (TreeSHAP, raw-score units) of a head.
+
+    ``share``: that feature's part of the total mean |contribution|; ``direction``: the sign of
+    the Spearman correlation between the feature's value and its contribution (``+``: higher
+    values push the score up: more likely response, or higher relapse risk).
+    """
+    columns = [c for c in contributions.columns if c != "bias" and c in X.columns]
+    if not columns:
+        return ""
+    strength = contributions[columns].abs().mean().sort_values(ascending=False)
+    total = float(strength.sum())
+    lines = ["| feature | mean abs contribution | share | direction |", "|---|---|---|---|"]
+    for name, value in strength.head(top).items():
+        if value <= 0:
+            break
+        rho = X[name].corr(contributions[name], method="spearman")
+        sign = "–" if not math.isfinite(rho) or abs(rho) < 0.1 else ("+" if rho > 0 else "−")
+        share = value / total if total > 0 else float("nan")
+        lines.append(f"| {name} | {value:.3f} | {share:.0%} | {sign} |")
+    return "\n".join(lines) if len(lines) > 2 else ""
 
 
 def write_report(path: Path, text: str) -> Path:

@@ -4,7 +4,9 @@ Flat cohorts arrive with features already computed; they keep their source names
 ``cohort.clinical`` and come out as ``pt_<lower-case name>``, or under a name given in
 ``rename`` (``{TMB: tmb}`` lets the TMB baseline work on a flat cohort without a MAF).
 Column names are matched exactly, else case-insensitively (the cBioPortal reader lower-cases
-extra attributes). Text columns become integer category codes learned in fit.
+extra attributes). Text columns become integer category codes learned in fit, unless
+``value_maps`` maps their values to numbers (``{SMOKER: {Ever: 1, Never: 0}}``; matched
+case-insensitively after trimming; a value not in the map gives NaN).
 """
 
 from __future__ import annotations
@@ -35,10 +37,11 @@ class PassthroughFeatures(FeatureFamily):
     requires = ("clinical",)
 
     def __init__(self, columns: list | None = None, rename: dict | None = None,
-                 categorical: list | None = None) -> None:
+                 categorical: list | None = None, value_maps: dict | None = None) -> None:
         self.columns = columns
         self.rename = rename
         self.categorical = categorical
+        self.value_maps = value_maps
 
     def _fit(self, cohort: Cohort) -> None:
         clinical = cohort.clinical
@@ -55,8 +58,8 @@ class PassthroughFeatures(FeatureFamily):
                 continue
             values = clinical[found]
             numeric = pd.to_numeric(values, errors="coerce")
-            is_text = str(name).lower() in forced or bool(
-                (numeric.isna() & values.notna()).any())
+            is_text = _value_map(self.value_maps, name) is None and (
+                str(name).lower() in forced or bool((numeric.isna() & values.notna()).any()))
             if is_text:
                 self.categories_[str(name)] = sorted(
                     str(v) for v in values.dropna().astype("string").unique())
@@ -76,9 +79,21 @@ class PassthroughFeatures(FeatureFamily):
             found = find_column(clinical.columns, column)
             if found is None:
                 continue  # reindexed to NaN by the base class
-            if column in self.categories_:
+            value_map = _value_map(self.value_maps, column)
+            if value_map is not None:
+                text = clinical[found].astype("string").str.strip().str.lower()
+                out[name] = text.map(value_map).astype("float64").to_numpy(na_value=np.nan)
+            elif column in self.categories_:
                 out[name] = encode_categories(clinical[found], self.categories_[column])
             else:
                 out[name] = pd.to_numeric(clinical[found], errors="coerce").to_numpy(
                     dtype="float64", na_value=np.nan)
         return pd.DataFrame(out, index=clinical.index)
+
+
+def _value_map(value_maps: dict | None, column: str) -> dict[str, float] | None:
+    """The configured value -> number map of ``column`` (keys lower-cased), or None."""
+    for key, mapping in (value_maps or {}).items():
+        if str(key).lower() == str(column).lower():
+            return {str(k).strip().lower(): float(v) for k, v in (mapping or {}).items()}
+    return None

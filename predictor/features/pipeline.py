@@ -27,6 +27,7 @@ from predictor.features.base import (
 )
 from predictor.features.clinical import ClinicalFeatures
 from predictor.features.clonal import ClonalFeatures
+from predictor.features.copynumber import CopyNumberFeatures
 from predictor.features.knowledge import DEFAULT_DRUGS, load_drugs, load_gene_sets
 from predictor.features.maf import DEFAULT_PANEL_SIZES_MB
 from predictor.features.mechanism import MechanismFeatures
@@ -45,6 +46,7 @@ STATE_FORMAT = "predictor.features.FeaturePipeline/1"
 FAMILIES: dict[str, type[FeatureFamily]] = {
     "mutation": MutationFeatures,
     "clonal": ClonalFeatures,
+    "copynumber": CopyNumberFeatures,
     "tme": TMEFeatures,
     "systemic": SystemicFeatures,
     "mechanism": MechanismFeatures,

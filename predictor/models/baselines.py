@@ -142,6 +142,51 @@ class RandomForestBaseline:
         return self.model_.predict_proba(self.prep_.transform(X))[:, 1]
 
 
+PDL1_COLUMNS = ("pdl1", "pt_pdl1_score", "pt_pdl1_tps", "pt_pdl1", "PDL1_TPS", "PDL1_SCORE")
+
+
+def pdl1_column(X: pd.DataFrame) -> str:
+    """The PD-L1 column the PD-L1 baseline uses: the first of ``PDL1_COLUMNS`` present."""
+    for name in PDL1_COLUMNS:
+        if name in X.columns:
+            return name
+    raise InputError("no PD-L1 column for the PD-L1 baseline (looked for "
+                     f"{', '.join(PDL1_COLUMNS)})")
+
+
+class PDL1Only:
+    """P(response) from a logistic regression on the PD-L1 score (tumour proportion, 0-100).
+
+    Missing PD-L1 is **not imputed**: those patients get a NaN probability, so the harness
+    scores this baseline on the labelled patients *with* a PD-L1 score only (its ``n_labelled``
+    metric says how many). That is the honest "PD-L1 alone" reference: imputing the median
+    would give a large block of tied scores and measure the missingness pattern instead.
+    Fitting needs at least one responder and one non-responder with a score.
+    """
+
+    def __init__(self, seed: int = 0) -> None:
+        self.seed = seed
+
+    def fit(self, X: pd.DataFrame, y: Iterable[float], categorical_features=()) -> PDL1Only:
+        keep, y_arr = _labels(X, y)
+        self.column_ = pdl1_column(X)
+        values = X[self.column_].to_numpy(dtype=np.float64, na_value=np.nan)[keep]
+        scored = ~np.isnan(values)
+        if len(np.unique(y_arr[scored])) < 2:
+            raise InputError("too few patients with a PD-L1 score to fit the PD-L1 baseline")
+        self.model_ = LogisticRegression(C=1e4, max_iter=1000).fit(
+            values[scored].reshape(-1, 1), y_arr[scored])
+        return self
+
+    def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
+        values = X[self.column_].to_numpy(dtype=np.float64, na_value=np.nan)
+        out = np.full(len(values), np.nan)
+        scored = ~np.isnan(values)
+        if scored.any():
+            out[scored] = self.model_.predict_proba(values[scored].reshape(-1, 1))[:, 1]
+        return out
+
+
 class TMBRisk:
     """Relapse risk = -log1p(TMB): higher TMB, later relapse under immunotherapy."""
 
@@ -185,12 +230,19 @@ class CoxPHBaseline:
         return self.model_.predict(self.prep_.transform(X))
 
 
+from predictor.models.published import RF16, Loris, LorisRefit, LorisRisk  # noqa: E402
+
 RESPONSE_BASELINES: dict[str, type] = {
     "tmb_only": TMBOnly,
     "logistic": LogisticBaseline,
     "random_forest": RandomForestBaseline,
+    "pdl1_only": PDL1Only,
+    "loris": Loris,
+    "loris_refit": LorisRefit,
+    "rf16": RF16,
 }
 RELAPSE_BASELINES: dict[str, type] = {
     "tmb_risk": TMBRisk,
     "coxph": CoxPHBaseline,
+    "loris_risk": LorisRisk,
 }

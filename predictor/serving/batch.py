@@ -17,6 +17,7 @@ from predictor.serving.io import (
     PredictionWriter,
     check_output_path,
     count_rows,
+    header_columns,
     output_format,
     prefetch,
 )
@@ -108,6 +109,10 @@ def _run_local(predictor, input_path: Path, output: Path, fmt: str, explain: int
         if input_path.is_dir() and not parquet_parts(input_path):
             cohort = _read_folder(input_path)
             writer.write(predictor.predict(cohort, explain=explain))
+        elif input_path.is_file() and not _has_id_column(input_path, mapping):
+            # Patients are then numbered by row; only a whole-file read numbers them uniquely.
+            cohort = _read_folder(input_path, mapping)
+            writer.write(predictor.predict(cohort, explain=explain))
         else:
             files = parquet_parts(input_path) if input_path.is_dir() else [input_path]
             with _Progress(files) as advance:
@@ -121,10 +126,16 @@ def _run_local(predictor, input_path: Path, output: Path, fmt: str, explain: int
         return writer.rows
 
 
-def _read_folder(path: Path):
+def _read_folder(path: Path, mapping: dict | None = None):
     from predictor.data.readers import read_cohort
 
-    return read_cohort(path)
+    return read_cohort(path, mapping)
+
+
+def _has_id_column(path: Path, mapping: dict | None) -> bool:
+    """Whether a flat file has its patient id column (read from the header only)."""
+    id_column = (mapping or {}).get("id_column") or "patient_id"
+    return id_column in header_columns(path)
 
 
 def _chunks(files: list[Path], mapping: dict | None, batch_size: int) -> Iterator:

@@ -47,6 +47,7 @@ FORMAT = "predictor-bundle"
 FORMAT_VERSION = 1
 HEADS = ("response", "relapse")
 DEFAULT_TRACKING_URI = "sqlite:///mlruns.db"
+PROGRESS_BAR_ENV = "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"
 BACKENDS = ("compiled", "lightgbm")
 
 
@@ -277,7 +278,7 @@ def _download_mlflow(uri: str) -> Path:
     registry = os.environ.get("MLFLOW_REGISTRY_URI") or tracking
     target = Path(tempfile.mkdtemp(prefix="predictor-bundle-"))
     try:
-        with _quiet_loggers("mlflow", "alembic"):  # explicit URIs: no global state touched
+        with _quiet_loggers("mlflow", "alembic"), _mlflow_uris(tracking, registry):
             mlflow.artifacts.download_artifacts(artifact_uri=uri, dst_path=str(target),
                                                 tracking_uri=tracking, registry_uri=registry)
     except (MlflowException, OSError, ValueError) as error:
@@ -285,6 +286,32 @@ def _download_mlflow(uri: str) -> Path:
         first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise InputError(f"model URI {uri!r} resolves to nothing ({first[:200]})") from None
     return target
+
+
+@contextlib.contextmanager
+def _mlflow_uris(tracking: str, registry: str) -> Iterator[None]:
+    """Point MLflow's process-wide URIs at ``tracking``/``registry`` for one download.
+
+    Why: ``models:/`` resolution in MLflow 3 reads the global registry URI and ignores the
+    ``registry_uri`` argument, and a library caller may have set another global URI. The
+    previous globals are restored afterwards (module attributes, not the environment).
+    """
+    from mlflow.tracking._model_registry import utils as registry_utils
+    from mlflow.tracking._tracking_service import utils as tracking_utils
+
+    saved = (getattr(tracking_utils, "_tracking_uri", None),
+             getattr(registry_utils, "_registry_uri", None))
+    bar = os.environ.get(PROGRESS_BAR_ENV)
+    tracking_utils._tracking_uri = tracking
+    registry_utils._registry_uri = registry
+    if bar is None:  # MLflow's download bar would clutter the CLI's stderr
+        os.environ[PROGRESS_BAR_ENV] = "false"
+    try:
+        yield
+    finally:
+        tracking_utils._tracking_uri, registry_utils._registry_uri = saved
+        if bar is None:
+            os.environ.pop(PROGRESS_BAR_ENV, None)
 
 
 @contextlib.contextmanager
@@ -395,7 +422,3 @@ def _model_class(name: str):
 
     return RelapseModel
 
-
-def input_mapping(predictor: Predictor) -> dict | None:
-    """The flat-file column mapping the bundle was trained with (None: schema names)."""
-    return predictor.manifest.get("input_mapping")

@@ -50,9 +50,16 @@ def mentions_any(text: str, identifiers: set[str]) -> bool:
     return any(token in identifiers for token in _TOKEN.findall(text))
 
 
+def identifier_set(identifiers: Iterable[Any]) -> set[str]:
+    """Ids worth redacting. Purely numeric ids (row numbers such as Chowell's ``SAMPLE_ID``)
+    are left out: they identify nobody and would match every number in the config."""
+    return {text for text in (str(i).strip() for i in identifiers)
+            if text and not text.replace(".", "", 1).isdigit()}
+
+
 def config_params(config: Mapping[str, Any], identifiers: Iterable[str] = ()) -> dict[str, str]:
     """Flattened params of a (plain, resolved) config; values naming a patient are redacted."""
-    ids = {str(i) for i in identifiers}
+    ids = identifier_set(identifiers)
     params: dict[str, str] = {}
     for key, value in flatten(config).items():
         text = to_param_value(value)
@@ -62,7 +69,7 @@ def config_params(config: Mapping[str, Any], identifiers: Iterable[str] = ()) ->
 
 def safe_tags(tags: Mapping[str, Any], identifiers: Iterable[str] = ()) -> dict[str, str]:
     """Tags as text, with any value that names a patient redacted."""
-    ids = {str(i) for i in identifiers}
+    ids = identifier_set(identifiers)
     out: dict[str, str] = {}
     for key, value in tags.items():
         if value is None:

@@ -18,12 +18,13 @@ def _with_tmb(X: pd.DataFrame, y: np.ndarray, seed: int = 0) -> pd.DataFrame:
     out = X.copy()
     out["tmb"] = np.exp(1.5 + 0.8 * y + rng.normal(0, 0.7, len(y)))
     out.loc[out.index[::11], "tmb"] = np.nan
+    out["pdl1"] = np.clip(30 * y + rng.normal(10, 15, len(y)), 0, 100)  # for pdl1_only
     return out
 
 
 def test_registries_name_every_baseline():
-    assert set(RESPONSE_BASELINES) == {"tmb_only", "logistic", "random_forest"}
-    assert set(RELAPSE_BASELINES) == {"tmb_risk", "coxph"}
+    assert set(RESPONSE_BASELINES) >= {"tmb_only", "logistic", "random_forest", "pdl1_only"}
+    assert set(RELAPSE_BASELINES) >= {"tmb_risk", "coxph"}
 
 
 @pytest.mark.parametrize("name", sorted(RESPONSE_BASELINES))

@@ -194,3 +194,20 @@ def test_overwrite_replaces_only_after_success(bundle_dir, flat_csv, tmp_path):
     assert out.read_text() == "old\n"  # a failed run keeps the previous file
     run_batch_prediction(str(bundle_dir), flat_csv, out, overwrite=True)
     assert len(pd.read_csv(out)) == 300
+
+
+def test_file_without_id_column_gets_unique_row_numbers(fitted, flat_csv, tmp_path,
+                                                        monkeypatch):
+    from predictor.serving.bundle import save_bundle
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    mapping = {"id_column": "ID", "columns": {"cancer_type": "cancer_type", "age": "age"}}
+    bundle = save_bundle(tmp_path / "b", feature_pipeline=fitted["pipeline"],
+                         response_model=fitted["response"], relapse_model=None,
+                         input_mapping=mapping, label_rule=None, horizons=None)
+    source = tmp_path / "no_ids.csv"
+    pd.read_csv(flat_csv)[["cancer_type", "age"]].to_csv(source, index=False)
+    out = tmp_path / "pred.csv"
+    run_batch_prediction(str(bundle), source, out, batch_size=50)  # would restart per chunk
+    got = pd.read_csv(out)
+    assert len(got) == 300 and got["patient_id"].is_unique

@@ -214,5 +214,12 @@ def test_models_uri_resolves_registered_bundle(bundle_dir, tmp_path, monkeypatch
     client.create_registered_model("serving_test_model")
     source = f"{(tmp_path / 'art').as_uri()}/{run.info.run_id}/artifacts/model"
     version = client.create_model_version("serving_test_model", source, run_id=run.info.run_id)
+    # A caller's process-wide MLflow URI (as other tests or notebooks set) must not win over
+    # MLFLOW_TRACKING_URI, and must be left as it was.
+    from mlflow.tracking._tracking_service import utils as tracking_utils
+
+    other = f"sqlite:///{tmp_path / 'other.db'}"
+    monkeypatch.setattr(tracking_utils, "_tracking_uri", other)
     predictor = load_bundle(f"models:/serving_test_model/{version.version}")
     assert predictor.response is not None and predictor.relapse is not None
+    assert tracking_utils._tracking_uri == other

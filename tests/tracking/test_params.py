@@ -36,6 +36,11 @@ def test_values_naming_a_patient_are_redacted() -> None:
     assert tags == {"note": REDACTED, "ok": "fine"}
 
 
+def test_numeric_row_ids_do_not_redact_every_number() -> None:
+    params = config_params({"seed": 5, "n_boot": 1000, "note": "P-7"}, ["5", "1000", "P-7"])
+    assert params == {"seed": "5", "n_boot": "1000", "note": REDACTED}
+
+
 def test_id_matching_is_by_token_not_substring() -> None:
     assert not mentions_any("P-00010", {"P-0001"})
     assert mentions_any("[P-0001, x]", {"P-0001"})
