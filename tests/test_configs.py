@@ -54,7 +54,8 @@ def check_composed(cfg: DictConfig) -> None:
 def test_every_group_has_options_and_the_experiment_link_works() -> None:
     assert all((CONF / group).is_dir() for group in GROUPS)
     assert len(OPTIONS) >= 10
-    assert {"demo_fast", "demo_no_clonal"} <= set(EXPERIMENTS)
+    assert {"demo_fast", "demo_no_clonal", "demo_landmark", "demo_pretreatment"} <= set(
+        EXPERIMENTS)
     link = CONF / "experiment"
     assert link.is_symlink() and link.resolve() == (ROOT / "experiments").resolve()
     assert not Path(str(link.readlink())).is_absolute()  # works in any clone
@@ -85,9 +86,14 @@ def test_experiments_override_their_groups() -> None:
     ablation = compose_with(["+experiment=demo_no_clonal"])
     assert ablation.features.families.clonal.enabled is False
     assert default.features.families.clonal.enabled is True
+    assert ablation.features.families.monitoring.enabled is False  # as the default run
     pretreatment = compose_with(["+experiment=demo_pretreatment"])
     assert pretreatment.features.families.monitoring.enabled is False
-    assert default.features.families.monitoring.enabled is True
+    assert default.features.families.monitoring.enabled is False  # the default is pre-treatment
+    landmark = compose_with(["+experiment=demo_landmark"])
+    assert landmark.features.families.monitoring.enabled is True
+    assert landmark.features.families.monitoring.landmark_day == 42
+    assert default.model.response.calibration == "centered_isotonic"
 
 
 def test_default_run_is_the_demo_cohort_with_both_heads() -> None:

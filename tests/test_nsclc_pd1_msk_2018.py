@@ -53,7 +53,9 @@ def test_the_experiment_logs_cv_metrics_of_both_heads_and_every_baseline(trained
     for key in ("cv_roc_auc", "cv_roc_auc_ci_low", "cv_roc_auc_ci_high", "cv_harrell_c",
                 "cv_harrell_c_ci_low", "cv_baseline_tmb_only_roc_auc",
                 "cv_baseline_pdl1_only_roc_auc", "cv_baseline_logistic_roc_auc",
-                "cv_baseline_tmb_risk_harrell_c", "cv_baseline_coxph_harrell_c"):
+                "cv_baseline_tmb_risk_harrell_c", "cv_baseline_coxph_harrell_c",
+                "cv_roc_auc_repeat_sd", "cv_harrell_c_repeat_sd",
+                "cv_baseline_tmb_only_roc_auc_repeat_sd"):
         assert key in metrics, key
     assert not any(k.startswith("test_") for k in metrics)  # no held-out split: CV only
     assert metrics["cv_n_labelled"] == 227  # 240 minus 13 not evaluable (NE)
@@ -63,6 +65,7 @@ def test_the_experiment_logs_cv_metrics_of_both_heads_and_every_baseline(trained
     # The TMB baseline reads the TMB computed from the MAF, never cBioPortal's column.
     assert 0.58 < metrics["cv_baseline_tmb_only_roc_auc"] < 0.63
     assert metrics["cv_roc_auc"] > 0.55 and metrics["cv_harrell_c"] > 0.53
+    assert 0 < metrics["cv_roc_auc_repeat_sd"] < 0.1  # spread over the 5 CV repeats
     assert trained["seconds"] < 600, f"the experiment took {trained['seconds']:.0f} s"
 
 

@@ -61,6 +61,8 @@ class Cohort:
                 {"sample_id": clinical.index.astype("string"),
                  "patient_id": clinical.index.astype("string")}
             )
+            # Ids the clinical check already trimmed: validate() need not strip them again.
+            samples.attrs["text_trimmed"] = validate
         cohort = cls(clinical=clinical, samples=samples, outcomes=outcomes, **tables)
         return cohort.validate() if validate else cohort
 
@@ -121,7 +123,7 @@ class Cohort:
 
     def subset(self, patient_ids: Iterable) -> Cohort:
         """The same cohort restricted to ``patient_ids`` (in that order)."""
-        ids = pd.Index(list(patient_ids))
+        ids = pd.Index(list(patient_ids), name="patient_id")
         missing = ids.difference(self.clinical.index)
         if len(missing):
             raise KeyError(f"unknown patient ids: {list(missing[:5])}")

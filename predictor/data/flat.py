@@ -85,6 +85,8 @@ def _to_pandas(table: pa.Table) -> pd.DataFrame:
     df = table.to_pandas(split_blocks=True, deduplicate_objects=True)
     for name, dtype in zip(table.column_names, table.schema.types, strict=True):
         if _is_text(dtype):
+            if df[name].dtype == pd.StringDtype():
+                continue  # already converted (a Parquet file written from pandas ``string``)
             values = df[name].to_numpy(dtype=object)
             df[name] = pd.array(values, dtype=pd.StringDtype())
     return df

@@ -380,7 +380,9 @@ def check_references(
     parent_name: str,
 ) -> None:
     """Every value of ``child[column]`` must name a row of the parent table."""
-    known_set = pd.Index(pd.unique(pd.Series(list(known), dtype="string")))
+    if not isinstance(known, pd.Index | pd.Series | np.ndarray):
+        known = list(known)  # (an Index or Series is used as it is: no Python list)
+    known_set = pd.Index(pd.unique(pd.Series(np.asarray(known, dtype=object), dtype="string")))
     values = child[column]
     bad = (~values.isin(known_set)).to_numpy()
     if bad.any():

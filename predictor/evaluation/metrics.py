@@ -28,7 +28,6 @@ from sksurv.metrics import (
 SurvivalInput = Callable[[np.ndarray], np.ndarray] | tuple[np.ndarray, np.ndarray]
 
 ECE_BINS = 10
-_PAIR_BLOCK = 2_000_000  # pair comparisons per numpy block in harrell_c
 
 
 # --------------------------------------------------------------------------- response
@@ -146,25 +145,74 @@ def harrell_c(time: Sequence[float], event: Sequence[float], risk: Sequence[floa
 
     Same definition as scikit-survival's ``concordance_index_censored``: a pair is comparable
     when the patient with the shorter time had the event (or both times are equal and only
-    that one had it); risk ties (within ``tied_tol``) count 1/2. Computed with blocks of numpy
-    pair comparisons rather than a Python loop over patients, for speed inside bootstraps.
+    that one had it); risk ties (within ``tied_tol``) count 1/2.
+
+    O(n log^2 n) without a Python loop over patients (it runs inside bootstraps): patients are
+    ordered by time (censored before events within a tied time), so the comparable partners of
+    an event are two position ranges, and the partners with a lower (or tied) risk are counted
+    with sorted blocks of a binary decomposition of the positions (see ``_count_below``).
     """
     time, event, risk = _clean_survival(time, event, risk)
     risk = risk.reshape(-1)
-    events = np.flatnonzero(event > 0)
-    if len(events) == 0 or len(time) < 2:
+    n = len(time)
+    if n < 2 or not np.any(event > 0):
         return float("nan")
-    censored = event == 0
-    numerator, denominator = 0.0, 0
-    n_blocks = max(1, len(events) * len(time) // _PAIR_BLOCK + 1)
-    for block in np.array_split(events, n_blocks):
-        t_i, r_i = time[block, None], risk[block, None]
-        comparable = (time > t_i) | ((time == t_i) & censored)
-        higher = np.count_nonzero(comparable & (risk < r_i - tied_tol))
-        tied = np.count_nonzero(comparable & (np.abs(risk - r_i) <= tied_tol))
-        numerator += higher + 0.5 * tied
-        denominator += np.count_nonzero(comparable)
-    return float(numerator / denominator) if denominator else float("nan")
+    is_event = event > 0
+    order = np.lexsort((is_event, time))       # by time; censored first within a tied time
+    t, e, r = time[order], is_event[order], risk[order]
+    sorted_risk = np.sort(r)
+    rank = np.searchsorted(sorted_risk, r, side="left")   # r_j < v  <=>  rank_j < #(risk < v)
+    ev = np.flatnonzero(e)
+    group_start = np.searchsorted(t, t[ev], side="left")    # first patient with the same time
+    group_end = np.searchsorted(t, t[ev], side="right")     # first patient with a later time
+    n_censored_tied = _censored_before(e, group_start, group_end)
+    denominator = int(np.sum(n - group_end) + np.sum(n_censored_tied))
+    if denominator == 0:
+        return float("nan")
+    below = np.searchsorted(sorted_risk, r[ev] - tied_tol, side="left")    # concordant partner
+    upto = np.searchsorted(sorted_risk, r[ev] + tied_tol, side="right")    # ... or tied
+    # comparable partners: positions [group_end, n), and [group_start, group_start + censored)
+    # for the events that share their time with censored patients
+    tied = n_censored_tied > 0
+    starts = np.concatenate([group_end, group_start[tied],
+                             group_start[tied] + n_censored_tied[tied]])
+    sign = np.concatenate([np.ones(len(ev), np.int64), np.ones(tied.sum(), np.int64),
+                           -np.ones(tied.sum(), np.int64)])
+    idx = np.concatenate([np.arange(len(ev)), np.flatnonzero(tied), np.flatnonzero(tied)])
+    counts = _count_below(rank, np.tile(starts, 2), np.concatenate([below[idx], upto[idx]]))
+    n_below, n_upto = (int(c) for c in counts.reshape(2, -1) @ sign)
+    return float((n_below + 0.5 * (n_upto - n_below)) / denominator)
+
+
+def _censored_before(is_event: np.ndarray, group_start: np.ndarray,
+                     group_end: np.ndarray) -> np.ndarray:
+    """Censored patients in each tied-time group [start, end) (they come first in the group)."""
+    cum = np.r_[0, np.cumsum(~is_event)]
+    return cum[group_end] - cum[group_start]
+
+
+def _count_below(rank: np.ndarray, starts: np.ndarray, limits: np.ndarray) -> np.ndarray:
+    """``#{p >= starts[q] : rank[p] < limits[q]}`` for every query q, vectorised.
+
+    A prefix [0, s) is the union of aligned blocks of size 2^k, one for each bit k set in s
+    (block index (s >> k) - 1); within each level the (block, rank) pairs are sorted once and
+    counted with ``searchsorted``. The suffix is the total minus the prefix.
+    """
+    n = len(rank)
+    width = n + 1                                   # ranks and limits lie in [0, n]
+    total = np.searchsorted(np.sort(rank), limits, side="left")
+    prefix = np.zeros(len(starts), dtype=np.int64)
+    positions = np.arange(n)
+    k = 0
+    while (1 << k) <= n:
+        keys = np.sort((positions >> k) * width + rank)
+        has_bit = ((starts >> k) & 1).astype(bool)
+        block = (starts[has_bit] >> k) - 1
+        base = block * width
+        prefix[has_bit] += (np.searchsorted(keys, base + limits[has_bit], side="left")
+                            - np.searchsorted(keys, base, side="left"))
+        k += 1
+    return total - prefix
 
 
 def _admin_censor(time: np.ndarray, event: np.ndarray, limit: float):

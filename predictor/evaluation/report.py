@@ -23,10 +23,14 @@ def _fmt(metrics: Mapping[str, float], key: str) -> str:
     value = metrics.get(key)
     if value is None or not math.isfinite(value):
         return "–"
+    text = f"{value:.3f}"
+    sd = metrics.get(f"{key}_repeat_sd")  # SD over CV repeats, when logged
+    if sd is not None and math.isfinite(sd):
+        text += f" ± {sd:.3f}"
     low, high = metrics.get(f"{key}_ci_low"), metrics.get(f"{key}_ci_high")
     if low is not None and high is not None and math.isfinite(low) and math.isfinite(high):
-        return f"{value:.3f} ({low:.3f}–{high:.3f})"
-    return f"{value:.3f}"
+        return f"{text} ({low:.3f}–{high:.3f})"
+    return text
 
 
 def learner_names(metrics: Mapping[str, float], prefix: str, primary: str) -> list[str]:
@@ -74,7 +78,7 @@ def oracle_table(metrics: Mapping[str, float], prefix: str) -> str:
     if any(r is not None and math.isfinite(r) and r > 1.0 for r in ratios):
         table += ("\n\nThe model beats the oracle: it uses information the simulated truth "
                   "does not (e.g. on-treatment ctDNA, which reflects the response itself), or "
-                  "the test set is small. Compare with `features=pretreatment`.")
+                  "the test set is small. Compare with the default (pre-treatment) run.")
     return table
 
 
@@ -117,7 +121,8 @@ def render_report(
     parts.extend(f"- {note}" for note in notes)
     parts.append("")
     sections = [
-        ("Cross-validation: response (out-of-fold, mean over repeats, 95% bootstrap CI)",
+        ("Cross-validation: response (out-of-fold, mean over repeats ± SD over repeats where "
+         "shown, 95% bootstrap CI)",
          metric_table(metrics, "cv", RESPONSE_COLUMNS)),
         ("Cross-validation: relapse", metric_table(metrics, "cv", RELAPSE_COLUMNS)),
         ("Held-out test: response", metric_table(metrics, "test", RESPONSE_COLUMNS)),

@@ -55,6 +55,16 @@ class FeatureFamily(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None)
         out = self._compute(cohort)
         return finalize(out, index, names)
 
+    def transform_values(self, cohort: Cohort) -> np.ndarray | None:
+        """:meth:`transform` as a ``(patients, features)`` float64 array (treat it as read-only),
+        or ``None`` when the input is absent (all NaN). Lets :class:`FeaturePipeline` assemble
+        its output without building (and copying) one frame per family."""
+        check_is_fitted(self, "feature_names_")
+        if not self.available(cohort):
+            return None
+        return aligned_values(self._compute(cohort), cohort.patient_ids,
+                              list(self.feature_names_))
+
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
         check_is_fitted(self, "feature_names_")
         return np.asarray(self.feature_names_, dtype=object)
@@ -77,12 +87,39 @@ def nan_frame(index: pd.Index, names: list[str]) -> pd.DataFrame:
     return pd.DataFrame(np.full((len(index), len(names)), np.nan), index=index, columns=names)
 
 
+def _aligned(out: pd.DataFrame, index: pd.Index, names: list[str]) -> bool:
+    """Whether ``out`` already has ``index`` (the same object) and ``names`` in order, so that
+    reindexing would only copy (families build their frames on ``cohort.patient_ids``)."""
+    return out.index is index and list(out.columns) == names
+
+
 def finalize(out: pd.DataFrame, index: pd.Index, names: list[str]) -> pd.DataFrame:
     """Reindex to the fitted names and the cohort's patients, as float64."""
-    out = out.reindex(index=index, columns=names)
-    out = out.astype("float64")
+    if not _aligned(out, index, names):
+        out = out.reindex(index=index, columns=names)
+    out = out.astype("float64")  # a copy: the result never shares memory with ``out``
     out.index.name = "patient_id"
     return out
+
+
+def aligned_values(out: pd.DataFrame, index: pd.Index, names: list[str]) -> np.ndarray:
+    """``finalize(out, index, names).to_numpy()`` without copying what is already aligned
+    float64 (the array may be a view of ``out``)."""
+    if out.index is not index:
+        out = out.reindex(index=index)
+    if list(out.columns) != names:
+        if not (out.columns.is_unique and all(d == np.float64 for d in out.dtypes)):
+            out = out.reindex(columns=names)
+        else:  # select float columns in numpy (pandas would take and re-interleave blocks)
+            pos = out.columns.get_indexer(names)
+            values = out.to_numpy(dtype=np.float64)
+            result = np.empty((len(out), len(names)), order="F")
+            result[:, pos >= 0] = values[:, pos[pos >= 0]]
+            result[:, pos < 0] = np.nan
+            return result
+    if not all(dtype == np.float64 for dtype in out.dtypes):
+        out = out.astype("float64")
+    return out.to_numpy(dtype=np.float64)
 
 
 # ---------------------------------------------------------------------------- JSON state

@@ -20,9 +20,9 @@ from predictor.data.cohort import Cohort
 from predictor.errors import InputError
 from predictor.features.base import (
     FeatureFamily,
+    aligned_values,
     estimator_from_state,
     estimator_to_state,
-    finalize,
     to_jsonable,
 )
 from predictor.features.clinical import ClinicalFeatures
@@ -90,20 +90,32 @@ class FeaturePipeline(TransformerMixin, BaseEstimator, auto_wrap_output_keys=Non
 
     def transform(self, cohort: Cohort) -> pd.DataFrame:
         check_is_fitted(self, "feature_names_")
-        merged: pd.DataFrame | None = None
+        index = cohort.patient_ids
+        names = list(self.feature_names_)
+        position = {name: i for i, name in enumerate(names)}
+        # One (features x patients) block filled family by family and wrapped once: pandas
+        # stores a float64 frame as exactly this transposed block, so there is no per-family
+        # frame, concat, fillna or block consolidation (which made transform superlinear).
+        block = np.empty((len(names), len(index)))
+        filled = np.zeros(len(names), dtype=bool)  # rows written so far (the rest end NaN)
         for _, step in self._active():
-            frame = step.transform(cohort)
-            if merged is None:
-                merged = frame
+            values, step_names = _step_values(step, cohort)
+            if values is None:  # input absent: NaN columns, which fill no gap
                 continue
-            dup = [c for c in frame.columns if c in merged.columns]
-            for c in dup:
-                merged[c] = merged[c].fillna(frame[c])
-            new = frame.drop(columns=dup)
-            merged = pd.concat([merged, new], axis=1) if len(new.columns) else merged
-        if merged is None:
-            merged = pd.DataFrame(index=cohort.patient_ids)
-        return finalize(merged, cohort.patient_ids, list(self.feature_names_))
+            for j, name in enumerate(step_names):
+                row = position.get(name)
+                if row is None:
+                    continue
+                if filled[row]:  # a name given by an earlier family: fill its gaps only
+                    gaps = np.isnan(block[row])
+                    block[row, gaps] = values[gaps, j]
+                else:
+                    block[row] = values[:, j]
+                    filled[row] = True
+        block[~filled] = np.nan
+        if index.name != "patient_id":
+            index = index.rename("patient_id")
+        return pd.DataFrame(block.T, index=index, columns=names, copy=False)
 
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
         check_is_fitted(self, "feature_names_")
@@ -138,6 +150,15 @@ class FeaturePipeline(TransformerMixin, BaseEstimator, auto_wrap_output_keys=Non
         pipeline.feature_names_ = list(state["feature_names"])
         pipeline.categorical_features_ = list(state["categorical_features"])
         return pipeline
+
+
+def _step_values(step: FeatureFamily, cohort: Cohort) -> tuple[np.ndarray | None, list]:
+    """A step's output as a (patients, features) float64 array in the cohort's patient order
+    and its column names; ``None`` when its input is absent (all NaN)."""
+    if isinstance(step, FeatureFamily) and type(step).transform is FeatureFamily.transform:
+        return step.transform_values(cohort), list(step.feature_names_)
+    frame = step.transform(cohort)  # a step with its own transform: use it as it is
+    return aligned_values(frame, cohort.patient_ids, list(frame.columns)), list(frame.columns)
 
 
 def build_feature_pipeline(cfg: Mapping | None = None, /, **kwargs: Any) -> FeaturePipeline:

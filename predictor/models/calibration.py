@@ -4,6 +4,17 @@ The serving layer computes raw scores in compiled code, so the calibrator must a
 scores alone: isotonic keeps its breakpoints (``np.interp``, flat outside the fitted range),
 sigmoid keeps Platt's ``a``/``b`` (p = 1 / (1 + exp(-(a * raw + b)))), identity is the logistic
 link LightGBM itself uses.
+
+``centered_isotonic`` (the default of the response head) is centered isotonic regression
+(Oron & Flournoy 2017): the isotonic (PAVA) fit, then one knot per constant block at the mean
+raw score of the block's patients and the block's rate, joined linearly. Plain isotonic maps
+whole blocks of patients to one probability (~20 levels on a few hundred patients), which ties
+their scores and costs ROC AUC; CIR is strictly increasing between the first and the last knot,
+so it keeps the ranking. Outside them the map is nearly flat but still strictly increasing (two
+extra knots, one training score range beyond the outermost scores, 1e-6 of the probability
+away from the end knots; flat beyond those), so no two raw scores tie and the calibrated AUC
+equals the raw-score AUC. Knot probabilities are kept inside [1e-6, 1 - 1e-6]. Stored as the
+same ``x``/``y`` breakpoints as isotonic, applied with ``np.interp``.
 """
 
 from __future__ import annotations
@@ -17,7 +28,9 @@ from sklearn.isotonic import IsotonicRegression
 
 from predictor.errors import InputError
 
-METHODS = ("isotonic", "sigmoid", "identity")
+METHODS = ("centered_isotonic", "isotonic", "sigmoid", "identity")
+BREAKPOINT_METHODS = ("centered_isotonic", "isotonic")
+CIR_EDGE = 1e-6  # knot probabilities within [CIR_EDGE, 1 - CIR_EDGE]; tail drop
 
 
 @dataclass
@@ -32,13 +45,13 @@ class Calibrator:
 
     def __call__(self, raw: np.ndarray) -> np.ndarray:
         raw = np.asarray(raw, dtype=np.float64)
-        if self.method == "isotonic":
+        if self.method in BREAKPOINT_METHODS:
             return np.interp(raw, np.asarray(self.x), np.asarray(self.y))
         return expit(self.a * raw + self.b)
 
     def to_dict(self) -> dict:
-        if self.method == "isotonic":
-            return {"method": "isotonic", "x": list(map(float, self.x)),
+        if self.method in BREAKPOINT_METHODS:
+            return {"method": self.method, "x": list(map(float, self.x)),
                     "y": list(map(float, self.y))}
         return {"method": self.method, "a": float(self.a), "b": float(self.b)}
 
@@ -47,10 +60,12 @@ class Calibrator:
         method = state.get("method")
         if method not in METHODS:
             raise InputError(f"unknown calibration method {method!r} in calibration file")
-        if method == "isotonic":
+        if method in BREAKPOINT_METHODS:
             x, y = list(map(float, state["x"])), list(map(float, state["y"]))
             if len(x) != len(y) or not x:
-                raise InputError("isotonic calibration needs equal-length, non-empty x and y")
+                raise InputError(f"{method} calibration needs equal-length, non-empty x and y")
+            if np.any(np.diff(x) < 0) or np.any(np.diff(y) < 0):
+                raise InputError(f"{method} calibration breakpoints must be non-decreasing")
             return cls(method=method, x=x, y=y)
         return cls(method=method, a=float(state.get("a", 1.0)), b=float(state.get("b", 0.0)))
 
@@ -66,10 +81,40 @@ def fit_calibrator(raw: np.ndarray, y: np.ndarray, method: str | None) -> Calibr
         iso.fit(raw, y)
         return Calibrator(method="isotonic", x=iso.X_thresholds_.tolist(),
                           y=iso.y_thresholds_.tolist())
+    if method == "centered_isotonic":
+        x, y_knots = centered_isotonic(raw, y)
+        return Calibrator(method="centered_isotonic", x=x.tolist(), y=y_knots.tolist())
     if method == "sigmoid":
         a, b = platt(raw, y)
         return Calibrator(method="sigmoid", a=a, b=b)
-    raise InputError(f"unknown calibration {method!r} (use 'isotonic', 'sigmoid' or none)")
+    raise InputError(f"unknown calibration {method!r} "
+                     "(use 'centered_isotonic', 'isotonic', 'sigmoid' or none)")
+
+
+def centered_isotonic(raw: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Knots (x strictly increasing, y strictly increasing) of centered isotonic regression,
+    with the nearly flat tails described in the module docstring."""
+    raw = np.asarray(raw, dtype=np.float64)
+    y = np.asarray(y, dtype=np.float64)
+    if not len(raw):
+        raise InputError("calibration needs at least one score")
+    order = np.argsort(raw, kind="mergesort")
+    raw_sorted = raw[order]
+    iso = IsotonicRegression(y_min=0.0, y_max=1.0, increasing=True)
+    fitted = iso.fit(raw, y).predict(raw_sorted)
+    # constant blocks: runs of equal fitted value (patients with equal raw scores share one)
+    starts = np.flatnonzero(np.r_[True, np.diff(fitted) != 0])
+    counts = np.diff(np.r_[starts, len(fitted)])
+    knot_x = np.add.reduceat(raw_sorted, starts) / counts
+    knot_y = np.clip(fitted[starts], CIR_EDGE, 1.0 - CIR_EDGE)
+    # a block's mean equals the next one's only in float round-off: keep the first of them
+    keep = np.r_[True, np.diff(knot_x) > 0]
+    knot_x, knot_y = knot_x[keep], knot_y[keep]
+    span = float(raw_sorted[-1] - raw_sorted[0]) or 1.0
+    low_x, high_x = raw_sorted[0] - span, raw_sorted[-1] + span
+    low_y = knot_y[0] - CIR_EDGE * knot_y[0]
+    high_y = knot_y[-1] + CIR_EDGE * (1.0 - knot_y[-1])
+    return np.r_[low_x, knot_x, high_x], np.r_[low_y, knot_y, high_y]
 
 
 def platt(raw: np.ndarray, y: np.ndarray) -> tuple[float, float]:

@@ -39,6 +39,7 @@ with the training median.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 
 import numpy as np
@@ -49,6 +50,8 @@ from sklearn.preprocessing import StandardScaler
 
 from predictor.errors import InputError
 from predictor.features.base import safe_name
+
+log = logging.getLogger(__name__)
 
 # predictor.models.baselines registers these classes, so it is imported lazily here.
 TMB_COLUMNS = ("tmb", "pt_tmb", "TMB")
@@ -64,6 +67,7 @@ def _survival(X: pd.DataFrame, time: Iterable[float], event: Iterable[float]):
     from predictor.models.baselines import _survival as survival
 
     return survival(X, time, event)
+
 
 # Published pan-cancer LORIS (Chang et al., Nature Cancer 2024).
 LORIS_INTERCEPT = -2.0886
@@ -166,11 +170,12 @@ class Loris:
         self.seed = seed
 
     def _check_inputs(self, X: pd.DataFrame) -> None:
-        if not any(str(c).startswith(ONEHOT_PREFIX) for c in X.columns):
-            raise InputError("LORIS needs the one-hot cancer-type columns clin_cancer_type_<name> "
-                             "(features: ClinicalFeatures with cancer_type_onehot: true)")
         if _first(X, LORIS_INPUTS["tmb"]) is None:
             raise InputError("LORIS needs a TMB column (tmb)")
+        if not any(str(c).startswith(ONEHOT_PREFIX) for c in X.columns):
+            log.warning("LORIS without cancer types: the feature matrix has no one-hot "
+                        "clin_cancer_type_<name> columns (conf/features/chowell.yaml turns "
+                        "them on), so the cancer-type term is 0 for every patient")
 
     def _fit_medians(self, X: pd.DataFrame) -> None:
         self._check_inputs(X)

@@ -1,4 +1,5 @@
-"""Response head: LightGBM binary classifier with honest (out-of-fold) calibration.
+"""Response head: LightGBM binary classifier with honest (out-of-fold) calibration
+(centered isotonic by default: calibrated and ranking-preserving, see ``calibration``).
 
 Fitting runs an inner stratified K-fold: each fold early-stops on its validation part, which
 gives (a) the number of boosting rounds for the final model (mean best iteration) and (b)
@@ -48,7 +49,7 @@ class ResponseModel:
         early_stopping_rounds: int = 50,
         inner_folds: int = 5,
         monotone_constraints: dict[str, int] | None = None,
-        calibration: str | None = "isotonic",
+        calibration: str | None = "centered_isotonic",
         threshold: str | float = "youden",
         seed: int = 0,
         num_threads: int = 2,
@@ -184,9 +185,10 @@ class ResponseModel:
 
     def _check_params(self) -> None:
         self._fixed_threshold()
-        if self.calibration not in (None, "none", "identity", "isotonic", "sigmoid"):
+        if self.calibration not in (None, "none", "identity", "centered_isotonic", "isotonic",
+                                    "sigmoid"):
             raise InputError(f"unknown calibration {self.calibration!r} "
-                             "(use 'isotonic', 'sigmoid' or none)")
+                             "(use 'centered_isotonic', 'isotonic', 'sigmoid' or none)")
         if self.class_weight not in (None, "balanced"):
             raise InputError(f"unknown class_weight {self.class_weight!r} (use 'balanced' or none)")
         if int(self.inner_folds) < 2 or int(self.n_estimators) < 1:

@@ -218,3 +218,21 @@ def test_chunks_of_a_malformed_file(tmp_path: Path) -> None:
     path.write_text("\n".join(lines) + "\n")
     with pytest.raises(InputError, match="line 22"):
         list(iter_flat_chunks(path, MAPPING, chunk_rows=10))
+
+
+def test_file_without_the_id_column_gets_row_numbers(tmp_path: Path,
+                                                     caplog: pytest.LogCaptureFixture) -> None:
+    path = tmp_path / "no_ids.csv"
+    make_table(5).drop(columns=["ID"]).to_csv(path, index=False)
+    with caplog.at_level("WARNING"):
+        cohort = read_flat(path, MAPPING)
+    assert list(cohort.clinical.index) == ["1", "2", "3", "4", "5"]
+    assert "no patient id column 'ID'" in caplog.text
+
+
+def test_chowell_mapping_scores_a_file_without_cancer_type(tmp_path: Path) -> None:
+    path = tmp_path / "thin.csv"
+    pd.DataFrame({"SAMPLE_ID": [1, 2], "TMB": [3.0, 12.5]}).to_csv(path, index=False)
+    cohort = read_cohort(path, CHOWELL_MAPPING)
+    assert cohort.clinical["cancer_type"].tolist() == ["Unknown", "Unknown"]
+    assert cohort.clinical["TMB"].tolist() == [3.0, 12.5]

@@ -158,12 +158,23 @@ def test_oracle_metrics_and_ratios_use_the_same_patients() -> None:
     time = pd.Series(rng.exponential(1 / hazard), index=ids)
     event = pd.Series(np.ones(n), index=ids)
     targets = H.Targets(y, time, event, pd.Series("A", index=ids))
-    truth = pd.DataFrame({"true_response_probability": p_true, "true_relapse_hazard": hazard},
+    pfs_12m = np.exp(-12 * hazard) * rng.uniform(0.5, 1.0, n)  # marginal: not the hazard
+    truth = pd.DataFrame({"true_response_probability": p_true, "true_relapse_hazard": hazard,
+                          "true_pfs_12m": pfs_12m},
                          index=ids).iloc[::-1]  # order must not matter
-    out = H.Evaluation(metrics={"test_roc_auc": 0.6})
+    out = H.Evaluation(metrics={"test_roc_auc": 0.6, "test_harrell_c": 0.6})
     H.oracle_metrics(truth, targets, "test", H.EvalSettings(n_boot=30), out)
     assert out.metrics["oracle_roc_auc"] == pytest.approx(roc_auc(y, p_true))
-    assert out.metrics["oracle_harrell_c"] == pytest.approx(harrell_c(time, event, hazard))
+    # the relapse oracle ranks by the marginal 12-month progression probability
+    assert out.metrics["oracle_harrell_c"] == pytest.approx(harrell_c(time, event, 1 - pfs_12m))
+    assert out.metrics["oracle_harrell_c_ci_low"] <= out.metrics["oracle_harrell_c"] \
+        <= out.metrics["oracle_harrell_c_ci_high"]
+    assert out.metrics["test_harrell_c_over_oracle"] == pytest.approx(
+        0.6 / out.metrics["oracle_harrell_c"])
+    fallback = H.Evaluation()
+    H.oracle_metrics(truth.drop(columns="true_pfs_12m"), targets, "test",
+                     H.EvalSettings(n_boot=30), fallback)
+    assert fallback.metrics["oracle_harrell_c"] == pytest.approx(harrell_c(time, event, hazard))
     assert out.metrics["test_roc_auc_over_oracle"] == pytest.approx(
         0.6 / out.metrics["oracle_roc_auc"])
     with pytest.raises(InputError, match="lacks 1 evaluated patient"):

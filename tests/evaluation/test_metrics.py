@@ -61,6 +61,56 @@ def test_harrell_c_by_hand():
     assert harrell_c(time, event, risk) == pytest.approx(3.5 / 5)
 
 
+def _harrell_pairs(time, event, risk, tol=1e-8):
+    """The O(n^2) definition (as the previous implementation and scikit-survival)."""
+    time, event, risk = (np.asarray(a, dtype=float) for a in (time, event, risk))
+    numerator = denominator = 0.0
+    for i in np.flatnonzero(event > 0):
+        comparable = (time > time[i]) | ((time == time[i]) & (event == 0))
+        numerator += np.sum(comparable & (risk < risk[i] - tol))
+        numerator += 0.5 * np.sum(comparable & (np.abs(risk - risk[i]) <= tol))
+        denominator += comparable.sum()
+    return numerator / denominator if denominator else float("nan")
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_harrell_c_equals_the_pairwise_definition_and_sksurv_with_ties(seed):
+    from sksurv.metrics import concordance_index_censored
+
+    rng = np.random.default_rng(seed)
+    for _ in range(15):
+        n = int(rng.integers(2, 250))
+        tied_times = seed % 2 == 0
+        time = (rng.integers(1, max(2, n // 4), n).astype(float) if tied_times
+                else rng.exponential(size=n))
+        event = (rng.random(n) < rng.uniform(0.1, 1.0)).astype(float)
+        risk = (rng.integers(0, 4, n).astype(float) if seed % 3 == 0 else rng.normal(size=n))
+        risk[: n // 5] += rng.choice([0.0, 1e-9], n // 5)  # ties within the tolerance
+        expected = _harrell_pairs(time, event, risk)
+        got = harrell_c(time, event, risk)
+        if np.isnan(expected):
+            assert np.isnan(got)
+            continue
+        assert got == pytest.approx(expected, abs=1e-12)
+        assert got == pytest.approx(
+            concordance_index_censored(event > 0, time, risk)[0], abs=1e-12)
+
+
+def test_harrell_c_drops_missing_rows_and_handles_bootstrap_duplicates():
+    rng = np.random.default_rng(7)
+    time, event, risk = rng.exponential(size=60), (rng.random(60) < 0.7) * 1.0, rng.normal(
+        size=60)
+    rows = rng.integers(0, 60, 60)  # a bootstrap resample: duplicated patients, tied times
+    assert harrell_c(time[rows], event[rows], risk[rows]) == pytest.approx(
+        _harrell_pairs(time[rows], event[rows], risk[rows]), abs=1e-12)
+    time_nan = time.copy()
+    time_nan[:5] = np.nan
+    assert harrell_c(time_nan, event, risk) == pytest.approx(
+        _harrell_pairs(time[5:], event[5:], risk[5:]), abs=1e-12)
+    assert np.isnan(harrell_c([1.0], [1.0], [0.3]))
+    assert np.isnan(harrell_c([2.0, 2.0], [1.0, 1.0], [0.3, 0.1]))  # no comparable pair
+
+
 def test_no_events_gives_nan_not_an_error():
     out = relapse_metrics([1, 2, 3], [0, 0, 0], [0.1, 0.2, 0.3], horizons=[2])
     assert np.isnan(out["harrell_c"]) and np.isnan(out["uno_c"])

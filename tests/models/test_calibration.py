@@ -4,6 +4,7 @@ from scipy.special import expit
 from sklearn.metrics import brier_score_loss
 
 from predictor.errors import InputError
+from predictor.evaluation.metrics import expected_calibration_error, roc_auc
 from predictor.models.calibration import Calibrator, fit_calibrator
 
 
@@ -15,7 +16,7 @@ def _overconfident(n: int, seed: int):
     return raw, y
 
 
-@pytest.mark.parametrize("method", ["isotonic", "sigmoid"])
+@pytest.mark.parametrize("method", ["centered_isotonic", "isotonic", "sigmoid"])
 def test_calibration_improves_brier_on_held_out(method):
     raw_fit, y_fit = _overconfident(2000, seed=0)
     raw_test, y_test = _overconfident(2000, seed=1)
@@ -33,7 +34,7 @@ def test_sigmoid_recovers_the_true_link():
     assert cal.b == pytest.approx(-1 / 3, abs=0.1)
 
 
-@pytest.mark.parametrize("method", ["isotonic", "sigmoid", None])
+@pytest.mark.parametrize("method", ["centered_isotonic", "isotonic", "sigmoid", None])
 def test_json_round_trip_is_exact(method):
     raw, y = _overconfident(300, seed=3)
     cal = fit_calibrator(raw, y, method)
@@ -42,11 +43,46 @@ def test_json_round_trip_is_exact(method):
     np.testing.assert_array_equal(cal(grid), again(grid))
 
 
-def test_isotonic_is_monotone_and_bounded():
+@pytest.mark.parametrize("method", ["centered_isotonic", "isotonic"])
+def test_isotonic_is_monotone_and_bounded(method):
     raw, y = _overconfident(500, seed=4)
-    p = fit_calibrator(raw, y, "isotonic")(np.linspace(-20, 20, 500))
+    p = fit_calibrator(raw, y, method)(np.linspace(-20, 20, 500))
     assert (np.diff(p) >= 0).all()
     assert p.min() >= 0.0 and p.max() <= 1.0
+
+
+def test_centered_isotonic_is_strictly_increasing_and_keeps_the_ranking():
+    raw, y = _overconfident(600, seed=5)
+    cal = fit_calibrator(raw, y, "centered_isotonic")
+    iso = fit_calibrator(raw, y, "isotonic")
+    x = np.asarray(cal.x)
+    assert (np.diff(x) > 0).all() and (np.diff(cal.y) > 0).all()
+    # one knot per isotonic block plus the two tail knots
+    assert len(x) == len(np.unique(iso(raw))) + 2
+    inner = np.linspace(x[1], x[-2], 2000)  # between the first and the last block
+    assert (np.diff(cal(inner)) > 0).all()
+    # held-out scores keep their order: AUC of calibrated == AUC of raw, isotonic loses some
+    raw_test, y_test = _overconfident(3000, seed=6)
+    assert len(np.unique(cal(raw_test))) == len(np.unique(raw_test))
+    assert roc_auc(y_test, cal(raw_test)) == pytest.approx(roc_auc(y_test, raw_test),
+                                                           abs=1e-12)
+    assert roc_auc(y_test, iso(raw_test)) < roc_auc(y_test, raw_test)
+    # and it is about as well calibrated as plain isotonic
+    ece_cir = expected_calibration_error(y_test, cal(raw_test))
+    ece_iso = expected_calibration_error(y_test, iso(raw_test))
+    assert ece_cir <= ece_iso + 0.01
+    assert ece_cir < expected_calibration_error(y_test, expit(raw_test))
+
+
+def test_centered_isotonic_knots_sit_at_block_means():
+    raw = np.array([0.0, 1.0, 2.0, 3.0, 4.0, 5.0])
+    y = np.array([0.0, 1.0, 0.0, 1.0, 1.0, 1.0])
+    cal = fit_calibrator(raw, y, "centered_isotonic")
+    # PAVA blocks: {0} -> 0, {1, 2} -> 0.5, {3, 4, 5} -> 1
+    np.testing.assert_allclose(cal.x[1:-1], [0.0, 1.5, 4.0])
+    np.testing.assert_allclose(cal.y[1:-1], [1e-6, 0.5, 1 - 1e-6])
+    assert cal(np.array([2.75]))[0] == pytest.approx(0.75, abs=1e-6)  # linear between knots
+    assert cal(np.array([-100.0]))[0] == cal(np.array([-1000.0]))[0]  # flat far outside
 
 
 def test_unknown_method_is_an_input_error():
@@ -54,3 +90,5 @@ def test_unknown_method_is_an_input_error():
         fit_calibrator(np.zeros(4), np.array([0, 1, 0, 1]), "beta")
     with pytest.raises(InputError):
         Calibrator.from_dict({"method": "spline"})
+    with pytest.raises(InputError):
+        Calibrator.from_dict({"method": "centered_isotonic", "x": [1.0, 0.0], "y": [0.1, 0.2]})

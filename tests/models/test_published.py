@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from predictor.data.cohort import Cohort
+from predictor.errors import InputError
 from predictor.evaluation import metrics as M
 from predictor.features.clinical import ClinicalFeatures
 from predictor.models.baselines import RELAPSE_BASELINES, RESPONSE_BASELINES
@@ -88,11 +89,18 @@ def test_cancer_terms_match_spellings_and_missing_types() -> None:
                                                  LORIS_CANCER_TERMS["SCLC"], 0.0])
 
 
-def test_loris_needs_cancer_type_columns() -> None:
+def test_loris_without_cancer_type_columns_warns_and_uses_no_cancer_term(
+        caplog: pytest.LogCaptureFixture) -> None:
     X, y = loris_matrix()
-    with pytest.raises(Exception, match="one-hot cancer-type"):
-        Loris().fit(X.drop(columns=[c for c in X.columns if c.startswith("clin_cancer_type_")]),
-                    y)
+    model = Loris().fit(X, y)
+    thin = X.drop(columns=[c for c in X.columns if c.startswith("clin_cancer_type_")])
+    with caplog.at_level("WARNING"):
+        without = Loris().fit(thin, y)
+    assert "cancer-type term is 0" in caplog.text
+    np.testing.assert_allclose(without.linear_predictor(thin),
+                               model.linear_predictor(X) - cancer_terms(X))
+    with pytest.raises(InputError, match="TMB"):
+        Loris().fit(X.drop(columns=["tmb"]), y)
 
 
 def test_loris_refit_learns_the_same_direction() -> None:
