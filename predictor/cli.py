@@ -123,11 +123,13 @@ def bench_features(
 def bench_predict(
     rows: Annotated[int, typer.Option(help="Rows of the large batch.")] = 1_000_000,
     trees: Annotated[int, typer.Option(help="Trees in the benchmark model.")] = 500,
+    quick: Annotated[bool, typer.Option(
+        "--quick", help="At most 100,000 rows, fewer repeats (about 2 minutes).")] = False,
 ) -> None:
     """Compiled core vs lightgbm.Booster.predict, and end-to-end CLI throughput."""
     from predictor.bench.predict import run
 
-    run(rows=rows, trees=trees)
+    run(rows=rows, trees=trees, quick=quick)
 
 
 def _configure_logging() -> None:

@@ -33,6 +33,7 @@ import pandas as pd
 import yaml
 
 from predictor.errors import InputError
+from predictor.models.io import write_text_atomic
 from predictor.serving import compiled as C
 from predictor.serving.inputs import used_inputs
 from predictor.serving.predictor import Head, Predictor
@@ -92,7 +93,7 @@ def save_bundle(
             heads={"response": response_model, "relapse": relapse_model},
             input_mapping=input_mapping, label_rule=label_rule, horizons=horizons,
             metadata=metadata, compile=compile, probe_cohort=probe_cohort)
-        _write_text_atomic(work / MANIFEST, yaml.safe_dump(manifest, sort_keys=False))
+        write_text_atomic(work / MANIFEST, yaml.safe_dump(manifest, sort_keys=False))
         _make_readable(work)
         _swap_into_place(work, out_dir)
     except BaseException:
@@ -104,7 +105,7 @@ def save_bundle(
 
 def _write_contents(work: Path, *, feature_pipeline, heads, input_mapping, label_rule,
                     horizons, metadata, compile, probe_cohort) -> dict:
-    _write_text_atomic(work / FEATURES_FILE,
+    write_text_atomic(work / FEATURES_FILE,
                        json.dumps(_plain(feature_pipeline.to_state()), indent=1, sort_keys=True))
     head_info: dict[str, dict] = {}
     for name, model in heads.items():
@@ -204,18 +205,6 @@ def _swap_into_place(work: Path, out_dir: Path) -> None:
             shutil.rmtree(trash, ignore_errors=True)
     else:
         os.replace(work, out_dir)
-
-
-def _write_text_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _plain(value: Any) -> Any:

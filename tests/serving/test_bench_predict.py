@@ -1,0 +1,58 @@
+"""Smoke tests of ``predictor bench predict``: the parts that run fast (no 1M rows, no CLI)."""
+
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+import pandas as pd
+
+from predictor.bench import predict as bench
+from predictor.models.response import ResponseModel
+
+
+def _response_data(n: int = 300) -> tuple[pd.DataFrame, np.ndarray]:
+    X, y = bench.synthetic(n, seed=3)
+    frame = pd.DataFrame(X[:, :6], columns=[f"f{i}" for i in range(6)],
+                         index=pd.Index([f"P{i}" for i in range(n)], name="patient_id"))
+    return frame, y
+
+
+def test_all_rounds_refits_with_every_round():
+    X, y = _response_data()
+    params = {"n_estimators": 40, "inner_folds": 2, "learning_rate": 0.3,
+              "early_stopping_rounds": 2, "num_threads": 1}
+    with bench._all_rounds(True):
+        full = ResponseModel(**params).fit(X, y)
+    assert full.booster_.num_trees() == 40
+    with bench._all_rounds(False):
+        default = ResponseModel(**params).fit(X, y)
+    assert default.booster_.num_trees() < 40  # early stopping picked fewer rounds
+
+
+def test_tl2cgen_row_is_skipped_when_missing(monkeypatch, tmp_path):
+    monkeypatch.setitem(sys.modules, "tl2cgen", None)  # import fails
+    item = bench.tl2cgen_benchmark(tmp_path / "model.txt", np.zeros((2, 3)), None, tmp_path)
+    assert item["what"] == "tl2cgen" and "not installed" in item["skipped"]
+
+
+def test_run_prints_table_for_both_bundles(monkeypatch, capsys):
+    core = [
+        {"what": "compile", "seconds": 1.0, "backend": "compiled", "max_abs_diff": 0.0},
+        {"what": "throughput", "threads": 2, "batch": 100_000, "compiled": 6e5,
+         "lightgbm": 1e5},
+        {"what": "latency", "compiled": 12.0, "lightgbm": 30.0},
+        {"what": "tl2cgen", "skipped": "not installed (tl2cgen)"},
+    ]
+    stages = {"read": 0.1, "features": 0.1, "score": 0.1, "write": 0.1, "rows": 1e5}
+    e2e = {label: {"trees": {"response": trees, "relapse": trees}, "compiled": 1.0,
+                   "lightgbm": 3.0, "stages_compiled": stages, "stages_lightgbm": stages}
+           for label, trees in (("full", 500), ("default", 80))}
+    monkeypatch.setenv("COLUMNS", "250")  # rich: no wrapped labels
+    monkeypatch.setattr(bench, "core_benchmark", lambda *a, **k: core)
+    monkeypatch.setattr(bench, "e2e_benchmark", lambda *a, **k: e2e)
+    bench.run(rows=1_000_000, quick=True)
+    out = capsys.readouterr().out
+    assert "100,000 rows" in out  # --quick caps the rows
+    assert "500-tree bundle" in out and "default early-stopped bundle" in out
+    assert "6.0x" in out and "3.00x" in out and "skipped" in out
