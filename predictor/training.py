@@ -13,11 +13,12 @@ baselines as ``test_baseline_<name>_<metric>``; CIs as ``<metric>_ci_low``/``_ci
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import math
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -471,14 +472,15 @@ def write_outputs(cfg: DictConfig, *, data: TrainingData, fit: H.FinalFit, ev: H
         from predictor.tracking.run_logging import log_training_run
 
         example = synthetic_input_example(data.train)
-        output = load_bundle(bundle_dir).predict(rows_to_cohort(example))
-        logged = log_training_run(
-            tracking=cfg.tracking, run_name=run_name(cfg), config=resolved,
-            metrics=ev.metrics, patient_ids=data.all_patient_ids(),
-            data_fingerprint=data.full.fingerprint(), extra_tags=data.extra_tags(),
-            artifact_files=[report_path, metrics_path, config_path],
-            artifact_dirs={"plots": plots_dir}, bundle_dir=bundle_dir,
-            input_example=example, output_example=output)
+        with _quiet_missing_input_warning():  # the flat example lacks MAF/TME tables by design
+            output = load_bundle(bundle_dir).predict(rows_to_cohort(example))
+            logged = log_training_run(
+                tracking=cfg.tracking, run_name=run_name(cfg), config=resolved,
+                metrics=ev.metrics, patient_ids=data.all_patient_ids(),
+                data_fingerprint=data.full.fingerprint(), extra_tags=data.extra_tags(),
+                artifact_files=[report_path, metrics_path, config_path],
+                artifact_dirs={"plots": plots_dir}, bundle_dir=bundle_dir,
+                input_example=example, output_example=output)
         run_id = logged.run_id
         model_uri = logged.model_uri or model_uri
     return TrainingResult(model_uri=model_uri, objective=objective(cfg, ev.metrics),
@@ -521,3 +523,19 @@ def write_json(path: Path, obj: Any) -> None:
     from predictor.models.io import write_text_atomic
 
     write_text_atomic(path, json.dumps(obj, indent=2, sort_keys=True, default=float) + "\n")
+
+
+@contextlib.contextmanager
+def _quiet_missing_input_warning() -> Iterator[None]:
+    """Silence the predictor's missing-input warning while the pyfunc example is scored.
+
+    The MLflow pyfunc takes flat per-patient rows, so its synthetic example has no MAF, clone or
+    TME tables; the warning would be true but says nothing about the user's data.
+    """
+    logger = logging.getLogger("predictor.serving.predictor")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
