@@ -230,12 +230,16 @@ def _compilable_copy(model_txt: Path, info: _ModelText, work_dir: Path) -> tuple
     return patched, True
 
 
-def build_probe(model_txt: Path, probe_X: np.ndarray | None, seed: int = 0) -> np.ndarray:
+def build_probe(
+    model_txt: Path, probe_X: np.ndarray | None, seed: int = 0, *, include_data: bool = True
+) -> np.ndarray:
     """Probe rows: (a sample of) ``probe_X`` plus rows that exercise every branch kind.
 
     Added rows: all-NaN, all-zero, each numeric split threshold and its neighbours, every
     category value seen in training plus an unseen one and -1 (LightGBM sends negatives to the
-    missing branch), each placed in an otherwise typical row.
+    missing branch), each placed in an otherwise typical row (the per-feature median of
+    ``probe_X``). ``include_data=False`` leaves the ``probe_X`` rows themselves out: that is the
+    probe stored in a bundle, so no patient's feature row travels with the model.
     """
     info = _parse_model_text(model_txt)
     n = info.n_features
@@ -248,7 +252,8 @@ def build_probe(model_txt: Path, probe_X: np.ndarray | None, seed: int = 0) -> n
             pick = np.random.default_rng(seed).choice(len(data), MAX_PROBE_DATA_ROWS,
                                                       replace=False)
             data = data[np.sort(pick)]
-        rows.append(data)
+        if include_data:
+            rows.append(data)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN column
             base = np.nanmedian(data, axis=0)
@@ -389,7 +394,8 @@ def compile_booster(
 
     ``probe_X`` (rows of real features, may be None) is extended by :func:`build_probe`; the
     library is kept only if its raw scores equal LightGBM's to ``TOLERANCE`` on that probe,
-    otherwise the sidecar says ``backend: lightgbm`` and a warning is logged.
+    otherwise the sidecar says ``backend: lightgbm`` and a warning is logged. The probe file
+    written next to the library holds only the synthetic rows.
     """
     model_txt, out_dir = Path(model_txt), Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -397,7 +403,8 @@ def compile_booster(
     versions = dict(_versions())
     probe = build_probe(model_txt, probe_X)
     probe_file = out_dir / f"{name}{PROBE_SUFFIX}"
-    _write_npy_atomic(probe_file, probe)
+    # Stored for re-checks after a recompile: synthetic rows only, never patients' rows.
+    _write_npy_atomic(probe_file, build_probe(model_txt, probe_X, include_data=False))
     library = out_dir / f"{name}{LIBRARY_SUFFIX}"
     info = CompiledInfo(
         name=name, backend="lightgbm", model_sha256=sha256_file(model_txt), library=None,

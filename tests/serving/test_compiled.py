@@ -144,3 +144,14 @@ def test_unwritable_cache_falls_back_to_lightgbm(binary_model_txt, tmp_path):
     blocker.write_text("a file where the cache folder should be")
     scorer = C.load_scorer(binary_model_txt, None, "response", cache=blocker / "cache")
     assert scorer.backend == "lightgbm"
+
+
+def test_stored_probe_holds_no_training_row(binary_model_txt, tmp_path, train_matrix):
+    """Training rows verify the library at compile time but never travel with the bundle."""
+    C.compile_booster(binary_model_txt, tmp_path, train_matrix, name="response")
+    stored = np.load(tmp_path / f"response{C.PROBE_SUFFIX}", allow_pickle=False)
+    _probe_has_branches(stored)
+    data = np.asarray(train_matrix, dtype=np.float64)
+    same = (stored[:, None, :] == data[None, :, :]) | (
+        np.isnan(stored)[:, None, :] & np.isnan(data)[None, :, :])
+    assert not same.all(axis=2).any()
