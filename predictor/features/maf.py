@@ -82,6 +82,20 @@ def maf_index(cohort: Cohort) -> MafIndex:
     )
 
 
+def cna_patients(cohort: Cohort, idx: MafIndex) -> tuple[np.ndarray, np.ndarray]:
+    """Patient position of each CNA row (-1: unknown sample) and, per patient, whether any of
+    their samples was copy-number profiled (a profiled patient without a call is "not altered",
+    an unprofiled one is missing)."""
+    profiled = np.zeros(idx.n_patients, dtype=bool)
+    cna = cohort.cna
+    if cna is None or not len(cna):
+        return np.zeros(0, dtype=np.intp), profiled
+    rows = string_positions(cna["sample_id"], cohort.samples["sample_id"].to_numpy())
+    patients = np.where(rows >= 0, idx.sample_patient[np.maximum(rows, 0)], -1)
+    profiled[patients[patients >= 0]] = True
+    return patients, profiled
+
+
 def panel_size_mb(cohort: Cohort, sizes: dict[str, float] | None,
                   default: float | None) -> np.ndarray:
     """Panel size (Mb) per sample: ``sizes`` looked up case-insensitively, else ``default``."""

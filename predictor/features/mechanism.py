@@ -24,7 +24,7 @@ from predictor.data.cohort import Cohort
 from predictor.data.schema import NONSYNONYMOUS_CLASSES
 from predictor.features.base import FeatureFamily, per_patient, safe_name
 from predictor.features.knowledge import ROLES, expand_classes
-from predictor.features.maf import maf_index, mutation_ccf, string_positions, vaf
+from predictor.features.maf import cna_patients, maf_index, mutation_ccf, string_positions, vaf
 
 logger = logging.getLogger(__name__)
 
@@ -234,12 +234,9 @@ def _match_alterations(cohort: Cohort, specs: list[dict], threshold: float,
                 subclonal[p[c < threshold], j] = True
                 unknown[p[np.isnan(c)], j] = True
                 np.maximum.at(max_ccf[:, j], p[~np.isnan(c)], c[~np.isnan(c)])
-    profiled = np.zeros(n, dtype=bool)
+    cpat, profiled = cna_patients(cohort, idx)
     cna = cohort.cna
-    if cna is not None and len(cna):
-        cs = string_positions(cna["sample_id"], cohort.samples["sample_id"].to_numpy())
-        cpat = np.where(cs >= 0, idx.sample_patient[np.maximum(cs, 0)], -1)
-        profiled[cpat[cpat >= 0]] = True
+    if len(cpat):
         values = cna["cna"].to_numpy(dtype="float64", na_value=np.nan)
         cna_genes = sorted({s["gene"] for s in specs if s.get("cna")})
         gene_code = string_positions(cna["Hugo_Symbol"], cna_genes)

@@ -23,6 +23,7 @@ from predictor.features.maf import (
     FRAMESHIFT_CLASSES,
     INDEL_CLASSES,
     MafIndex,
+    cna_patients,
     maf_index,
     nonsynonymous_mask,
     panel_size_mb,
@@ -194,12 +195,9 @@ class MutationFeatures(FeatureFamily):
             mut[pat[keep], g[sel][keep]] = True
         amp = np.zeros((n, len(amp_genes)), dtype=bool)
         dele = np.zeros((n, len(del_genes)), dtype=bool)
-        profiled = np.zeros(n, dtype=bool)
+        cpat, profiled = cna_patients(cohort, idx)
         cna = cohort.cna
-        if cna is not None and len(cna):
-            cs = string_positions(cna["sample_id"], cohort.samples["sample_id"].to_numpy())
-            cpat = np.where(cs >= 0, idx.sample_patient[np.maximum(cs, 0)], -1)
-            profiled[cpat[cpat >= 0]] = True
+        if len(cpat):
             values = cna["cna"].to_numpy(dtype="float64", na_value=np.nan)
             for matrix, genes, level in ((amp, amp_genes, 2.0), (dele, del_genes, -2.0)):
                 if not genes:
