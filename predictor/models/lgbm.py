@@ -245,3 +245,34 @@ def feature_contributions(
     contrib = booster.predict(matrix, pred_contrib=True,
                               num_threads=threads_for(len(matrix), num_threads))
     return pd.DataFrame(contrib, columns=[*feature_names, "bias"])
+
+
+class BoosterHead:
+    """What both heads do with their fitted booster: raw scores, gain importance and
+    per-patient contributions. Needs ``booster_``, ``feature_names_`` and ``num_threads``."""
+
+    booster_: lgb.Booster
+    feature_names_: list[str]
+    num_threads: int
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "booster_"):
+            raise RuntimeError(f"{type(self).__name__} is not fitted")
+
+    def _booster_raw_score(self, X: pd.DataFrame) -> np.ndarray:
+        self._check_fitted()
+        matrix = to_matrix(X, self.feature_names_)
+        return self.booster_.predict(
+            matrix, raw_score=True, num_threads=threads_for(len(matrix), self.num_threads))
+
+    def feature_importance(self) -> pd.Series:
+        """Total split gain per feature, descending."""
+        self._check_fitted()
+        return gain_importance(self.booster_, self.feature_names_)
+
+    def contributions(self, X: pd.DataFrame) -> pd.DataFrame:
+        """Per-patient additive contributions to the raw score (plus ``bias``)."""
+        self._check_fitted()
+        return feature_contributions(
+            self.booster_, to_matrix(X, self.feature_names_), self.feature_names_,
+            self.num_threads).set_axis(X.index, axis=0)

@@ -41,7 +41,7 @@ def horizon_column(horizon: float) -> str:
     return f"relapse_free_probability_{float(horizon):g}m"
 
 
-class RelapseModel:
+class RelapseModel(lgbm.BoosterHead):
     """Relapse risk and relapse-free probabilities. Params are set in ``__init__`` only."""
 
     def __init__(
@@ -160,16 +160,9 @@ class RelapseModel:
         return self
 
     # ------------------------------------------------------------------ predict
-    def _check_fitted(self) -> None:
-        if not hasattr(self, "booster_"):
-            raise RuntimeError("RelapseModel is not fitted")
-
     def predict_risk(self, X: pd.DataFrame) -> np.ndarray:
         """Log relative hazard (the booster's raw score); higher = earlier relapse."""
-        self._check_fitted()
-        matrix = lgbm.to_matrix(X, self.feature_names_)
-        return self.booster_.predict(
-            matrix, raw_score=True, num_threads=lgbm.threads_for(len(matrix), self.num_threads))
+        return self._booster_raw_score(X)
 
     def baseline_cumulative_hazard(self, times: Sequence[float]) -> np.ndarray:
         """Breslow H0 at ``times`` (months)."""
@@ -202,18 +195,6 @@ class RelapseModel:
     ) -> pd.DataFrame:
         """One ``relapse_free_probability_<H>m`` column per horizon (months), index of ``X``."""
         return self.relapse_free_from_risk(self.predict_risk(X), horizons, index=X.index)
-
-    def feature_importance(self) -> pd.Series:
-        """Total split gain per feature, descending."""
-        self._check_fitted()
-        return lgbm.gain_importance(self.booster_, self.feature_names_)
-
-    def contributions(self, X: pd.DataFrame) -> pd.DataFrame:
-        """Per-patient additive contributions to the log hazard (plus ``bias``)."""
-        self._check_fitted()
-        return lgbm.feature_contributions(
-            self.booster_, lgbm.to_matrix(X, self.feature_names_), self.feature_names_,
-            self.num_threads).set_axis(X.index, axis=0)
 
     # ------------------------------------------------------------------ persistence
     def save(self, directory: Path) -> Path:

@@ -32,7 +32,7 @@ CALIBRATION_FILE = "calibration.json"
 STATE_FILE = "response.json"
 
 
-class ResponseModel:
+class ResponseModel(lgbm.BoosterHead):
     """Calibrated P(response) from a feature matrix. Params are set in ``__init__`` only."""
 
     def __init__(
@@ -199,16 +199,9 @@ class ResponseModel:
         return youden_threshold(y, proba) if fixed is None else fixed
 
     # ------------------------------------------------------------------ predict
-    def _check_fitted(self) -> None:
-        if not hasattr(self, "booster_"):
-            raise RuntimeError("ResponseModel is not fitted")
-
     def raw_score(self, X: pd.DataFrame) -> np.ndarray:
         """Uncalibrated log-odds from the booster (what the compiled core computes)."""
-        self._check_fitted()
-        matrix = lgbm.to_matrix(X, self.feature_names_)
-        return self.booster_.predict(
-            matrix, raw_score=True, num_threads=lgbm.threads_for(len(matrix), self.num_threads))
+        return self._booster_raw_score(X)
 
     def calibrate(self, raw: np.ndarray) -> np.ndarray:
         """Calibrated probabilities from raw scores computed anywhere (e.g. compiled)."""
@@ -222,18 +215,6 @@ class ResponseModel:
     def predict(self, X: pd.DataFrame) -> np.ndarray:
         """1 where P(response) >= ``threshold_``, else 0."""
         return (self.predict_proba(X) >= self.threshold_).astype(np.int64)
-
-    def feature_importance(self) -> pd.Series:
-        """Total split gain per feature, descending."""
-        self._check_fitted()
-        return lgbm.gain_importance(self.booster_, self.feature_names_)
-
-    def contributions(self, X: pd.DataFrame) -> pd.DataFrame:
-        """Per-patient additive contributions to the raw score (plus ``bias``)."""
-        self._check_fitted()
-        return lgbm.feature_contributions(
-            self.booster_, lgbm.to_matrix(X, self.feature_names_), self.feature_names_,
-            self.num_threads).set_axis(X.index, axis=0)
 
     # ------------------------------------------------------------------ persistence
     def save(self, directory: Path) -> Path:
