@@ -299,6 +299,10 @@ def run_training(cfg: DictConfig, output_dir: Path | None = None) -> TrainingRes
         H.summarise_by_cohort(cv, train_targets, cohort_groups, ev)
 
     fit = H.final_fit(data.train, train_targets, learners, make_features, ev.failures)
+    for head in (H.RESPONSE, H.RELAPSE):  # what the inner CV chose: 1 = trees alone
+        model = fit.models.get(f"{head}/{H.MODEL}")
+        if model is not None and hasattr(model, "tree_weight_"):
+            ev.metrics[f"final_{head}_tree_weight"] = float(model.tree_weight_)
     test_scores: dict[str, np.ndarray] = {}
     if data.test is not None:
         test_targets = targets_of(data.test, cfg.data)

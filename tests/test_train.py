@@ -61,6 +61,9 @@ def test_same_config_and_seed_give_the_same_metrics_and_cv_never_sees_the_test_s
     assert "| **model** |" in (out / "report.md").read_text()
     saved = json.loads((out / "metrics.json").read_text())
     assert saved["test_roc_auc"] == pytest.approx(first.metrics["test_roc_auc"])
+    # The blend weight each final head chose on its inner folds is recorded (1 = trees alone).
+    for head in ("response", "relapse"):
+        assert saved[f"final_{head}_tree_weight"] in (0.0, 0.25, 0.5, 0.75, 1.0)
     assert first.model_uri == str(out / "model")
 
 
@@ -121,7 +124,8 @@ def test_optuna_search_maximises_the_cv_auc_returned_by_the_app(tmp_path: Path) 
                                         "model.response.learning_rate",
                                         "model.response.min_child_samples",
                                         "model.response.feature_fraction",
-                                        "model.response.lambda_l2"}
+                                        "model.response.lambda_l2",
+                                        "model.response.tree_weight"}
 
 
 def test_a_separate_test_file_is_the_held_out_set(tmp_path: Path,

@@ -95,6 +95,13 @@ def cox_negative_log_likelihood(preds: np.ndarray, time: np.ndarray, event: np.n
     return _negative_log_likelihood(preds, RiskSets.build(time, event))
 
 
+def cox_loss_and_gradient(preds: np.ndarray, rs: RiskSets) -> tuple[float, np.ndarray]:
+    """Negative log partial likelihood and its gradient w.r.t. ``preds`` (for linear Cox
+    models: the gradient w.r.t. coefficients is ``X.T @ gradient``)."""
+    grad, _ = _gradient_hessian(preds, rs)
+    return _negative_log_likelihood(preds, rs), grad
+
+
 def cox_objective(time: np.ndarray, event: np.ndarray) -> Callable:
     """A LightGBM (>= 4) custom objective bound to the training set's times and events."""
     rs = RiskSets.build(time, event)

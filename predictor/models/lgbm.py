@@ -19,9 +19,12 @@ import numpy as np
 import pandas as pd
 
 from predictor.errors import InputError
-from predictor.models.io import check_model_file
+from predictor.models.io import check_model_file, read_json, write_json_atomic
+from predictor.models.linear import LinearScorer
 
 log = logging.getLogger(__name__)
+
+LINEAR_FILE = "linear.json"
 
 # LightGBM refuses these characters in feature names (they break its JSON model dump).
 _FORBIDDEN_NAME_CHARS = set('",:[]{}')
@@ -177,10 +180,15 @@ def choose_rounds(
     early_stopping_rounds: int,
 ) -> tuple[int, np.ndarray, list[int]]:
     """Early-stop on each inner validation fold; return the rounds to refit with (mean best
-    iteration), out-of-fold raw scores (each from its fold's best iteration) and the per-fold
-    best iterations."""
+    iteration), out-of-fold raw scores and the per-fold best iterations.
+
+    The out-of-fold scores use every fold's booster at the common number of rounds (capped at
+    the trees it grew), not at its own best iteration: a fold's best iteration is picked on
+    that same validation fold, which would make the trees look better out of fold than the
+    refit model is, and would tilt the calibrator and the linear blend towards them."""
     oof = np.full(matrix.shape[0], np.nan)
     best: list[int] = []
+    boosters: list[tuple[lgb.Booster, np.ndarray, int]] = []
     for train_idx, valid_idx in folds:
         fold = setup(train_idx, valid_idx)
         booster = lgb.train(
@@ -194,11 +202,13 @@ def choose_rounds(
                                           verbose=False)],
         )
         it = int(booster.best_iteration) or booster.current_iteration()
-        it = max(it, 1)
-        best.append(it)
-        oof[valid_idx] = booster.predict(matrix[valid_idx], raw_score=True, num_iteration=it,
-                                         num_threads=fold.params.get("num_threads", 1))
+        best.append(max(it, 1))
+        boosters.append((booster, valid_idx, fold.params.get("num_threads", 1)))
     rounds = max(1, round(float(np.mean(best))))
+    for booster, valid_idx, threads in boosters:
+        oof[valid_idx] = booster.predict(
+            matrix[valid_idx], raw_score=True,
+            num_iteration=min(rounds, booster.current_iteration()), num_threads=threads)
     return rounds, oof, best
 
 
@@ -237,42 +247,81 @@ def gain_importance(booster: lgb.Booster, feature_names: Sequence[str]) -> pd.Se
     return pd.Series(gain, index=list(feature_names), name="gain").sort_values(ascending=False)
 
 
-def feature_contributions(
-    booster: lgb.Booster, matrix: np.ndarray, feature_names: Sequence[str], num_threads: int = 2
-) -> pd.DataFrame:
-    """Per-patient additive contributions to the raw score (TreeSHAP) plus a ``bias`` column;
-    rows sum to the raw score."""
-    contrib = booster.predict(matrix, pred_contrib=True,
-                              num_threads=threads_for(len(matrix), num_threads))
-    return pd.DataFrame(contrib, columns=[*feature_names, "bias"])
-
-
 class BoosterHead:
-    """What both heads do with their fitted booster: raw scores, gain importance and
-    per-patient contributions. Needs ``booster_``, ``feature_names_`` and ``num_threads``."""
+    """What both heads do with their fitted booster and optional linear part (see ``linear``):
+    raw scores, gain importance and per-patient contributions. Needs ``booster_``,
+    ``feature_names_`` and ``num_threads``; ``linear_``/``tree_weight_`` default to trees alone."""
 
     booster_: lgb.Booster
     feature_names_: list[str]
     num_threads: int
+    linear_ = None  # LinearScorer | None
+    tree_weight_: float = 1.0
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "booster_"):
             raise RuntimeError(f"{type(self).__name__} is not fitted")
 
+    def blend_raw(self, booster_raw: np.ndarray, matrix: np.ndarray) -> np.ndarray:
+        """The head's raw score from the booster's (computed anywhere, e.g. compiled) and the
+        feature matrix in ``feature_names_`` order: ``w * trees + (1 - w) * linear``."""
+        booster_raw = np.asarray(booster_raw, dtype=np.float64).reshape(-1)
+        if self.linear_ is None:
+            return booster_raw
+        w = float(self.tree_weight_)
+        return w * booster_raw + (1.0 - w) * self.linear_.decision(matrix)
+
     def _booster_raw_score(self, X: pd.DataFrame) -> np.ndarray:
         self._check_fitted()
         matrix = to_matrix(X, self.feature_names_)
-        return self.booster_.predict(
+        raw = self.booster_.predict(
             matrix, raw_score=True, num_threads=threads_for(len(matrix), self.num_threads))
+        return self.blend_raw(raw, matrix)
+
+    def _save_linear(self, directory: Path) -> None:
+        """Write linear.json when the head blends in a linear part (remove a stale one)."""
+        path = Path(directory) / LINEAR_FILE
+        if self.linear_ is None:
+            path.unlink(missing_ok=True)
+            return
+        write_json_atomic(path, {"tree_weight": float(self.tree_weight_),
+                                 **self.linear_.to_dict()})
+
+    def _load_linear(self, directory: Path, tree_weight: float) -> None:
+        """Restore the linear part ``_save_linear`` wrote; ``tree_weight`` comes from the state."""
+        self.tree_weight_ = float(tree_weight)
+        self.linear_ = None
+        if self.tree_weight_ >= 1.0:
+            return
+        path = Path(directory) / LINEAR_FILE
+        if not path.is_file():
+            raise InputError(f"the model blends a linear part but {LINEAR_FILE} is missing",
+                             file=path)
+        state = read_json(path)
+        try:
+            self.linear_ = LinearScorer.from_dict(state)
+        except InputError as exc:
+            raise InputError(exc.message, file=path) from None
+        if self.linear_.feature_names != list(self.feature_names_):
+            raise InputError("linear part features differ from the booster's", file=path)
 
     def feature_importance(self) -> pd.Series:
-        """Total split gain per feature, descending."""
+        """Total split gain per feature, descending (the trees' view, whatever the blend)."""
         self._check_fitted()
         return gain_importance(self.booster_, self.feature_names_)
 
+    def contribution_matrix(self, matrix: np.ndarray) -> np.ndarray:
+        """Additive contributions to the head's raw score, shape (n, features + 1); the last
+        column is the bias. Trees (TreeSHAP) and linear part are weighted like the scores."""
+        self._check_fitted()
+        contrib = np.asarray(self.booster_.predict(
+            matrix, pred_contrib=True, num_threads=threads_for(len(matrix), self.num_threads)))
+        if self.linear_ is None:
+            return contrib
+        w = float(self.tree_weight_)
+        return w * contrib + (1.0 - w) * self.linear_.contributions(matrix)
+
     def contributions(self, X: pd.DataFrame) -> pd.DataFrame:
         """Per-patient additive contributions to the raw score (plus ``bias``)."""
-        self._check_fitted()
-        return feature_contributions(
-            self.booster_, to_matrix(X, self.feature_names_), self.feature_names_,
-            self.num_threads).set_axis(X.index, axis=0)
+        contrib = self.contribution_matrix(to_matrix(X, self.feature_names_))
+        return pd.DataFrame(contrib, columns=[*self.feature_names_, "bias"], index=X.index)

@@ -1,9 +1,12 @@
-"""Relapse head: LightGBM boosted on the Cox partial likelihood, with a Breslow baseline.
+"""Relapse head: LightGBM boosted on the Cox partial likelihood, blended with a ridge Cox
+model (``linear``; weight ``1 - tree_weight``, penalty chosen by out-of-fold Harrell's C on the
+inner folds), with a Breslow baseline.
 
-``predict_risk`` is the booster's raw score, the log relative hazard (higher = earlier
-relapse). The Breslow baseline is computed from the final booster's raw scores on the training
-data without centring, so ``S(t | x) = exp(-H0(t) * exp(raw_score(x)))`` holds for raw scores
-computed anywhere (e.g. by the compiled serving core) via ``survival_from_risk``. Beyond the
+``predict_risk`` is the head's raw score, the log relative hazard (higher = earlier relapse):
+the booster's raw score, blended with the linear part when one was kept (``blend_raw``). The
+Breslow baseline is computed from the final raw scores on the training data without centring,
+so ``S(t | x) = exp(-H0(t) * exp(raw_score(x)))`` holds for raw scores computed anywhere
+(e.g. by the compiled serving core) via ``survival_from_risk``. Beyond the
 last training event time the baseline hazard stays flat, so horizons past follow-up are
 extrapolations.
 """
@@ -20,7 +23,7 @@ import pandas as pd
 from sklearn.model_selection import StratifiedKFold
 
 from predictor.errors import InputError
-from predictor.models import lgbm
+from predictor.models import lgbm, linear
 from predictor.models.cox import (
     breslow_cumulative_hazard,
     cox_metric,
@@ -57,6 +60,8 @@ class RelapseModel(lgbm.BoosterHead):
         early_stopping_rounds: int = 50,
         inner_folds: int = 5,
         horizons_months: Sequence[float] = (6, 12, 24),
+        tree_weight: float | str = 0.5,
+        linear_alpha: Sequence[float] | None = None,
         seed: int = 0,
         num_threads: int = 2,
     ) -> None:
@@ -71,6 +76,8 @@ class RelapseModel(lgbm.BoosterHead):
         self.early_stopping_rounds = early_stopping_rounds
         self.inner_folds = inner_folds
         self.horizons_months = horizons_months
+        self.tree_weight = tree_weight
+        self.linear_alpha = linear_alpha
         self.seed = seed
         self.num_threads = num_threads
 
@@ -84,6 +91,9 @@ class RelapseModel(lgbm.BoosterHead):
             "early_stopping_rounds": self.early_stopping_rounds,
             "inner_folds": self.inner_folds,
             "horizons_months": [float(h) for h in self.horizons_months],
+            "tree_weight": self.tree_weight,
+            "linear_alpha": (None if self.linear_alpha is None
+                             else [float(a) for a in self.linear_alpha]),
             "seed": self.seed, "num_threads": self.num_threads,
         }
 
@@ -110,6 +120,7 @@ class RelapseModel(lgbm.BoosterHead):
         ``time``/``event`` follow the row order of ``X``, or are Series aligned by index."""
         if int(self.inner_folds) < 2 or int(self.n_estimators) < 1:
             raise InputError("inner_folds must be >= 2 and n_estimators >= 1")
+        linear.parse_tree_weight(self.tree_weight)
         if any(not float(h) > 0 for h in self.horizons_months):
             raise InputError(f"horizons_months must be positive, got {list(self.horizons_months)}")
         names, cats = lgbm.check_features(X, categorical_features)
@@ -138,14 +149,27 @@ class RelapseModel(lgbm.BoosterHead):
 
         folds = list(StratifiedKFold(n_folds, shuffle=True, random_state=self.seed)
                      .split(matrix, e))
-        rounds, oof, best = lgbm.choose_rounds(folds, setup, matrix, self.n_estimators,
-                                               self.early_stopping_rounds)
+        rounds, tree_oof, best = lgbm.choose_rounds(folds, setup, matrix, self.n_estimators,
+                                                    self.early_stopping_rounds)
+
+        def fit_linear(design: linear.LinearScorer, rows: np.ndarray, alpha: float):
+            return linear.fit_cox(design, matrix[rows], t[rows], e[rows], alpha)
+
+        blend = linear.choose_blend(
+            folds=folds, tree_oof=tree_oof, matrix=matrix, feature_names=names,
+            categorical=cats, fit=fit_linear, score=linear.relapse_score(t, e),
+            tree_weight=self.tree_weight,
+            penalties=(self.linear_alpha if self.linear_alpha is not None
+                       else linear.DEFAULT_COX_ALPHA))
+        self.linear_, self.tree_weight_, oof = blend.linear, blend.tree_weight, blend.oof
+        self.blend_scores_ = blend.scores
         params = dict(base, objective=cox_objective(t, e))
         full = lgbm.make_dataset(matrix, t, names, cats, params)
         self.booster_ = lgb.train(params, full, num_boost_round=rounds)
         lgbm.warn_if_constant(self.booster_, "relapse", len(t), self.min_child_samples)
-        train_risk = self.booster_.predict(matrix, raw_score=True,
-                                           num_threads=base["num_threads"])
+        train_risk = self.blend_raw(
+            self.booster_.predict(matrix, raw_score=True, num_threads=base["num_threads"]),
+            matrix)
         self.event_times_, self.cumulative_hazard_ = breslow_cumulative_hazard(train_risk, t, e)
         self.best_iteration_ = int(rounds)
         self.inner_best_iterations_ = [int(b) for b in best]
@@ -155,13 +179,14 @@ class RelapseModel(lgbm.BoosterHead):
         self.n_train_ = len(t)
         self.n_events_ = int(e.sum())
         self.max_follow_up_ = float(t.max())
-        log.info("relapse head: %d patients, %d events, %d rounds (inner folds %s)",
-                 self.n_train_, self.n_events_, rounds, best)
+        log.info("relapse head: %d patients, %d events, %d rounds (inner folds %s), "
+                 "tree weight %.2f", self.n_train_, self.n_events_, rounds, best,
+                 self.tree_weight_)
         return self
 
     # ------------------------------------------------------------------ predict
     def predict_risk(self, X: pd.DataFrame) -> np.ndarray:
-        """Log relative hazard (the booster's raw score); higher = earlier relapse."""
+        """Log relative hazard (trees, plus the linear part when blended); higher = earlier."""
         return self._booster_raw_score(X)
 
     def baseline_cumulative_hazard(self, times: Sequence[float]) -> np.ndarray:
@@ -203,6 +228,7 @@ class RelapseModel(lgbm.BoosterHead):
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
         write_text_atomic(directory / MODEL_FILE, self.booster_.model_to_string())
+        self._save_linear(directory)
         write_json_atomic(directory / BASELINE_FILE, {
             "estimator": "breslow",
             "times": [float(x) for x in self.event_times_],
@@ -213,6 +239,7 @@ class RelapseModel(lgbm.BoosterHead):
             "format_version": FORMAT_VERSION,
             "kind": "relapse",
             "params": self.get_params(),
+            "tree_weight": float(self.tree_weight_),
             "best_iteration": int(self.best_iteration_),
             "inner_best_iterations": list(self.inner_best_iterations_),
             "feature_names": list(self.feature_names_),
@@ -248,4 +275,5 @@ class RelapseModel(lgbm.BoosterHead):
         model.n_train_ = int(state.get("n_train", 0))
         model.n_events_ = int(state.get("n_events", 0))
         model.max_follow_up_ = float(state.get("max_follow_up", np.nan))
+        model._load_linear(directory, state.get("tree_weight", 1.0))
         return model

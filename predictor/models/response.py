@@ -1,11 +1,14 @@
-"""Response head: LightGBM binary classifier with honest (out-of-fold) calibration
-(centered isotonic by default: calibrated and ranking-preserving, see ``calibration``).
+"""Response head: LightGBM binary classifier, optionally blended with a penalised logistic
+part (``linear``; penalty and blend weight chosen on the inner folds), with honest
+(out-of-fold) calibration (centered isotonic by default: calibrated and ranking-preserving).
 
 Fitting runs an inner stratified K-fold: each fold early-stops on its validation part, which
 gives (a) the number of boosting rounds for the final model (mean best iteration) and (b)
-out-of-fold raw scores. The calibrator and the decision threshold are fitted on those
-out-of-fold scores, so neither sees a score from a model trained on the same patient. The final
-booster is then refit on all labelled patients with the chosen number of rounds.
+out-of-fold raw scores; the logistic part is fitted on the same folds (its penalty chosen by
+their out-of-fold AUC) and blended in with weight ``1 - tree_weight``. The calibrator and the
+decision threshold are fitted on the blended out-of-fold scores, so neither sees a score from a
+model trained on the same patient. The final booster is then refit on all labelled patients
+with the chosen number of rounds.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from sklearn.metrics import roc_curve
 from sklearn.model_selection import StratifiedKFold
 
 from predictor.errors import InputError
-from predictor.models import lgbm
+from predictor.models import lgbm, linear
 from predictor.models.calibration import Calibrator, fit_calibrator
 from predictor.models.io import FORMAT_VERSION, read_json, write_json_atomic, write_text_atomic
 
@@ -51,6 +54,8 @@ class ResponseModel(lgbm.BoosterHead):
         monotone_constraints: dict[str, int] | None = None,
         calibration: str | None = "centered_isotonic",
         threshold: str | float = "youden",
+        tree_weight: float | str = 0.5,
+        linear_C: Sequence[float] | None = None,
         seed: int = 0,
         num_threads: int = 2,
     ) -> None:
@@ -68,6 +73,8 @@ class ResponseModel(lgbm.BoosterHead):
         self.monotone_constraints = monotone_constraints
         self.calibration = calibration
         self.threshold = threshold
+        self.tree_weight = tree_weight
+        self.linear_C = linear_C
         self.seed = seed
         self.num_threads = num_threads
 
@@ -85,6 +92,8 @@ class ResponseModel(lgbm.BoosterHead):
             "monotone_constraints": (dict(self.monotone_constraints)
                                      if self.monotone_constraints else None),
             "calibration": self.calibration, "threshold": self.threshold,
+            "tree_weight": self.tree_weight,
+            "linear_C": None if self.linear_C is None else [float(c) for c in self.linear_C],
             "seed": self.seed, "num_threads": self.num_threads,
         }
 
@@ -149,8 +158,22 @@ class ResponseModel(lgbm.BoosterHead):
 
         folds = list(StratifiedKFold(n_folds, shuffle=True, random_state=self.seed)
                      .split(matrix, y_arr))
-        rounds, oof, best = lgbm.choose_rounds(folds, setup, matrix, self.n_estimators,
-                                               self.early_stopping_rounds)
+        rounds, tree_oof, best = lgbm.choose_rounds(folds, setup, matrix, self.n_estimators,
+                                                    self.early_stopping_rounds)
+
+        signs = {names.index(k): int(v) for k, v in (self.monotone_constraints or {}).items()}
+
+        def fit_linear(design: linear.LinearScorer, rows: np.ndarray, C: float):
+            w = None if weights is None else weights[rows]
+            return linear.fit_logistic(design, matrix[rows], y_arr[rows], w, C, signs)
+
+        blend = linear.choose_blend(
+            folds=folds, tree_oof=tree_oof, matrix=matrix, feature_names=names,
+            categorical=cats, fit=fit_linear, score=linear.response_score(y_arr),
+            tree_weight=self.tree_weight,
+            penalties=self.linear_C if self.linear_C is not None else linear.DEFAULT_LOGISTIC_C)
+        self.linear_, self.tree_weight_, oof = blend.linear, blend.tree_weight, blend.oof
+        self.blend_scores_ = blend.scores
         method = None if self.calibration == "none" else self.calibration
         self.calibrator_ = fit_calibrator(oof, y_arr, method)
         oof_proba = self.calibrator_(oof)
@@ -166,8 +189,9 @@ class ResponseModel(lgbm.BoosterHead):
         self.oof_proba_ = oof_proba
         self.n_train_ = len(y_arr)
         self.prevalence_ = float(y_arr.mean())
-        log.info("response head: %d patients, %d rounds (inner folds %s), threshold %.3f",
-                 self.n_train_, rounds, best, self.threshold_)
+        log.info("response head: %d patients, %d rounds (inner folds %s), tree weight %.2f, "
+                 "threshold %.3f", self.n_train_, rounds, best, self.tree_weight_,
+                 self.threshold_)
         return self
 
     def _fixed_threshold(self) -> float | None:
@@ -191,6 +215,7 @@ class ResponseModel(lgbm.BoosterHead):
                              "(use 'centered_isotonic', 'isotonic', 'sigmoid' or none)")
         if self.class_weight not in (None, "balanced"):
             raise InputError(f"unknown class_weight {self.class_weight!r} (use 'balanced' or none)")
+        linear.parse_tree_weight(self.tree_weight)
         if int(self.inner_folds) < 2 or int(self.n_estimators) < 1:
             raise InputError("inner_folds must be >= 2 and n_estimators >= 1")
 
@@ -200,7 +225,7 @@ class ResponseModel(lgbm.BoosterHead):
 
     # ------------------------------------------------------------------ predict
     def raw_score(self, X: pd.DataFrame) -> np.ndarray:
-        """Uncalibrated log-odds from the booster (what the compiled core computes)."""
+        """Uncalibrated log-odds (trees, plus the linear part when blended)."""
         return self._booster_raw_score(X)
 
     def calibrate(self, raw: np.ndarray) -> np.ndarray:
@@ -223,12 +248,14 @@ class ResponseModel(lgbm.BoosterHead):
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
         write_text_atomic(directory / MODEL_FILE, self.booster_.model_to_string())
+        self._save_linear(directory)
         write_json_atomic(directory / CALIBRATION_FILE, self.calibrator_.to_dict())
         write_json_atomic(directory / STATE_FILE, {
             "format_version": FORMAT_VERSION,
             "kind": "response",
             "params": self.get_params(),
             "threshold": float(self.threshold_),
+            "tree_weight": float(self.tree_weight_),
             "best_iteration": int(self.best_iteration_),
             "inner_best_iterations": list(self.inner_best_iterations_),
             "feature_names": list(self.feature_names_),
@@ -255,6 +282,7 @@ class ResponseModel(lgbm.BoosterHead):
         model.categorical_features_ = list(state["categorical_features"])
         model.n_train_ = int(state.get("n_train", 0))
         model.prevalence_ = float(state.get("prevalence", np.nan))
+        model._load_linear(directory, state.get("tree_weight", 1.0))
         return model
 
 

@@ -97,12 +97,14 @@ class Predictor:
         if self.response is not None:
             matrix = matrix_for(self.response)
             raw = self.response.scorer.raw_score(matrix, n_jobs=self.n_jobs, prepared=True)
+            raw = _head_raw(self.response.model, raw, matrix)
             proba = np.asarray(self.response.model.calibrate(raw), dtype=np.float64)
             out["response_probability"] = proba
             out["response_predicted"] = (proba >= float(self.threshold)).astype(np.int64)
         if self.relapse is not None:
             matrix = matrix_for(self.relapse)
             raw = self.relapse.scorer.raw_score(matrix, n_jobs=self.n_jobs, prepared=True)
+            raw = _head_raw(self.relapse.model, raw, matrix)
             risk = _risk_from_raw(self.relapse.model, raw)
             out["relapse_risk"] = risk
             if self.horizons:
@@ -127,7 +129,7 @@ class Predictor:
         names = self.response.feature_names
         if matrix is None:
             matrix = self._matrix(X, names)
-        contrib = np.asarray(self.response.model.booster_.predict(matrix, pred_contrib=True))
+        contrib = np.asarray(self.response.model.contribution_matrix(matrix))
         contrib = contrib[:, : len(names)]  # the last column is the expected value (bias)
         k = min(k, len(names))
         order = np.argsort(-np.abs(contrib), axis=1, kind="stable")[:, :k]
@@ -178,6 +180,13 @@ class Predictor:
         except (TypeError, ValueError) as error:
             raise InputError(f"features are not numeric ({error})") from None
         return np.ascontiguousarray(values, dtype=np.float64)
+
+
+def _head_raw(model: Any, booster_raw: np.ndarray, matrix: np.ndarray) -> np.ndarray:
+    """The head's raw score from the compiled booster's: adds a blended linear part, if any."""
+    blend = getattr(model, "blend_raw", None)
+    return np.asarray(blend(booster_raw, matrix) if callable(blend) else booster_raw,
+                      dtype=np.float64)
 
 
 def _risk_from_raw(model: Any, raw: np.ndarray) -> np.ndarray:

@@ -7,7 +7,8 @@ from predictor.evaluation.metrics import harrell_c
 from predictor.models.relapse import RelapseModel, horizon_column
 
 FAST = {"n_estimators": 150, "inner_folds": 3, "early_stopping_rounds": 20, "learning_rate": 0.1,
-        "num_threads": 1}  # one thread: faster on tiny data, robust on a busy machine
+        "num_threads": 1,  # one thread: faster on tiny data, robust on a busy machine
+        "tree_weight": 1.0}  # trees alone: the linear blend is tested in test_linear.py
 
 
 @pytest.fixture(scope="module")

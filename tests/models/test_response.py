@@ -7,7 +7,8 @@ from predictor.evaluation.metrics import expected_calibration_error, roc_auc
 from predictor.models.response import ResponseModel
 
 FAST = {"n_estimators": 120, "inner_folds": 3, "early_stopping_rounds": 15, "learning_rate": 0.1,
-        "num_threads": 1}  # one thread: faster on tiny data, robust on a busy machine
+        "num_threads": 1,  # one thread: faster on tiny data, robust on a busy machine
+        "tree_weight": 1.0}  # trees alone: the linear blend is tested in test_linear.py
 
 
 @pytest.fixture(scope="module")
@@ -89,13 +90,21 @@ def test_unlabelled_rows_are_ignored(response_data):
     np.testing.assert_allclose(a.predict_proba(X), b.predict_proba(X), atol=1e-12)
 
 
-def test_monotone_constraint_is_respected(response_data):
+@pytest.mark.parametrize("tree_weight", [1.0, 0.5, 0.0])
+def test_monotone_constraint_is_respected(response_data, tree_weight):
+    # f0 raises the response; constraining it to decrease forces both trees and the linear
+    # part (whose f0 term is then dropped) to be flat or decreasing in f0.
     X, y = response_data
-    model = ResponseModel(**dict(FAST, n_estimators=40), calibration=None,
-                          monotone_constraints={"f1": -1}).fit(X.iloc[:300], y[:300])
-    grid = pd.DataFrame({"f0": 0.0, "f1": np.linspace(-3, 3, 50), "f2": 0.0, "f3": 0.0,
-                         "cat": 1.0})
-    assert (np.diff(model.raw_score(grid)) <= 1e-12).all()
+    model = ResponseModel(**dict(FAST, n_estimators=40, tree_weight=tree_weight),
+                          calibration=None, monotone_constraints={"f0": -1, "f1": -1}
+                          ).fit(X.iloc[:300], y[:300])
+    for name in ("f0", "f1"):
+        grid = pd.DataFrame({"f0": 0.0, "f1": 0.0, "f2": 0.0, "f3": 0.0, "cat": 1.0},
+                            index=range(50))
+        grid[name] = np.linspace(-3, 3, 50)
+        assert (np.diff(model.raw_score(grid)) <= 1e-12).all()
+    if tree_weight < 1:
+        assert not [t for t in model.linear_.terms if t.feature == 0 and t.kind == "value"]
 
 
 def test_bad_inputs_are_input_errors(response_data):

@@ -112,7 +112,9 @@ def fitted(sim_cohort):
     cats = pipeline.categorical_features_
     y = response_labels(sim_cohort.outcomes, ResponseRule())
     target = relapse_target(sim_cohort.outcomes, "pfs")
-    small = {"n_estimators": 30, "inner_folds": 2, "early_stopping_rounds": 10}
+    # A fixed blend weight: serving must add each head's linear part to the compiled trees.
+    small = {"n_estimators": 30, "inner_folds": 2, "early_stopping_rounds": 10,
+             "tree_weight": 0.5}
     response = ResponseModel(**small).fit(X, y, cats)
     relapse = RelapseModel(**small, horizons_months=HORIZONS).fit(
         X, target["time"], target["event"], cats)

@@ -133,8 +133,8 @@ def test_explain_gives_top_contributions(bundle_dir, fitted, sim_cohort):
     k = 3
     out = predictor.predict(sim_cohort, explain=k)
     names = predictor.response.feature_names
-    contrib = fitted["response"].booster_.predict(
-        fitted["X"][names].to_numpy(), pred_contrib=True)[:, :-1]
+    # Contributions of the blended head (trees' TreeSHAP and linear terms, weighted alike).
+    contrib = fitted["response"].contributions(fitted["X"][names]).drop(columns="bias")
     for j in range(1, k + 1):
         assert out[f"top{j}_feature"].isin(names).all()
     values = out[[f"top{j}_contribution" for j in range(1, k + 1)]].abs().to_numpy()
