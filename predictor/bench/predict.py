@@ -254,9 +254,10 @@ def _bench_bundles(work: Path, trees: int, quick: bool, patients: int = 2000) ->
 
 def _all_rounds(on: bool):
     """While active, the heads refit with all ``n_estimators`` rounds instead of the mean
-    early-stopping iteration of their inner folds (out-of-fold scores, hence calibration and
-    threshold, still come from each fold's best iteration). Early stopping cannot simply be
-    switched off: LightGBM reports the best validation iteration even when it never stops."""
+    early-stopping iteration of their inner folds (out-of-fold scores, hence calibration,
+    threshold and the linear part's penalty, still come from the inner folds). Early stopping
+    cannot simply be switched off: LightGBM reports the best validation iteration even when it
+    never stops."""
     import contextlib
     from unittest import mock
 

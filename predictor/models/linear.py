@@ -64,17 +64,6 @@ class Term:
     fill: float = 0.0
     level: float = 0.0
 
-    def values(self, matrix: np.ndarray) -> np.ndarray:
-        x = matrix[:, self.feature]
-        x = np.where(np.abs(x) <= ZERO_THRESHOLD, 0.0, x)
-        if self.kind == "missing":
-            return np.isnan(x).astype(np.float64)
-        if self.kind == "level":  # categories are integer codes, as LightGBM reads them
-            return (np.trunc(x) == self.level).astype(np.float64)
-        if self.log:
-            x = np.log1p(np.clip(x, 0.0, None))
-        return np.where(np.isnan(x), self.fill, np.clip(x, self.low, self.high))
-
 
 @dataclass
 class LinearScorer:
@@ -89,10 +78,29 @@ class LinearScorer:
     penalty: float = float("nan")
 
     def design(self, matrix: np.ndarray) -> np.ndarray:
-        """Standardised design matrix, shape (n, n_terms)."""
-        columns = [t.values(matrix) for t in self.terms]
-        raw = np.column_stack(columns) if columns else np.zeros((len(matrix), 0))
-        return (raw - self.mean) / self.scale
+        """Standardised design matrix, shape (n, n_terms); one vectorised pass per term kind
+        (this runs on every prediction batch)."""
+        return (self._raw_design(np.asarray(matrix, dtype=np.float64)) - self.mean) / self.scale
+
+    def _raw_design(self, matrix: np.ndarray) -> np.ndarray:
+        terms = self.terms
+        x = matrix[:, np.array([t.feature for t in terms], dtype=np.intp)]
+        x = np.where(np.abs(x) <= ZERO_THRESHOLD, 0.0, x)
+        raw = np.empty_like(x)
+        kinds = np.array([t.kind for t in terms])
+        value = np.flatnonzero(kinds == "value")
+        if len(value):
+            v = x[:, value]
+            logged = np.array([terms[j].log for j in value])
+            v[:, logged] = np.log1p(np.clip(v[:, logged], 0.0, None))
+            low, high, fill = (np.array([getattr(terms[j], a) for j in value])
+                               for a in ("low", "high", "fill"))
+            raw[:, value] = np.where(np.isnan(v), fill, np.clip(v, low, high))
+        missing = np.flatnonzero(kinds == "missing")
+        raw[:, missing] = np.isnan(x[:, missing])
+        level = np.flatnonzero(kinds == "level")  # categories are integer codes, as LightGBM
+        raw[:, level] = np.trunc(x[:, level]) == np.array([terms[j].level for j in level])
+        return raw
 
     def decision(self, matrix: np.ndarray) -> np.ndarray:
         """Log-odds or log relative hazard, shape (n,)."""
