@@ -23,6 +23,7 @@ import pyarrow as pa
 from predictor.data import schema as S
 from predictor.data.cohort import Cohort
 from predictor.data.flat import CBIO_NULL_VALUES, read_arrow, read_delimited, write_delimited
+from predictor.data.lines import physical_line
 from predictor.data.mappings import numeric_extras, schema_first
 from predictor.errors import InputError
 
@@ -365,13 +366,15 @@ def read_cna(path: Path) -> pd.DataFrame:
     sample_cols = [c for c in table.column_names if c not in CNA_TEXT_COLUMNS]
     genes = pd.Series(table.column("Hugo_Symbol").to_pylist(), dtype="string").str.strip()
     if genes.isna().any():
-        line = first_line + int(np.flatnonzero(genes.isna().to_numpy())[0])
+        line = physical_line(path, first_line,
+                             first_line + int(np.flatnonzero(genes.isna().to_numpy())[0]))
         raise InputError("value is missing", file=path, line=line, column="Hugo_Symbol")
     dup = genes.duplicated().to_numpy()
     if dup.any():
         i = int(np.flatnonzero(dup)[0])
         raise InputError(f"gene {genes.iloc[i]!r} appears twice", file=path,
-                         line=first_line + i, column="Hugo_Symbol")
+                         line=physical_line(path, first_line, first_line + i),
+                         column="Hugo_Symbol")
     values = np.empty((len(sample_cols), table.num_rows))  # samples x genes
     for j, name in enumerate(sample_cols):
         values[j] = _cna_numbers(table.column(name), path, first_line, name)
@@ -380,7 +383,8 @@ def read_cna(path: Path) -> pd.DataFrame:
     if bad.any():
         j, i = (int(k[0]) for k in np.nonzero(bad))
         raise InputError(f"discrete copy number must be -2, -1.5, -1, 0, 1 or 2, got "
-                         f"{values[j, i]:g}", file=path, line=first_line + i,
+                         f"{values[j, i]:g}", file=path,
+                         line=physical_line(path, first_line, first_line + i),
                          column=sample_cols[j])
     sample_idx, gene_idx = np.nonzero(~np.isnan(values))
     long = pd.DataFrame({
@@ -402,7 +406,8 @@ def _cna_numbers(column: pa.ChunkedArray, path: Path, first_line: int, name: str
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
         raise InputError(f"discrete copy number must be a number, got {text.iloc[i]!r}",
-                         file=path, line=first_line + i, column=name)
+                         file=path, line=physical_line(path, first_line, first_line + i),
+                         column=name)
     return numbers.to_numpy(dtype="float64", na_value=np.nan)
 
 

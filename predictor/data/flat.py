@@ -119,6 +119,7 @@ def read_delimited(
         df = df.rename(columns=rename)
     df.attrs["source"] = str(path)
     df.attrs["first_line"] = first_line
+    df.attrs["data_start"] = first_line  # empty lines are skipped: see predictor.data.lines
     return df
 
 
@@ -346,6 +347,8 @@ def read_flat_table(path: Path, keep_text: Iterable[str] = ()) -> pd.DataFrame:
         table, first_line = read_arrow(path, delimiter=_delimiter(path), skip_comments=False)
     df = _to_pandas(_numbers_in_arrow(_trim_text(table), set(keep_text)))
     df.attrs.update(source=str(path), first_line=first_line, text_trimmed=True)
+    if path.suffix.lower() not in (".parquet", ".pq"):
+        df.attrs["data_start"] = first_line
     return df
 
 
@@ -401,6 +404,7 @@ def _cohort_from_flat(table: pd.DataFrame, mapping: FlatMapping | None) -> Cohor
     for part in tables.values():
         part.attrs.update(source=table.attrs.get("source"),
                           first_line=table.attrs.get("first_line"),
+                          data_start=table.attrs.get("data_start"),
                           text_trimmed=bool(table.attrs.get("text_trimmed")))
     return Cohort.from_tables(**tables, name=Path(str(table.attrs.get("source"))).stem)
 
@@ -422,7 +426,9 @@ def iter_flat_chunks(
     keep = _text_columns(resolved)
     for table, first_line in _arrow_chunks(path, chunk_rows):
         chunk = _to_pandas(_numbers_in_arrow(_trim_text(table), keep))
-        chunk.attrs.update(source=str(path), first_line=first_line, text_trimmed=True)
+        chunk.attrs.update(source=str(path), first_line=first_line, text_trimmed=True,
+                           data_start=None if path.suffix.lower() in (".parquet", ".pq")
+                           else 2)
         yield _cohort_from_flat(chunk, resolved)
 
 

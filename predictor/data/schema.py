@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from predictor.data.lines import physical_line
 from predictor.errors import InputError
 
 RECIST_CATEGORIES = ("CR", "PR", "SD", "PD", "NE")
@@ -252,7 +253,11 @@ def _where(df: pd.DataFrame, row_positions: Sequence[int]) -> tuple[str | None, 
     first_line = df.attrs.get("first_line")
     pos = int(row_positions[0])
     if first_line is not None:
-        return source, int(first_line) + pos
+        nominal = int(first_line) + pos
+        start = df.attrs.get("data_start")
+        if source and start is not None:  # the reader skipped empty lines: find the real one
+            return source, physical_line(source, int(start), nominal)
+        return source, nominal
     return source, pos + 1
 
 

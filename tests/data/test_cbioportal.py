@@ -218,3 +218,15 @@ def test_not_a_study(tmp_path: Path) -> None:
     (tmp_path / "notes.txt").write_text("hello\n")
     with pytest.raises(InputError, match="not a cBioPortal study"):
         read_cbioportal(tmp_path)
+
+
+def test_cna_error_names_the_file_line_across_empty_lines(tiny_study: Path) -> None:
+    from predictor.data.cbioportal import read_cna
+
+    path = tiny_study / "data_cna.txt"
+    lines = path.read_text().splitlines()
+    lines[3] = lines[3].replace("\t2", "\t3", 1)  # MYC (file line 4): 3 is not a CNA code
+    lines.insert(2, "")  # an empty line before it: MYC is now on line 5
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(InputError, match="line 5"):
+        read_cna(path)

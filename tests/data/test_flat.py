@@ -154,6 +154,25 @@ def test_chunk_errors_name_the_file_line(tmp_path: Path) -> None:
         next(chunks)
 
 
+@pytest.mark.parametrize("chunked", [False, True])
+def test_empty_lines_do_not_shift_the_reported_line(tmp_path: Path, chunked: bool) -> None:
+    # Arrow skips empty lines; the error must still name the line the user sees in an editor.
+    table = make_table(n=25)
+    table["Sex"] = table["Sex"].astype(object)
+    table.loc[17, "Sex"] = "M"  # row 18: file line 19, plus 3 empty lines above it -> 22
+    lines = table.to_csv(index=False).splitlines()
+    lines[3:3] = ["", ""]
+    lines[10:10] = [""]
+    path = tmp_path / "blank.csv"
+    path.write_text("\n".join(lines) + "\n\n")
+    assert path.read_text().splitlines()[21].split(",")[table.columns.get_loc("Sex")] == "M"
+    with pytest.raises(InputError, match="line 22"):
+        if chunked:
+            list(iter_flat_chunks(path, MAPPING, chunk_rows=10))
+        else:
+            read_flat(path, MAPPING)
+
+
 def test_describe_cohort(tmp_path: Path) -> None:
     cohort = read_flat(_write(make_table(), tmp_path / "in.csv"), MAPPING)
     text = describe_cohort(cohort)
