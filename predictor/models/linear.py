@@ -88,10 +88,10 @@ class LinearScorer:
 
     def _blocks(self, matrix: np.ndarray,
                 subset: list[int] | None = None) -> list[tuple[np.ndarray, np.ndarray]]:
-        """(term positions, raw values) per term kind: one vectorised pass per kind, no
-        full-width temporaries (this runs on every prediction batch). Inputs with
-        |x| <= 1e-35, which LightGBM reads as 0, change a value term by at most that much and
-        a category code not at all (codes are truncated to integers, as LightGBM does)."""
+        """(term positions, raw values) per term kind, one vectorised pass per kind, for all
+        terms or the ``subset`` of term positions. Inputs with |x| <= 1e-35, which LightGBM
+        reads as 0, change a value term by at most that much and a category code not at all
+        (codes are truncated to integers, as LightGBM does)."""
         terms = self.terms
         kinds = np.array([t.kind for t in terms])
         if subset is not None:  # only these term positions
@@ -131,9 +131,8 @@ class LinearScorer:
         out = np.full(len(matrix), self.intercept - float(weight @ self.mean))
         plain = [j for j, t in enumerate(self.terms) if t.kind == "value" and not t.log]
         if plain:
-            width = matrix.shape[1]
-            low, high = np.full(width, -np.inf), np.full(width, np.inf)
-            fill, w = np.zeros(width), np.zeros(width)
+            width = matrix.shape[1]  # columns without a plain term are clipped to 0, weight 0
+            low, high, fill, w = (np.zeros(width) for _ in range(4))
             for j in plain:
                 t = self.terms[j]
                 low[t.feature], high[t.feature], fill[t.feature] = t.low, t.high, t.fill
@@ -178,6 +177,9 @@ class LinearScorer:
             if any(t.kind not in ("value", "missing", "level") or not 0 <= t.feature < len(names)
                    for t in terms):
                 raise ValueError("a term names an unknown kind or feature")
+            plain = [t.feature for t in terms if t.kind == "value" and not t.log]
+            if len(plain) != len(set(plain)):
+                raise ValueError("a feature has two plain value terms")
             return cls(
                 feature_names=names, terms=terms,
                 mean=np.array([float(r["mean"]) for r in rows]),

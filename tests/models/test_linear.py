@@ -58,6 +58,16 @@ def test_contributions_sum_to_the_decision_and_state_round_trips(response_data):
     state = json.loads(json.dumps(scorer.to_dict()))
     again = linear.LinearScorer.from_dict(state)
     np.testing.assert_array_equal(again.decision(matrix), scorer.decision(matrix))
+    # Infinite inputs are clipped like any value; decision agrees with the design everywhere.
+    odd = matrix[:20].copy()
+    odd[0, 0], odd[1, 3], odd[2, 2] = np.inf, -np.inf, np.nan
+    np.testing.assert_allclose(scorer.decision(odd),
+                               scorer.intercept + scorer.design(odd) @ scorer.coef, atol=1e-12)
+    assert np.isfinite(scorer.decision(odd)).all()
+    big = np.tile(matrix, (12, 1))  # more rows than one decision chunk
+    assert len(big) > linear.DECISION_CHUNK_ROWS
+    np.testing.assert_allclose(scorer.decision(big), np.tile(scorer.decision(matrix), 12),
+                               atol=1e-12)
     state["terms"][0]["kind"] = "spline"
     with pytest.raises(InputError, match="linear model state"):
         linear.LinearScorer.from_dict(state)
