@@ -36,7 +36,7 @@ def test_tl2cgen_row_is_skipped_when_missing(monkeypatch, tmp_path):
     assert item["what"] == "tl2cgen" and "not installed" in item["skipped"]
 
 
-def test_run_prints_table_for_both_bundles(monkeypatch, capsys):
+def test_run_prints_table_for_every_bundle(monkeypatch, capsys):
     core = [
         {"what": "compile", "seconds": 1.0, "backend": "compiled", "max_abs_diff": 0.0},
         {"what": "throughput", "threads": 2, "batch": 100_000, "compiled": 6e5,
@@ -47,12 +47,13 @@ def test_run_prints_table_for_both_bundles(monkeypatch, capsys):
     stages = {"read": 0.1, "features": 0.1, "score": 0.1, "write": 0.1, "rows": 1e5}
     e2e = {label: {"trees": {"response": trees, "relapse": trees}, "compiled": 1.0,
                    "lightgbm": 3.0, "stages_compiled": stages, "stages_lightgbm": stages}
-           for label, trees in (("full", 500), ("default", 80))}
+           for label, trees in (("full_trees", 500), ("full", 500), ("default", 80))}
     monkeypatch.setenv("COLUMNS", "250")  # rich: no wrapped labels
     monkeypatch.setattr(bench, "core_benchmark", lambda *a, **k: core)
     monkeypatch.setattr(bench, "e2e_benchmark", lambda *a, **k: e2e)
     bench.run(rows=1_000_000, quick=True)
     out = capsys.readouterr().out
     assert "100,000 rows" in out  # --quick caps the rows
-    assert "500-tree bundle" in out and "default early-stopped bundle" in out
+    assert "500-tree bundle, trees only" in out and "default early-stopped bundle" in out
+    assert "500-tree bundle with the linear blend" in out
     assert "6.0x" in out and "3.00x" in out and "skipped" in out
