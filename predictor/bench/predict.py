@@ -319,7 +319,7 @@ def run(rows: int = 1_000_000, trees: int = 500, quick: bool = False) -> None:
         work = Path(tmp)
         console.print(f"training a {trees}-tree model on {N_TRAIN} rows, {N_FEATURES} features")
         core = core_benchmark(rows, trees, work, quick)
-        console.print(f"end-to-end CLI on {rows} rows (both backends, two bundles)")
+        console.print(f"end-to-end CLI on {rows} rows (both backends, three bundles)")
         e2e = e2e_benchmark(rows, work, trees, quick)
     title = f"predictor bench predict ({rows:,} rows, {trees} trees{', quick' if quick else ''})"
     table = Table(title=title)
