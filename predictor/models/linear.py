@@ -180,6 +180,8 @@ class LinearScorer:
             plain = [t.feature for t in terms if t.kind == "value" and not t.log]
             if len(plain) != len(set(plain)):
                 raise ValueError("a feature has two plain value terms")
+            if not all(float(r["scale"]) > 0 and np.isfinite(float(r["coef"])) for r in rows):
+                raise ValueError("every term needs a positive scale and a finite weight")
             return cls(
                 feature_names=names, terms=terms,
                 mean=np.array([float(r["mean"]) for r in rows]),

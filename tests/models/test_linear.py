@@ -68,9 +68,11 @@ def test_contributions_sum_to_the_decision_and_state_round_trips(response_data):
     assert len(big) > linear.DECISION_CHUNK_ROWS
     np.testing.assert_allclose(scorer.decision(big), np.tile(scorer.decision(matrix), 12),
                                atol=1e-12)
-    state["terms"][0]["kind"] = "spline"
-    with pytest.raises(InputError, match="linear model state"):
-        linear.LinearScorer.from_dict(state)
+    for key, bad in (("kind", "spline"), ("scale", 0.0), ("coef", float("nan"))):
+        broken = json.loads(json.dumps(state))
+        broken["terms"][0][key] = bad
+        with pytest.raises(InputError, match="linear model state"):
+            linear.LinearScorer.from_dict(broken)
 
 
 def _blend(X, y, tree_oof, tree_weight="cv"):
