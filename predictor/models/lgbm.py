@@ -19,11 +19,18 @@ import numpy as np
 import pandas as pd
 
 from predictor.errors import InputError
-from predictor.models.io import check_model_file, read_json, write_json_atomic
+from predictor.models.io import (
+    FORMAT_VERSION,
+    check_model_file,
+    read_json,
+    write_json_atomic,
+    write_text_atomic,
+)
 from predictor.models.linear import LinearScorer
 
 log = logging.getLogger(__name__)
 
+MODEL_FILE = "model.txt"
 LINEAR_FILE = "linear.json"
 
 # LightGBM refuses these characters in feature names (they break its JSON model dump).
@@ -249,14 +256,68 @@ def gain_importance(booster: lgb.Booster, feature_names: Sequence[str]) -> pd.Se
 
 class BoosterHead:
     """What both heads do with their fitted booster and optional linear part (see ``linear``):
-    raw scores, gain importance and per-patient contributions. Needs ``booster_``,
-    ``feature_names_`` and ``num_threads``; ``linear_``/``tree_weight_`` default to trees alone."""
+    raw scores, gain importance, per-patient contributions, and the files they share on disk
+    (model.txt, linear.json, and the state keys common to both). Needs ``booster_``,
+    ``feature_names_`` and ``num_threads``; ``linear_``/``tree_weight_`` default to trees
+    alone. Subclasses set ``KIND`` and ``STATE_FILE``."""
 
+    KIND: str
+    STATE_FILE: str
     booster_: lgb.Booster
     feature_names_: list[str]
     num_threads: int
     linear_ = None  # LinearScorer | None
     tree_weight_: float = 1.0
+
+    # ------------------------------------------------------------------ persistence
+    def _save_dir(self, directory: Path) -> Path:
+        """Check the head is fitted and create ``directory``."""
+        self._check_fitted()
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        return directory
+
+    def _save_common(self, directory: Path, extra: dict) -> Path:
+        """Write model.txt, linear.json (when blended) and, last, the state file: the keys
+        both heads share plus the head's ``extra`` (each file atomically)."""
+        write_text_atomic(directory / MODEL_FILE, self.booster_.model_to_string())
+        self._save_linear(directory)
+        write_json_atomic(directory / self.STATE_FILE, {
+            "format_version": FORMAT_VERSION,
+            "kind": self.KIND,
+            "params": self.get_params(),
+            "tree_weight": float(self.tree_weight_),
+            "best_iteration": int(self.best_iteration_),
+            "inner_best_iterations": list(self.inner_best_iterations_),
+            "feature_names": list(self.feature_names_),
+            "categorical_features": list(self.categorical_features_),
+            "n_train": int(self.n_train_),
+            **extra,
+        })
+        return directory
+
+    @classmethod
+    def _load_common(cls, directory: Path) -> tuple[BoosterHead, dict]:
+        """A head rebuilt from the shared files, and its state dict for the head's own keys."""
+        directory = Path(directory)
+        state = read_json(directory / cls.STATE_FILE)
+        if state.get("kind") != cls.KIND:
+            raise InputError(f"not a {cls.KIND} model state file",
+                             file=directory / cls.STATE_FILE)
+        model = cls(**cls._params_from_state(dict(state["params"])))
+        model.booster_ = load_booster(directory / MODEL_FILE)
+        model.best_iteration_ = int(state["best_iteration"])
+        model.inner_best_iterations_ = list(state.get("inner_best_iterations", []))
+        model.feature_names_ = list(state["feature_names"])
+        model.categorical_features_ = list(state["categorical_features"])
+        model.n_train_ = int(state.get("n_train", 0))
+        model._load_linear(directory, state.get("tree_weight", 1.0))
+        return model, state
+
+    @classmethod
+    def _params_from_state(cls, params: dict) -> dict:
+        """Constructor arguments from the saved ``get_params()`` (JSON turns tuples to lists)."""
+        return params
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "booster_"):

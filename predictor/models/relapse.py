@@ -30,13 +30,11 @@ from predictor.models.cox import (
     cox_objective,
     cumulative_hazard_at,
 )
-from predictor.models.io import FORMAT_VERSION, read_json, write_json_atomic, write_text_atomic
+from predictor.models.io import read_json, write_json_atomic
 
 log = logging.getLogger(__name__)
 
-MODEL_FILE = "model.txt"
 BASELINE_FILE = "baseline_hazard.json"
-STATE_FILE = "relapse.json"
 
 
 def horizon_column(horizon: float) -> str:
@@ -46,6 +44,9 @@ def horizon_column(horizon: float) -> str:
 
 class RelapseModel(lgbm.BoosterHead):
     """Relapse risk and relapse-free probabilities. Params are set in ``__init__`` only."""
+
+    KIND = "relapse"
+    STATE_FILE = "relapse.json"
 
     def __init__(
         self,
@@ -223,57 +224,33 @@ class RelapseModel(lgbm.BoosterHead):
 
     # ------------------------------------------------------------------ persistence
     def save(self, directory: Path) -> Path:
-        """Write model.txt, baseline_hazard.json and relapse.json (each atomically)."""
-        self._check_fitted()
-        directory = Path(directory)
-        directory.mkdir(parents=True, exist_ok=True)
-        write_text_atomic(directory / MODEL_FILE, self.booster_.model_to_string())
-        self._save_linear(directory)
+        """Write baseline_hazard.json, model.txt, [linear.json] and relapse.json (atomically)."""
+        directory = self._save_dir(directory)
         write_json_atomic(directory / BASELINE_FILE, {
             "estimator": "breslow",
             "times": [float(x) for x in self.event_times_],
             "cumulative_hazard": [float(x) for x in self.cumulative_hazard_],
             "time_unit": "months",
         })
-        write_json_atomic(directory / STATE_FILE, {
-            "format_version": FORMAT_VERSION,
-            "kind": "relapse",
-            "params": self.get_params(),
-            "tree_weight": float(self.tree_weight_),
-            "best_iteration": int(self.best_iteration_),
-            "inner_best_iterations": list(self.inner_best_iterations_),
-            "feature_names": list(self.feature_names_),
-            "categorical_features": list(self.categorical_features_),
-            "n_train": self.n_train_,
-            "n_events": self.n_events_,
-            "max_follow_up": self.max_follow_up_,
-        })
-        return directory
+        return self._save_common(directory, {"n_events": self.n_events_,
+                                             "max_follow_up": self.max_follow_up_})
+
+    @classmethod
+    def _params_from_state(cls, params: dict) -> dict:
+        params["horizons_months"] = tuple(params.get("horizons_months", (6, 12, 24)))
+        return params
 
     @classmethod
     def load(cls, directory: Path) -> RelapseModel:
         """Rebuild a fitted model from ``save``'s files (no pickle)."""
-        directory = Path(directory)
-        state = read_json(directory / STATE_FILE)
-        if state.get("kind") != "relapse":
-            raise InputError("not a relapse model state file", file=directory / STATE_FILE)
-        params = dict(state["params"])
-        params["horizons_months"] = tuple(params.get("horizons_months", (6, 12, 24)))
-        model = cls(**params)
-        model.booster_ = lgbm.load_booster(directory / MODEL_FILE)
-        baseline = read_json(directory / BASELINE_FILE)
+        model, state = cls._load_common(directory)
+        baseline = read_json(Path(directory) / BASELINE_FILE)
         times = np.asarray(baseline["times"], dtype=np.float64)
         hazard = np.asarray(baseline["cumulative_hazard"], dtype=np.float64)
         if times.shape != hazard.shape or (np.diff(times) <= 0).any():
             raise InputError("baseline hazard times must increase and match the hazard values",
-                             file=directory / BASELINE_FILE)
+                             file=Path(directory) / BASELINE_FILE)
         model.event_times_, model.cumulative_hazard_ = times, hazard
-        model.best_iteration_ = int(state["best_iteration"])
-        model.inner_best_iterations_ = list(state.get("inner_best_iterations", []))
-        model.feature_names_ = list(state["feature_names"])
-        model.categorical_features_ = list(state["categorical_features"])
-        model.n_train_ = int(state.get("n_train", 0))
         model.n_events_ = int(state.get("n_events", 0))
         model.max_follow_up_ = float(state.get("max_follow_up", np.nan))
-        model._load_linear(directory, state.get("tree_weight", 1.0))
         return model

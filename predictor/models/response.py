@@ -26,17 +26,18 @@ from sklearn.model_selection import StratifiedKFold
 from predictor.errors import InputError
 from predictor.models import lgbm, linear
 from predictor.models.calibration import Calibrator, fit_calibrator
-from predictor.models.io import FORMAT_VERSION, read_json, write_json_atomic, write_text_atomic
+from predictor.models.io import read_json, write_json_atomic
 
 log = logging.getLogger(__name__)
 
-MODEL_FILE = "model.txt"
 CALIBRATION_FILE = "calibration.json"
-STATE_FILE = "response.json"
 
 
 class ResponseModel(lgbm.BoosterHead):
     """Calibrated P(response) from a feature matrix. Params are set in ``__init__`` only."""
+
+    KIND = "response"
+    STATE_FILE = "response.json"
 
     def __init__(
         self,
@@ -243,46 +244,19 @@ class ResponseModel(lgbm.BoosterHead):
 
     # ------------------------------------------------------------------ persistence
     def save(self, directory: Path) -> Path:
-        """Write model.txt, calibration.json and response.json (each atomically)."""
-        self._check_fitted()
-        directory = Path(directory)
-        directory.mkdir(parents=True, exist_ok=True)
-        write_text_atomic(directory / MODEL_FILE, self.booster_.model_to_string())
-        self._save_linear(directory)
+        """Write calibration.json, model.txt, [linear.json] and response.json (atomically)."""
+        directory = self._save_dir(directory)
         write_json_atomic(directory / CALIBRATION_FILE, self.calibrator_.to_dict())
-        write_json_atomic(directory / STATE_FILE, {
-            "format_version": FORMAT_VERSION,
-            "kind": "response",
-            "params": self.get_params(),
-            "threshold": float(self.threshold_),
-            "tree_weight": float(self.tree_weight_),
-            "best_iteration": int(self.best_iteration_),
-            "inner_best_iterations": list(self.inner_best_iterations_),
-            "feature_names": list(self.feature_names_),
-            "categorical_features": list(self.categorical_features_),
-            "n_train": self.n_train_,
-            "prevalence": self.prevalence_,
-        })
-        return directory
+        return self._save_common(directory, {"threshold": float(self.threshold_),
+                                             "prevalence": self.prevalence_})
 
     @classmethod
     def load(cls, directory: Path) -> ResponseModel:
         """Rebuild a fitted model from ``save``'s files (no pickle)."""
-        directory = Path(directory)
-        state = read_json(directory / STATE_FILE)
-        if state.get("kind") != "response":
-            raise InputError("not a response model state file", file=directory / STATE_FILE)
-        model = cls(**state["params"])
-        model.booster_ = lgbm.load_booster(directory / MODEL_FILE)
-        model.calibrator_ = Calibrator.from_dict(read_json(directory / CALIBRATION_FILE))
+        model, state = cls._load_common(directory)
+        model.calibrator_ = Calibrator.from_dict(read_json(Path(directory) / CALIBRATION_FILE))
         model.threshold_ = float(state["threshold"])
-        model.best_iteration_ = int(state["best_iteration"])
-        model.inner_best_iterations_ = list(state.get("inner_best_iterations", []))
-        model.feature_names_ = list(state["feature_names"])
-        model.categorical_features_ = list(state["categorical_features"])
-        model.n_train_ = int(state.get("n_train", 0))
         model.prevalence_ = float(state.get("prevalence", np.nan))
-        model._load_linear(directory, state.get("tree_weight", 1.0))
         return model
 
 
