@@ -1,15 +1,14 @@
 """Delimited tables on disk: fast reads and atomic writes, and flat one-row-per-patient cohorts.
 
-The low-level helpers (:func:`read_delimited`, :func:`write_delimited`, :func:`atomic_path`) are
-shared by the cBioPortal reader/writer. They use pyarrow so that a 10M-row MAF reads in seconds,
-and they record ``attrs["source"]``/``attrs["first_line"]`` so schema errors name file and line.
+The low-level helpers (:func:`read_delimited`, :func:`write_delimited`; atomic writes come from
+:mod:`predictor.files`) are shared by the cBioPortal reader/writer. They use pyarrow so that a
+10M-row MAF reads in seconds, and they record ``attrs["source"]``/``attrs["first_line"]`` so
+schema errors name file and line.
 """
 
 from __future__ import annotations
 
 import contextlib
-import os
-import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -23,6 +22,7 @@ import pyarrow.parquet as pq
 from predictor.data.cohort import Cohort
 from predictor.data.mappings import FlatMapping, apply_mapping, load_mapping, unmap_cohort
 from predictor.errors import InputError
+from predictor.files import atomic_path
 
 # Cell values read as missing (cBioPortal's bracketed codes are added for clinical files).
 NULL_VALUES = ("", "NA", "N/A", "NaN", "nan", "NULL", "null", "None")
@@ -218,22 +218,6 @@ def _first_non_utf8_line(path: Path) -> int | None:
 
 
 # ---------------------------------------------------------------------------- writing
-@contextlib.contextmanager
-def atomic_path(path: Path) -> Iterator[Path]:
-    """Yield a temporary path next to ``path``; on success rename it to ``path``, else delete."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        yield Path(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-
-
 def _to_arrow(df: pd.DataFrame) -> pa.Table:
     """pandas -> Arrow for writing: nullable ints stay ints, text stays text (zero-copy when
     it is already Arrow-backed)."""

@@ -7,8 +7,6 @@ no figure stays registered in memory across long CV runs.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -29,6 +27,8 @@ from sklearn.metrics import (
     roc_curve,
 )
 
+from predictor.files import atomic_path
+
 Scores = Mapping[str, Sequence[float]] | Sequence[float]
 
 
@@ -40,15 +40,8 @@ def _figure(width: float, height: float) -> tuple[Figure, Axes]:
 
 def _save(fig: Figure, path: Path | str) -> Path:
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".png", dir=path.parent)
-    os.close(fd)
-    try:
+    with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png", dpi=120, bbox_inches="tight")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
     return path
 
 
