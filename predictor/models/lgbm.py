@@ -9,8 +9,9 @@ kept as the caller gave them.
 
 from __future__ import annotations
 
+import inspect
 import logging
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -254,12 +255,21 @@ def gain_importance(booster: lgb.Booster, feature_names: Sequence[str]) -> pd.Se
     return pd.Series(gain, index=list(feature_names), name="gain").sort_values(ascending=False)
 
 
+def _jsonable(value):
+    if isinstance(value, Mapping):
+        return dict(value) or None
+    if isinstance(value, (list, tuple)):
+        return [float(v) for v in value]
+    return value
+
+
 class BoosterHead:
     """What both heads do with their fitted booster and optional linear part (see ``linear``):
-    raw scores, gain importance, per-patient contributions, and the files they share on disk
-    (model.txt, linear.json, and the state keys common to both). Needs ``booster_``,
-    ``feature_names_`` and ``num_threads``; ``linear_``/``tree_weight_`` default to trees
-    alone. Subclasses set ``KIND`` and ``STATE_FILE``."""
+    raw scores, gain importance, per-patient contributions, params (``get_params`` is read
+    off ``__init__``, as in sklearn; the shared LightGBM settings), and the files they share on
+    disk (model.txt, linear.json, and the state keys common to both). Fitted heads have
+    ``booster_`` and ``feature_names_``; ``linear_``/``tree_weight_`` default to trees alone.
+    Subclasses set ``KIND`` and ``STATE_FILE``."""
 
     KIND: str
     STATE_FILE: str
@@ -268,6 +278,22 @@ class BoosterHead:
     num_threads: int
     linear_ = None  # LinearScorer | None
     tree_weight_: float = 1.0
+
+    # ------------------------------------------------------------------ params
+    def get_params(self) -> dict:
+        """The constructor arguments (as sklearn's estimators expose them), JSON-able:
+        sequences as lists of floats, mappings as dicts (an empty one as None)."""
+        names = [n for n in inspect.signature(type(self).__init__).parameters if n != "self"]
+        return {name: _jsonable(getattr(self, name)) for name in names}
+
+    def _booster_params(self) -> dict:
+        """``base_params`` from the head's own settings (each head adds its objective)."""
+        return base_params(
+            num_leaves=self.num_leaves, learning_rate=self.learning_rate,
+            min_child_samples=self.min_child_samples, feature_fraction=self.feature_fraction,
+            bagging_fraction=self.bagging_fraction, bagging_freq=self.bagging_freq,
+            lambda_l2=self.lambda_l2, seed=self.seed, num_threads=self.num_threads,
+        )
 
     # ------------------------------------------------------------------ persistence
     def _save_dir(self, directory: Path) -> Path:

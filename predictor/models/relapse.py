@@ -82,29 +82,8 @@ class RelapseModel(lgbm.BoosterHead):
         self.seed = seed
         self.num_threads = num_threads
 
-    def get_params(self) -> dict:
-        """The constructor arguments (JSON-able)."""
-        return {
-            "num_leaves": self.num_leaves, "learning_rate": self.learning_rate,
-            "n_estimators": self.n_estimators, "min_child_samples": self.min_child_samples,
-            "feature_fraction": self.feature_fraction, "bagging_fraction": self.bagging_fraction,
-            "bagging_freq": self.bagging_freq, "lambda_l2": self.lambda_l2,
-            "early_stopping_rounds": self.early_stopping_rounds,
-            "inner_folds": self.inner_folds,
-            "horizons_months": [float(h) for h in self.horizons_months],
-            "tree_weight": self.tree_weight,
-            "linear_alpha": (None if self.linear_alpha is None
-                             else [float(a) for a in self.linear_alpha]),
-            "seed": self.seed, "num_threads": self.num_threads,
-        }
-
     def _lgb_params(self) -> dict:
-        params = lgbm.base_params(
-            num_leaves=self.num_leaves, learning_rate=self.learning_rate,
-            min_child_samples=self.min_child_samples, feature_fraction=self.feature_fraction,
-            bagging_fraction=self.bagging_fraction, bagging_freq=self.bagging_freq,
-            lambda_l2=self.lambda_l2, seed=self.seed, num_threads=self.num_threads,
-        )
+        params = self._booster_params()
         # Cox hessians are small (they sum to about the number of events).
         params.update(metric="None", min_sum_hessian_in_leaf=1e-6)
         return params

@@ -79,32 +79,8 @@ class ResponseModel(lgbm.BoosterHead):
         self.seed = seed
         self.num_threads = num_threads
 
-    # ------------------------------------------------------------------ params
-    def get_params(self) -> dict:
-        """The constructor arguments (JSON-able), as sklearn's estimators expose them."""
-        return {
-            "num_leaves": self.num_leaves, "learning_rate": self.learning_rate,
-            "n_estimators": self.n_estimators, "min_child_samples": self.min_child_samples,
-            "feature_fraction": self.feature_fraction, "bagging_fraction": self.bagging_fraction,
-            "bagging_freq": self.bagging_freq, "lambda_l2": self.lambda_l2,
-            "class_weight": self.class_weight,
-            "early_stopping_rounds": self.early_stopping_rounds,
-            "inner_folds": self.inner_folds,
-            "monotone_constraints": (dict(self.monotone_constraints)
-                                     if self.monotone_constraints else None),
-            "calibration": self.calibration, "threshold": self.threshold,
-            "tree_weight": self.tree_weight,
-            "linear_C": None if self.linear_C is None else [float(c) for c in self.linear_C],
-            "seed": self.seed, "num_threads": self.num_threads,
-        }
-
     def _lgb_params(self, feature_names: list[str], categorical: Sequence[str] = ()) -> dict:
-        params = lgbm.base_params(
-            num_leaves=self.num_leaves, learning_rate=self.learning_rate,
-            min_child_samples=self.min_child_samples, feature_fraction=self.feature_fraction,
-            bagging_fraction=self.bagging_fraction, bagging_freq=self.bagging_freq,
-            lambda_l2=self.lambda_l2, seed=self.seed, num_threads=self.num_threads,
-        )
+        params = self._booster_params()
         params.update(objective="binary", metric="binary_logloss")
         if self.monotone_constraints:
             unknown = [k for k in self.monotone_constraints if k not in feature_names]
