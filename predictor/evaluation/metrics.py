@@ -125,7 +125,9 @@ def _surv(time: Sequence[float], event: Sequence[float]) -> np.ndarray:
     return out
 
 
-def _clean_survival(time, event, *others):
+def clean_survival(time, event, *others):
+    """Times, events and per-patient ``others`` as float arrays, without the patients missing
+    any of them (used by the survival metrics and plots)."""
     time = np.asarray(time, dtype=np.float64).reshape(-1)
     event = np.asarray(event, dtype=np.float64).reshape(-1)
     keep = ~(np.isnan(time) | np.isnan(event))
@@ -152,7 +154,7 @@ def harrell_c(time: Sequence[float], event: Sequence[float], risk: Sequence[floa
     an event are two position ranges, and the partners with a lower (or tied) risk are counted
     with sorted blocks of a binary decomposition of the positions (see ``_count_below``).
     """
-    time, event, risk = _clean_survival(time, event, risk)
+    time, event, risk = clean_survival(time, event, risk)
     risk = risk.reshape(-1)
     n = len(time)
     if n < 2 or not np.any(event > 0):
@@ -223,7 +225,7 @@ def _admin_censor(time: np.ndarray, event: np.ndarray, limit: float):
 
 def uno_c(time, event, risk, train_time=None, train_event=None, tau: float | None = None) -> float:
     """Uno's IPCW concordance up to ``tau`` (default: the training/test follow-up limit)."""
-    time, event, risk = _clean_survival(time, event, risk)
+    time, event, risk = clean_survival(time, event, risk)
     train_time, train_event = _train_or_test(time, event, train_time, train_event)
     if event.sum() < 1 or len(train_time) < 2:
         return float("nan")
@@ -241,7 +243,7 @@ def uno_c(time, event, risk, train_time=None, train_event=None, tau: float | Non
 def _train_or_test(time, event, train_time, train_event):
     if train_time is None or train_event is None:
         return time, event
-    tt, te = _clean_survival(train_time, train_event)
+    tt, te = clean_survival(train_time, train_event)
     return tt, te
 
 
@@ -249,7 +251,7 @@ def time_dependent_auc(time, event, risk, horizons: Sequence[float], train_time=
                        train_event=None) -> dict[float, float]:
     """Cumulative/dynamic AUC at each horizon; NaN where the horizon is outside the test
     follow-up or has no case or no control."""
-    time, event, risk = _clean_survival(time, event, risk)
+    time, event, risk = clean_survival(time, event, risk)
     train_time, train_event = _train_or_test(time, event, train_time, train_event)
     out: dict[float, float] = {float(h): float("nan") for h in horizons}
     if event.sum() < 1 or len(train_time) < 2:
@@ -364,7 +366,7 @@ def relapse_metrics(
     ``surv`` is given (see ``integrated_brier``); n, n_events. Keys are always present;
     undefined values are NaN."""
     horizons = list(horizons or [])
-    t, e, _ = _clean_survival(time, event, risk)
+    t, e, _ = clean_survival(time, event, risk)
     out: dict[str, float] = {
         "harrell_c": harrell_c(time, event, risk),
         "uno_c": uno_c(time, event, risk, train_time, train_event, tau=tau),

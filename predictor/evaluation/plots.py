@@ -27,6 +27,7 @@ from sklearn.metrics import (
     roc_curve,
 )
 
+from predictor.evaluation.metrics import clean_survival
 from predictor.files import atomic_path
 
 Scores = Mapping[str, Sequence[float]] | Sequence[float]
@@ -127,11 +128,7 @@ def plot_km_by_risk(time: Sequence[float], event: Sequence[float], risk: Sequenc
                     title: str = "Relapse-free survival by predicted risk",
                     time_unit: str = "months") -> Path:
     """Kaplan-Meier curves per predicted-risk group with the log-rank p-value."""
-    time = np.asarray(time, dtype=np.float64)
-    event = np.asarray(event, dtype=np.float64)
-    risk = np.asarray(risk, dtype=np.float64)
-    keep = ~(np.isnan(time) | np.isnan(event) | np.isnan(risk))
-    time, event, risk = time[keep], event[keep], risk[keep]
+    time, event, risk = clean_survival(time, event, risk)
     fig, ax = _figure(6, 4.5)
     if len(time) >= n_groups:
         group = risk_groups(risk, n_groups)
@@ -197,11 +194,7 @@ def plot_survival_calibration(time: Sequence[float], event: Sequence[float],
                               n_groups: int = 5, time_unit: str = "months") -> Path:
     """Predicted vs observed (Kaplan-Meier) relapse-free probability at ``horizon``, in
     ``n_groups`` quantile groups of the prediction (e.g. ``relapse_free_probability_12m``)."""
-    time = np.asarray(time, dtype=np.float64)
-    event = np.asarray(event, dtype=np.float64)
-    predicted = np.asarray(predicted, dtype=np.float64)
-    keep = ~(np.isnan(time) | np.isnan(event) | np.isnan(predicted))
-    time, event, predicted = time[keep], event[keep], predicted[keep]
+    time, event, predicted = clean_survival(time, event, predicted)
     fig, ax = _figure(5, 5)
     if len(time) >= n_groups:
         group = risk_groups(predicted, n_groups)
