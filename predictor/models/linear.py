@@ -122,29 +122,29 @@ class LinearScorer:
         """Log-odds or log relative hazard, shape (n,). Equal to ``design(X) @ coef +
         intercept`` (tested) but built for prediction batches: the plain value terms (at most
         one per feature) are transformed on one copy of the whole matrix, avoiding a slow
-        column gather; only the few log, missing and level terms are gathered."""
+        column gather; only the few log, missing and level terms are gathered. Large batches
+        go in cache-sized pieces (2-4x faster than at once)."""
         matrix = np.asarray(matrix, dtype=np.float64)
-        if len(matrix) > DECISION_CHUNK_ROWS:  # cache-sized pieces: 2-4x faster than at once
-            return np.concatenate([self.decision(matrix[i:i + DECISION_CHUNK_ROWS])
-                                   for i in range(0, len(matrix), DECISION_CHUNK_ROWS)])
         weight = self.coef / self.scale
-        out = np.full(len(matrix), self.intercept - float(weight @ self.mean))
-        plain = [j for j, t in enumerate(self.terms) if t.kind == "value" and not t.log]
-        if plain:
-            width = matrix.shape[1]  # columns without a plain term are clipped to 0, weight 0
-            low, high, fill, w = (np.zeros(width) for _ in range(4))
-            for j in plain:
-                t = self.terms[j]
-                low[t.feature], high[t.feature], fill[t.feature] = t.low, t.high, t.fill
-                w[t.feature] = weight[j]
-            values = np.maximum(matrix, low)  # one copy; NaN stays NaN
+        offset = self.intercept - float(weight @ self.mean)
+        plain = {j for j, t in enumerate(self.terms) if t.kind == "value" and not t.log}
+        rest = [j for j in range(len(self.terms)) if j not in plain]
+        width = matrix.shape[1]  # columns without a plain term are clipped to 0, weight 0
+        low, high, fill, w = (np.zeros(width) for _ in range(4))
+        for j in plain:
+            t = self.terms[j]
+            low[t.feature], high[t.feature], fill[t.feature] = t.low, t.high, t.fill
+            w[t.feature] = weight[j]
+        out = np.empty(len(matrix))
+        for start in range(0, len(matrix), DECISION_CHUNK_ROWS):
+            part = matrix[start:start + DECISION_CHUNK_ROWS]
+            values = np.maximum(part, low)  # one copy; NaN stays NaN
             np.minimum(values, high, out=values)
             np.copyto(values, np.broadcast_to(fill, values.shape), where=np.isnan(values))
-            out += values @ w
-        rest = [j for j in range(len(self.terms)) if j not in set(plain)]
-        if rest:
-            for index, block in self._blocks(matrix, rest):
-                out += block.astype(np.float64, copy=False) @ weight[index]
+            score = offset + values @ w
+            for index, block in (self._blocks(part, rest) if rest else ()):
+                score += block.astype(np.float64, copy=False) @ weight[index]
+            out[start:start + len(part)] = score
         return out
 
     def contributions(self, matrix: np.ndarray) -> np.ndarray:
