@@ -97,15 +97,14 @@ class Predictor:
         if self.response is not None:
             matrix = matrix_for(self.response)
             raw = self.response.scorer.raw_score(matrix, n_jobs=self.n_jobs, prepared=True)
-            raw = _head_raw(self.response.model, raw, matrix)
+            raw = self.response.model.blend_raw(raw, matrix)  # adds the linear part, if any
             proba = np.asarray(self.response.model.calibrate(raw), dtype=np.float64)
             out["response_probability"] = proba
             out["response_predicted"] = (proba >= float(self.threshold)).astype(np.int64)
         if self.relapse is not None:
             matrix = matrix_for(self.relapse)
             raw = self.relapse.scorer.raw_score(matrix, n_jobs=self.n_jobs, prepared=True)
-            raw = _head_raw(self.relapse.model, raw, matrix)
-            risk = _risk_from_raw(self.relapse.model, raw)
+            risk = self.relapse.model.blend_raw(raw, matrix)  # log relative hazard
             out["relapse_risk"] = risk
             if self.horizons:
                 surv = np.asarray(
@@ -180,18 +179,3 @@ class Predictor:
         except (TypeError, ValueError) as error:
             raise InputError(f"features are not numeric ({error})") from None
         return np.ascontiguousarray(values, dtype=np.float64)
-
-
-def _head_raw(model: Any, booster_raw: np.ndarray, matrix: np.ndarray) -> np.ndarray:
-    """The head's raw score from the compiled booster's: adds a blended linear part, if any."""
-    blend = getattr(model, "blend_raw", None)
-    return np.asarray(blend(booster_raw, matrix) if callable(blend) else booster_raw,
-                      dtype=np.float64)
-
-
-def _risk_from_raw(model: Any, raw: np.ndarray) -> np.ndarray:
-    """Log relative hazard from the relapse booster's raw score (identity unless the model
-    defines ``risk_from_raw``, e.g. to centre scores)."""
-    convert = getattr(model, "risk_from_raw", None)
-    risk = convert(raw) if callable(convert) else raw
-    return np.asarray(risk, dtype=np.float64)
