@@ -131,11 +131,9 @@ def read_cbioportal(folder: Path, *, panel_sizes: dict | None = None) -> Cohort:
         tables["mutations"] = read_maf(maf)
     if (folder / CNA_FILE).exists():
         tables["cna"] = read_cna(folder / CNA_FILE)
-    seg = sorted(folder.glob("*.seg"))
-    if seg:
-        if len(seg) > 1:
-            log.warning("%s: several .seg files, reading %s", folder, seg[0].name)
-        tables["segments"] = read_segments(seg[0])
+    seg = segment_file(folder, study)
+    if seg is not None:
+        tables["segments"] = read_segments(seg)
     for name, filename in EXTRA_FILES.items():
         if (folder / filename).exists():
             tables[name] = read_delimited(folder / filename, numeric=_numeric_columns(name))
@@ -144,6 +142,55 @@ def read_cbioportal(folder: Path, *, panel_sizes: dict | None = None) -> Cohort:
         meta["panel_sizes"] = {str(k): float(v) for k, v in panel_sizes.items()}
     name = study.get("cancer_study_identifier") or folder.name
     return Cohort.from_tables(**tables, name=name, meta=meta)
+
+
+GENOME_ALIASES = {"grch37": "hg19", "grch38": "hg38", "hg19": "hg19", "hg38": "hg38",
+                  "grcm38": "mm10", "mm10": "mm10"}
+
+
+def segment_file(folder: Path, study: dict[str, str]) -> Path | None:
+    """The ``.seg`` file to read: a study usually ships one per genome build (cBioPortal's
+    ``data_cna_hg19.seg`` / ``data_cna_hg38.seg``), the same samples twice, so exactly one is
+    read: the one whose build (its meta file's ``reference_genome_id``, else its name) is the
+    study's ``reference_genome`` (cBioPortal's default: hg19). Several files of that build are
+    refused rather than guessed; when no file has it, the first is read with a warning."""
+    files = sorted(p for p in folder.glob("*.seg") if p.is_file())
+    if len(files) <= 1:
+        return files[0] if files else None
+    wanted = _genome(study.get("reference_genome")) or "hg19"
+    builds = _segment_builds(folder)
+    matching = [p for p in files if (builds.get(p.name) or _genome_in_name(p.name)) == wanted]
+    if len(matching) == 1:
+        return matching[0]
+    if matching:
+        raise InputError(f"several .seg files for genome {wanted}: "
+                         f"{', '.join(p.name for p in matching)} (keep one)", file=folder)
+    log.warning("%s: no .seg file for the study's genome %s among %s; reading %s", folder,
+                wanted, ", ".join(p.name for p in files), files[0].name)
+    return files[0]
+
+
+def _segment_builds(folder: Path) -> dict[str, str]:
+    """``data_filename`` -> genome build, from the folder's SEG meta files."""
+    builds: dict[str, str] = {}
+    for path in sorted(folder.glob("meta_*.txt")):
+        meta = read_meta(path)
+        if meta.get("datatype", "").upper() == "SEG" and meta.get("data_filename"):
+            build = _genome(meta.get("reference_genome_id"))
+            if build:
+                builds[meta["data_filename"]] = build
+    return builds
+
+
+def _genome(name: str | None) -> str | None:
+    return GENOME_ALIASES.get(str(name or "").strip().lower()) if name else None
+
+
+def _genome_in_name(filename: str) -> str | None:
+    """The build a file name spells (``data_cna_hg38.seg`` -> hg38), if any."""
+    found = {GENOME_ALIASES[m.lower()] for m in
+             re.findall(r"(?i)(grch3[78]|hg19|hg38|grcm38|mm10)", filename)}
+    return found.pop() if len(found) == 1 else None
 
 
 def read_meta(path: Path) -> dict[str, str]:

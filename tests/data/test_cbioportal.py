@@ -230,3 +230,51 @@ def test_cna_error_names_the_file_line_across_empty_lines(tiny_study: Path) -> N
     path.write_text("\n".join(lines) + "\n")
     with pytest.raises(InputError, match="line 5"):
         read_cna(path)
+
+
+# ---------------------------------------------------------------- several .seg files
+def _second_build(study: Path, name: str = "data_cna_hg38.seg") -> None:
+    """A copy of the segments under another build, with one value changed to tell them apart."""
+    text = (study / "data_cna_hg19.seg").read_text().replace("0.12", "0.99")
+    (study / name).write_text(text)
+
+
+def test_seg_file_of_the_study_build_is_read(tiny_study: Path) -> None:
+    _second_build(tiny_study)
+    cohort = read_cbioportal(tiny_study)  # no reference_genome: cBioPortal's default hg19
+    assert cohort.segments.attrs["source"].endswith("data_cna_hg19.seg")
+    assert cohort.segments["seg_mean"].iloc[0] == pytest.approx(0.12)
+    meta = tiny_study / "meta_study.txt"
+    meta.write_text(meta.read_text() + "reference_genome: GRCh38\n")
+    cohort = read_cbioportal(tiny_study)
+    assert cohort.segments.attrs["source"].endswith("data_cna_hg38.seg")
+    assert cohort.segments["seg_mean"].iloc[0] == pytest.approx(0.99)
+
+
+def test_seg_build_comes_from_its_meta_file(tiny_study: Path) -> None:
+    _second_build(tiny_study, "segments_b.seg")  # the name says nothing; the meta file does
+    (tiny_study / "data_cna_hg19.seg").rename(tiny_study / "segments_a.seg")
+    for name, build in (("segments_a.seg", "hg19"), ("segments_b.seg", "hg38")):
+        (tiny_study / f"meta_{name[:-4]}.txt").write_text(
+            "cancer_study_identifier: tiny_headers\ngenetic_alteration_type: "
+            f"COPY_NUMBER_ALTERATION\ndatatype: SEG\nreference_genome_id: {build}\n"
+            f"description: segments\ndata_filename: {name}\n")
+    meta = tiny_study / "meta_study.txt"
+    meta.write_text(meta.read_text() + "reference_genome: hg38\n")
+    assert read_cbioportal(tiny_study).segments.attrs["source"].endswith("segments_b.seg")
+
+
+def test_two_seg_files_of_one_build_are_refused(tiny_study: Path) -> None:
+    _second_build(tiny_study, "more_hg19.seg")
+    with pytest.raises(InputError, match=r"several \.seg files for genome hg19"):
+        read_cbioportal(tiny_study)
+
+
+def test_no_seg_file_of_the_study_build_reads_the_first_with_a_warning(
+        tiny_study: Path, caplog: pytest.LogCaptureFixture) -> None:
+    _second_build(tiny_study)
+    meta = tiny_study / "meta_study.txt"
+    meta.write_text(meta.read_text() + "reference_genome: mm10\n")
+    cohort = read_cbioportal(tiny_study)
+    assert cohort.segments.attrs["source"].endswith("data_cna_hg19.seg")
+    assert "no .seg file for the study's genome mm10" in caplog.text
