@@ -506,6 +506,11 @@ def write_cbioportal(
 
     ``extra_files`` ({file name: table}) are written as TSV next to the study (e.g. a
     simulator's ``ground_truth.tsv``); no reader loads them into a cohort.
+
+    The TME, clone and ctDNA tables (``data_tme.txt``, ``data_clones.txt``, ``data_ctdna.txt``)
+    have no cBioPortal data type, so they get no meta file: cBioPortal's validator and importer
+    only look at files a meta file names, so the study stays valid for them, and our reader
+    finds these tables by file name.
     """
     out_dir = Path(out_dir)
     if out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())):
@@ -565,15 +570,10 @@ def _write_study(cohort: Cohort, folder: Path, extra_files: dict[str, pd.DataFra
             "genetic_alteration_type": "COPY_NUMBER_ALTERATION", "datatype": "SEG",
             "reference_genome_id": "hg19", "description": "Copy-number segments.",
             "data_filename": SEG_FILE})
-    for name, filename in EXTRA_FILES.items():
+    for name, filename in EXTRA_FILES.items():  # read by name, so no meta file (see above)
         table = getattr(cohort, name)
-        if table is None:
-            continue
-        _write_tsv(folder / filename, table)
-        _write_meta(folder / f"meta_{name}.txt", {
-            "cancer_study_identifier": study_id, "genetic_alteration_type": "PREDICTOR_EXTENSION",
-            "datatype": name.upper(), "data_filename": filename,
-            "description": S.SCHEMAS[name].description})
+        if table is not None:
+            _write_tsv(folder / filename, table)
     for filename, table in extra_files.items():
         if Path(filename).name != filename or filename.startswith(("data_", "meta_")):
             raise InputError(f"extra file name {filename!r} must be a plain file name that "

@@ -29,6 +29,25 @@ def assert_same_cohort(left: Cohort, right: Cohort) -> None:
                                       obj=name)
 
 
+# cBioPortal's meta file types (genetic_alteration_type, datatype) that the writer may use.
+CBIOPORTAL_TYPES = {("CLINICAL", "PATIENT_ATTRIBUTES"), ("CLINICAL", "SAMPLE_ATTRIBUTES"),
+                    ("MUTATION_EXTENDED", "MAF"), ("COPY_NUMBER_ALTERATION", "DISCRETE"),
+                    ("COPY_NUMBER_ALTERATION", "SEG"), ("GENE_PANEL_MATRIX", "GENE_PANEL_MATRIX")}
+
+
+def assert_meta_files_are_cbioportal_types(study: Path) -> None:
+    """Every meta file (but meta_study) has a cBioPortal type and names an existing file."""
+    from predictor.data.cbioportal import read_meta
+
+    for path in sorted(study.glob("meta_*.txt")):
+        if path.name == "meta_study.txt":
+            continue
+        meta = read_meta(path)
+        kind = (meta.get("genetic_alteration_type"), meta.get("datatype"))
+        assert kind in CBIOPORTAL_TYPES, (path.name, kind)
+        assert (study / meta["data_filename"]).is_file(), path.name
+
+
 def strip_hash_lines(src: Path, dst: Path) -> None:
     dst.mkdir()
     for path in src.iterdir():
@@ -118,8 +137,10 @@ def test_round_trip_of_a_read_study(tiny_study: Path, tmp_path: Path) -> None:
     assert [line.startswith("#") for line in sample_lines[:6]] == [True] * 5 + [False]
     assert "1:PROGRESSION" in "\n".join(patient_lines)
     for meta in ("meta_study.txt", "meta_clinical_patient.txt", "meta_mutations.txt",
-                 "meta_cna.txt", "meta_tme.txt"):
+                 "meta_cna.txt"):
         assert (out / meta).exists(), meta
+    assert (out / "data_tme.txt").exists()
+    assert_meta_files_are_cbioportal_types(out)
     written_truth = pd.read_csv(out / "ground_truth.tsv", sep="\t")
     assert written_truth["true_response_probability"].tolist() == [0.7, 0.1]
     assert not any(p.name.startswith(".") for p in tmp_path.iterdir())  # no temp folder left
@@ -278,3 +299,7 @@ def test_no_seg_file_of_the_study_build_reads_the_first_with_a_warning(
     cohort = read_cbioportal(tiny_study)
     assert cohort.segments.attrs["source"].endswith("data_cna_hg19.seg")
     assert "no .seg file for the study's genome mm10" in caplog.text
+
+
+def test_demo_study_meta_files_are_cbioportal_types() -> None:
+    assert_meta_files_are_cbioportal_types(Path(__file__).resolve().parents[2] / "data" / "demo")
