@@ -69,7 +69,10 @@ def predict(
     output: Annotated[Path, typer.Option("--output", help="Predictions file to write.")],
     format: Annotated[str | None, typer.Option("--format", help="csv or parquet.")] = None,
     backend: Annotated[str, typer.Option("--backend", help="compiled or lightgbm.")] = "compiled",
-    explain: Annotated[int, typer.Option("--explain", min=0, help="Top K contributions.")] = 0,
+    explain: Annotated[int, typer.Option(
+        "--explain", min=0,
+        help="Top K feature contributions per head (response log-odds, relapse log hazard).",
+    )] = 0,
     batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Rows/chunk.")] = 20_000,
     engine: Annotated[str, typer.Option("--engine", help="local or dask.")] = "local",
     scheduler: Annotated[str | None, typer.Option("--scheduler", help="Dask scheduler.")] = None,

@@ -114,31 +114,35 @@ class Predictor:
                     out[horizon_column(h)] = surv[:, j]
         frame = pd.DataFrame(out)
         if explain:
-            if self.response is None:
-                raise InputError("--explain needs a response head, and this bundle has none")
-            explained = self.explain_frame(X, explain, matrix_for(self.response))
-            frame = pd.concat([frame, explained], axis=1)
+            explained = [self.explain_frame(X, explain, matrix_for(head), head=head.name)
+                         for head in heads]
+            frame = pd.concat([frame, *explained], axis=1)
         return frame
 
-    def explain_frame(self, X: pd.DataFrame, k: int,
-                      matrix: np.ndarray | None = None) -> pd.DataFrame:
-        """Top-``k`` features by |contribution| to the response head's raw score (log-odds)."""
-        if self.response is None:
-            raise InputError("--explain needs a response head, and this bundle has none")
-        names = self.response.feature_names
+    def explain_frame(self, X: pd.DataFrame, k: int, matrix: np.ndarray | None = None,
+                      head: str = "response") -> pd.DataFrame:
+        """Top-``k`` features by |contribution| to a head's raw score: the response log-odds
+        (columns ``top<j>_feature``/``top<j>_contribution``) or the relapse log relative hazard
+        (``relapse_top<j>_...``; positive = earlier relapse). Contributions and bias sum to the
+        raw score."""
+        chosen = {"response": self.response, "relapse": self.relapse}.get(head)
+        if chosen is None:
+            raise InputError(f"--explain: this bundle has no {head} head")
+        names = chosen.feature_names
         if matrix is None:
             matrix = self._matrix(X, names)
-        contrib = np.asarray(self.response.model.contribution_matrix(matrix))
+        contrib = np.asarray(chosen.model.contribution_matrix(matrix))
         contrib = contrib[:, : len(names)]  # the last column is the expected value (bias)
         k = min(k, len(names))
         order = np.argsort(-np.abs(contrib), axis=1, kind="stable")[:, :k]
         rows = np.arange(len(matrix))[:, None]
         top_values = contrib[rows, order]
         name_arr = np.asarray(names, dtype=object)
+        prefix = "" if head == "response" else f"{head}_"
         cols: dict[str, Any] = {}
         for j in range(k):
-            cols[f"top{j + 1}_feature"] = name_arr[order[:, j]]
-            cols[f"top{j + 1}_contribution"] = top_values[:, j]
+            cols[f"{prefix}top{j + 1}_feature"] = name_arr[order[:, j]]
+            cols[f"{prefix}top{j + 1}_contribution"] = top_values[:, j]
         return pd.DataFrame(cols)
 
     # ------------------------------------------------------------------ helpers

@@ -142,6 +142,26 @@ def test_explain_gives_top_contributions(bundle_dir, fitted, sim_cohort):
     np.testing.assert_allclose(values[:, 0], np.abs(contrib).max(axis=1), rtol=0, atol=1e-12)
 
 
+def test_explain_covers_the_relapse_head(bundle_dir, fitted, sim_cohort):
+    predictor = load_bundle(bundle_dir)
+    k = 2
+    out = predictor.predict(sim_cohort, explain=k)
+    names = predictor.relapse.feature_names
+    assert [c for c in out.columns if c.startswith("relapse_top")] == [
+        "relapse_top1_feature", "relapse_top1_contribution",
+        "relapse_top2_feature", "relapse_top2_contribution"]
+    contrib = fitted["relapse"].contributions(fitted["X"][names])
+    # The contributions (with the bias) add up to the relapse risk that is output.
+    np.testing.assert_allclose(contrib.sum(axis=1), out["relapse_risk"], rtol=0, atol=1e-9)
+    top = contrib.drop(columns="bias").to_numpy()
+    rows = np.arange(len(top))
+    first = [names.index(n) for n in out["relapse_top1_feature"]]
+    np.testing.assert_allclose(out["relapse_top1_contribution"], top[rows, first], rtol=0,
+                               atol=1e-12)
+    np.testing.assert_allclose(np.abs(top[rows, first]), np.abs(top).max(axis=1), rtol=0,
+                               atol=1e-12)
+
+
 def test_missing_feature_columns_are_nan_with_one_warning(bundle_dir, fitted, caplog):
     predictor = load_bundle(bundle_dir)
     X = fitted["X"]
