@@ -49,14 +49,18 @@ def simulate(
 def validate(
     path: Annotated[Path, typer.Argument(help="cBioPortal study folder or CSV/TSV/Parquet table.")],
     mapping: Annotated[
-        Path | None, typer.Option("--mapping", help="YAML column mapping for flat tables.")
+        Path | None, typer.Option("--mapping", help="YAML column mapping for flat tables "
+                                  "(a shipped one, e.g. conf/mappings/chowell_icb.yaml, works "
+                                  "from any folder).")
     ] = None,
 ) -> None:
     """Check a cohort against the schema; print a summary or one error line (exit 2)."""
     from predictor.data.readers import describe_cohort, read_cohort
+    from predictor.resources import resolve_user_path
 
     try:
-        cohort = read_cohort(path, mapping=mapping)
+        cohort = read_cohort(path, mapping=None if mapping is None
+                             else resolve_user_path(mapping))
     except InputError as error:
         _fail(error)
     typer.echo(describe_cohort(cohort))

@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 from omegaconf import DictConfig, OmegaConf
 
-import predictor
+from predictor import resources
 from predictor.data.cohort import Cohort
 from predictor.data.labels import ResponseRule, relapse_target, response_labels
 from predictor.errors import InputError
@@ -35,7 +35,7 @@ from predictor.evaluation import harness as H
 
 log = logging.getLogger(__name__)
 
-REPO_ROOT = Path(predictor.__file__).resolve().parents[1]
+REPO_ROOT = resources.resource_root()  # the checkout, or the packaged configs of a wheel
 TRUTH_COLUMNS = ("patient_id", "true_response_probability", "true_relapse_hazard")
 
 
@@ -65,11 +65,21 @@ class TrainingData:
 
 
 def resolve_path(path: str | Path | None) -> Path | None:
-    """A config path: absolute as given, else relative to the repository root."""
+    """A config path: absolute as given, else from the working directory when it exists there,
+    else from the repository (or packaged resources); see :func:`resources.resolve_user_path`."""
     if path in (None, ""):
         return None
-    p = Path(str(path)).expanduser()
-    return p if p.is_absolute() else REPO_ROOT / p
+    return resources.resolve_user_path(str(path))
+
+
+def cohort_path(path: str | Path | None) -> Path | None:
+    """``data.path`` resolved; a missing demo cohort (not in the wheel) says how to write it."""
+    resolved = resolve_path(path)
+    if resolved is not None and not resolved.exists() and resources.is_demo_cohort(path):
+        raise InputError("no such folder (an installed package does not ship the demo cohort): "
+                         f"write it with `{resources.DEMO_COMMAND}` or set data.path=YOUR_COHORT",
+                         file=resolved)
+    return resolved
 
 
 def label_rule(data_cfg: DictConfig) -> ResponseRule:
@@ -135,7 +145,7 @@ def load_data(data_cfg: DictConfig, seed: int) -> TrainingData:
         truth = truth.set_index("patient_id") if "patient_id" in truth.columns else truth
         truth.index = truth.index.astype("string")
     else:
-        path = resolve_path(data_cfg.get("path"))
+        path = cohort_path(data_cfg.get("path"))
         if path is None:
             raise InputError("data.path is not set (a cBioPortal folder or a flat table)")
         cohort = read_cohort(path, mapping=mapping_arg)

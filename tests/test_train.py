@@ -155,7 +155,7 @@ def test_a_separate_test_file_is_the_held_out_set(tmp_path: Path,
     assert data.separate_test() and len(data.test) == 30
 
 
-def test_paths_are_relative_to_the_repository_and_rules_are_described(tmp_path: Path) -> None:
+def test_shipped_paths_resolve_from_any_folder_and_rules_are_described(tmp_path: Path) -> None:
     from predictor.data.labels import ResponseRule
 
     assert training.resolve_path("data/demo") == training.REPO_ROOT / "data" / "demo"

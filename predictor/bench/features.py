@@ -59,15 +59,15 @@ def _timed(fn: Callable[[], Any]) -> tuple[Any, float, int]:
 def measure(n_patients: int, seed: int = 0) -> dict:
     """Simulate ``n_patients`` and time the default pipeline's fit and transform on them."""
     from predictor.data.simulator import simulate_cohort
-    from predictor.features.knowledge import REPO_ROOT
     from predictor.features.pipeline import build_feature_pipeline
+    from predictor.resources import config_dir
 
     cohort, _ = simulate_cohort(n_patients, seed)
     cohort = cohort.without_outcomes()
     rows = 0 if cohort.mutations is None else len(cohort.mutations)
     import yaml
 
-    with open(REPO_ROOT / "conf" / "features" / "default.yaml", encoding="utf-8") as handle:
+    with open(config_dir() / "features" / "default.yaml", encoding="utf-8") as handle:
         config = yaml.safe_load(handle)
     base_rss = psutil.Process().memory_info().rss
     pipeline, fit_s, fit_peak = _timed(lambda: build_feature_pipeline(**config).fit(cohort))

@@ -231,11 +231,12 @@ def _bench_bundles(work: Path, trees: int, quick: bool, patients: int = 2000) ->
     from predictor.features.pipeline import build_feature_pipeline
     from predictor.models.relapse import RelapseModel
     from predictor.models.response import ResponseModel
+    from predictor.resources import config_dir
 
-    repo = Path(__file__).resolve().parents[2]
-    cfg = yaml.safe_load((repo / "conf/features/default.yaml").read_text())
-    cfg["families"]["mutation"]["gene_sets"] = str(repo / "conf/knowledge/gene_sets.yaml")
-    cfg["families"]["mechanism"]["knowledge_base"] = str(repo / "conf/knowledge/drugs.yaml")
+    conf = config_dir()
+    cfg = yaml.safe_load((conf / "features" / "default.yaml").read_text())
+    cfg["families"]["mutation"]["gene_sets"] = str(conf / "knowledge" / "gene_sets.yaml")
+    cfg["families"]["mechanism"]["knowledge_base"] = str(conf / "knowledge" / "drugs.yaml")
     cohort, _ = simulate_cohort(patients, 0)
     pipeline = build_feature_pipeline(cfg).fit(cohort)
     X = pipeline.transform(cohort)

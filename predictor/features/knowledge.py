@@ -1,5 +1,9 @@
 """Load and check the drug knowledge base and the pathway gene sets (YAML under ``conf/``).
 
+Relative paths are taken from the working directory when they exist there, else from the
+checkout or the installed package (:func:`predictor.resources.resolve_user_path`), so the
+defaults below work from anywhere and in a wheel.
+
 They are loaded once, when the pipeline is built, into plain dicts that become transformer
 params: a fitted pipeline carries its knowledge and never reads ``conf/`` again.
 """
@@ -12,11 +16,11 @@ from typing import Any
 
 import yaml
 
-import predictor
+from predictor import resources
 from predictor.data.schema import NONSYNONYMOUS_CLASSES, VARIANT_CLASSIFICATIONS
 from predictor.errors import InputError
 
-REPO_ROOT = Path(predictor.__file__).resolve().parents[1]
+REPO_ROOT = resources.resource_root()  # the checkout, or the packaged configs of a wheel
 DEFAULT_DRUGS = "conf/knowledge/drugs.yaml"
 DEFAULT_GENE_SETS = "conf/knowledge/gene_sets.yaml"
 MECHANISMS = ("targeted", "immunotherapy", "chemotherapy", "hormonal", "other")
@@ -35,9 +39,8 @@ CLASS_ALIASES = {"nonsynonymous": NONSYNONYMOUS_CLASSES, "truncating": TRUNCATIN
 
 
 def resolve_path(path: str | Path) -> Path:
-    """A config path: absolute as is, relative to the repository root otherwise."""
-    p = Path(path).expanduser()
-    return p if p.is_absolute() else REPO_ROOT / p
+    """A config path: absolute as is, else from the working directory or the resources."""
+    return resources.resolve_user_path(path)
 
 
 def _read_yaml(path: str | Path) -> Any:

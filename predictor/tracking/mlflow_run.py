@@ -21,6 +21,7 @@ from mlflow.entities import Metric, Param, RunTag
 from mlflow.tracking import MlflowClient
 
 import predictor
+from predictor.resources import source_checkout
 
 DEFAULT_TRACKING_URI = "sqlite:///mlruns.db"
 PARENT_RUN_ENV = "PREDICTOR_MLFLOW_PARENT_RUN_ID"
@@ -35,8 +36,14 @@ def resolve_tracking_uri(configured: str | None = None) -> str:
 
 
 def git_commit(repo: Path | None = None) -> str | None:
-    """The checked-out commit of the source tree, or None outside a git checkout."""
-    root = repo or Path(predictor.__file__).resolve().parents[1]
+    """The checked-out commit of the source tree, or None outside a git checkout.
+
+    An installed wheel has no source tree: asking git there would report whatever repository
+    the environment happens to live in, so it gives None.
+    """
+    root = repo or source_checkout()
+    if root is None:
+        return None
     try:
         out = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True,
                              text=True, timeout=10, check=True)

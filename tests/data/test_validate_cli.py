@@ -174,3 +174,16 @@ def test_not_utf8(tmp_path: Path) -> None:
     path = tmp_path / "latin1.csv"
     path.write_bytes("patient_id,cancer_type\n1,NSCLC\n2,Caf\xe9\n".encode("latin-1"))
     assert_one_line_error(validate(path), "latin1.csv", "line 3", "UTF-8")
+
+
+def test_a_shipped_mapping_is_found_from_any_folder(tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    table = tmp_path / "cohort.csv"
+    table.write_text("SAMPLE_ID,CancerType,Age,Sex,Drug,TMB\n1,Melanoma,61,1,0,12.5\n"
+                     "2,NSCLC,70,0,1,3.1\n")
+    monkeypatch.chdir(tmp_path)  # no conf/ here: the mapping comes from the shipped configs
+    result = validate(table, "--mapping", "conf/mappings/chowell_icb.yaml")
+    assert result.exit_code == 0, result.output
+    assert "2 patients" in result.stdout
+    missing = validate(table, "--mapping", "conf/mappings/nope.yaml")
+    assert_one_line_error(missing, "conf/mappings/nope.yaml", "mapping file not found")
