@@ -438,6 +438,7 @@ def save_model_bundle(cfg: DictConfig, data: TrainingData, fit: H.FinalFit, hori
                                        "test_harrell_c") and math.isfinite(v)}},
         compile=bool(cfg.get("compile", True)),
         probe_cohort=probe_cohort(data.train, int(cfg.seed)),
+        training_features=fit.X_train,
         overwrite=True,
     )
 

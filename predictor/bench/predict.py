@@ -252,7 +252,7 @@ def _bench_bundles(work: Path, trees: int, quick: bool, patients: int = 2000) ->
         with _all_rounds(label != "default"):
             response = ResponseModel(**params).fit(X, labels, cats)
             relapse = RelapseModel(**params).fit(X, target["time"], target["event"], cats)
-        bundles[label] = _save(work / f"bundle_{label}", pipeline, response, relapse, cohort)
+        bundles[label] = _save(work / f"bundle_{label}", pipeline, response, relapse, cohort, X)
         got = bundle_trees(bundles[label])
         if label != "default" and set(got.values()) != {trees}:
             raise RuntimeError(f"{trees}-tree bundle has {got} trees, expected {trees} per head")
@@ -281,13 +281,14 @@ def _all_rounds(on: bool):
     return mock.patch.object(lgbm, "choose_rounds", choose_all)
 
 
-def _save(out: Path, pipeline, response, relapse, cohort) -> Path:
+def _save(out: Path, pipeline, response, relapse, cohort, X) -> Path:
     from predictor.serving.bundle import save_bundle
 
     return save_bundle(out, feature_pipeline=pipeline, response_model=response,
                        relapse_model=relapse, input_mapping=None,
                        label_rule={"source": "best_response"}, horizons=(6, 12, 24),
-                       metadata={"fingerprint": cohort.fingerprint()}, probe_cohort=cohort)
+                       metadata={"fingerprint": cohort.fingerprint()}, probe_cohort=cohort,
+                       training_features=X)
 
 
 def _flat_file(rows: int, path: Path) -> Path:

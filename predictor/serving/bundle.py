@@ -8,6 +8,7 @@ Layout (see docs/ARCHITECTURE.md)::
     response/            ResponseModel.save(): model.txt, calibration.json, response.json
     relapse/             RelapseModel.save(): model.txt, baseline hazard JSON, ...
     compiled/            lleaves objects + sidecars (model hash, CPU, versions) + probes
+    training_profile.json  per-feature training range and missing share (input shift check)
 
 Why: a bundle is written atomically (built in a temp dir, then renamed), verified on load
 (sha256 of every file) and contains no pickle, so it can be shared and audited.
@@ -37,6 +38,7 @@ from predictor.models.io import write_text_atomic
 from predictor.serving import compiled as C
 from predictor.serving.inputs import used_inputs
 from predictor.serving.predictor import Head, Predictor
+from predictor.serving.shift import PROFILE_FILE, ShiftMonitor, training_profile
 
 log = logging.getLogger(__name__)
 
@@ -65,13 +67,16 @@ def save_bundle(
     metadata: Mapping | None = None,
     compile: bool = True,
     probe_cohort: Any | None = None,
+    training_features: pd.DataFrame | None = None,
     overwrite: bool = False,
 ) -> Path:
     """Write a bundle to ``out_dir`` atomically and return its path.
 
     ``probe_cohort`` (e.g. the training cohort) supplies real feature rows for the compiled
     core's equality check; synthetic rows covering NaN, thresholds and categories are always
-    added. Refuses a non-empty ``out_dir`` unless ``overwrite``.
+    added. ``training_features`` (the final models' training matrix) gives the input-shift
+    profile (aggregates only, see ``predictor.serving.shift``). Refuses a non-empty ``out_dir``
+    unless ``overwrite``.
     """
     out_dir = Path(out_dir)
     if response_model is None and relapse_model is None:
@@ -92,7 +97,8 @@ def save_bundle(
             work, feature_pipeline=feature_pipeline,
             heads={"response": response_model, "relapse": relapse_model},
             input_mapping=input_mapping, label_rule=label_rule, horizons=horizons,
-            metadata=metadata, compile=compile, probe_cohort=probe_cohort)
+            metadata=metadata, compile=compile, probe_cohort=probe_cohort,
+            training_features=training_features)
         write_text_atomic(work / MANIFEST, yaml.safe_dump(manifest, sort_keys=False))
         _make_readable(work)
         _swap_into_place(work, out_dir)
@@ -104,7 +110,7 @@ def save_bundle(
 
 
 def _write_contents(work: Path, *, feature_pipeline, heads, input_mapping, label_rule,
-                    horizons, metadata, compile, probe_cohort) -> dict:
+                    horizons, metadata, compile, probe_cohort, training_features) -> dict:
     write_text_atomic(work / FEATURES_FILE,
                        json.dumps(_plain(feature_pipeline.to_state()), indent=1, sort_keys=True))
     head_info: dict[str, dict] = {}
@@ -116,6 +122,13 @@ def _write_contents(work: Path, *, feature_pipeline, heads, input_mapping, label
             raise RuntimeError(f"{type(model).__name__}.save() wrote no {MODEL_FILE}")
         head_info[name] = {"dir": name, "model_file": f"{name}/{MODEL_FILE}",
                            "feature_names": _head_features(model)}
+    profile_file = None
+    if training_features is not None:
+        used = [n for info in head_info.values() for n in info["feature_names"]]
+        profile = training_profile(training_features, used,
+                                   getattr(feature_pipeline, "categorical_features_", []))
+        write_text_atomic(work / PROFILE_FILE, json.dumps(profile, indent=1))
+        profile_file = PROFILE_FILE
     compiled_info: dict[str, dict] = {}
     expected_inputs = None
     probe_features = None
@@ -150,6 +163,7 @@ def _write_contents(work: Path, *, feature_pipeline, heads, input_mapping, label
         "head_info": head_info,
         "compiled": compiled_info,
         "expected_inputs": expected_inputs,
+        "training_profile": profile_file,
         "training_fingerprint": (metadata or {}).get("fingerprint") or (
             probe_cohort.fingerprint() if probe_cohort is not None else None),
         "metadata": _plain(dict(metadata or {})),
@@ -395,11 +409,14 @@ def load_bundle_dir(bundle_dir: Path, backend: str = "compiled") -> Predictor:
         heads[name] = Head(name=name, model=model, scorer=scorer,
                            feature_names=list(info["feature_names"]))
     threshold = manifest.get("threshold")
+    profile = manifest.get("training_profile")  # absent in bundles written before it existed
+    shift = (ShiftMonitor(json.loads((bundle_dir / profile).read_text(encoding="utf-8")))
+             if profile else None)
     return Predictor(
         pipeline=pipeline, response=heads.get("response"), relapse=heads.get("relapse"),
         threshold=None if threshold is None else float(threshold),
         horizons=[float(h) for h in manifest.get("horizons_months") or []],
-        manifest=manifest, bundle_dir=bundle_dir)
+        manifest=manifest, bundle_dir=bundle_dir, shift=shift)
 
 
 def _model_class(name: str):

@@ -76,15 +76,27 @@ def _describe(kind: str, name: str, features: list[str]) -> str:
 
 def missing_inputs(cohort: Any, expected: dict) -> list[str]:
     """Expected inputs absent from ``cohort``, described with the features they feed."""
+    return [_describe(kind, name, features) for kind, name, features in
+            _absent(cohort, expected)]
+
+
+def absent_input_features(cohort: Any, expected: dict) -> set[str]:
+    """The model features fed by expected inputs that ``cohort`` lacks (already warned about,
+    so other checks can leave them out)."""
+    return {f for _, _, features in _absent(cohort, expected) for f in features}
+
+
+def _absent(cohort: Any, expected: dict) -> list[tuple[str, str, list[str]]]:
+    """(kind, name, features) of every expected table or clinical column ``cohort`` lacks."""
     tables = expected.get("tables") or {}
     columns = expected.get("columns") or {}
     if isinstance(tables, list):  # manifest without per-input feature lists
         tables = {name: [] for name in tables}
     if isinstance(columns, list):
         columns = {name: [] for name in columns}
-    missing = [_describe("table", t, f) for t, f in tables.items()
-               if getattr(cohort, t, None) is None]
+    absent = [("table", t, list(f)) for t, f in tables.items()
+              if getattr(cohort, t, None) is None]
     present = {str(c).lower() for c in cohort.clinical.columns}
-    missing += [_describe("column", c, f) for c, f in columns.items()
-                if str(c).lower() not in present]
-    return missing
+    absent += [("column", c, list(f)) for c, f in columns.items()
+               if str(c).lower() not in present]
+    return absent

@@ -18,7 +18,8 @@ import pandas as pd
 
 from predictor.errors import InputError
 from predictor.serving.compiled import RawScorer, prepare_matrix
-from predictor.serving.inputs import missing_inputs
+from predictor.serving.inputs import absent_input_features, missing_inputs
+from predictor.serving.shift import ShiftMonitor
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +53,7 @@ class Predictor:
     manifest: dict = field(default_factory=dict)
     bundle_dir: Path | None = None
     n_jobs: int | None = None
+    shift: ShiftMonitor | None = None  # the training profile's input check (None: no profile)
     _warned_missing: set[str] = field(default_factory=set, repr=False)
 
     @property
@@ -74,6 +76,8 @@ class Predictor:
     def predict(self, cohort, explain: int = 0) -> pd.DataFrame:
         """One row per patient of ``cohort`` (outcomes, if any, are never looked at)."""
         self._warn_missing_inputs(cohort)
+        if self.shift is not None and self.manifest.get("expected_inputs"):
+            self.shift.skip.update(absent_input_features(cohort, self.manifest["expected_inputs"]))
         features = self.pipeline.transform(cohort.without_outcomes())
         return self.predict_frame(features, explain=explain)
 
@@ -84,6 +88,10 @@ class Predictor:
         ids = pd.Index(X.index, name=PATIENT_ID).astype("string")
         out: dict[str, Any] = {PATIENT_ID: ids.to_numpy()}
         self._warn_missing(X)
+        if self.shift is not None:
+            message = self.shift.check(X)
+            if message:
+                log.warning("%s", message)
         matrices: dict[tuple[str, ...], np.ndarray] = {}  # heads usually share their features
         heads = [h for h in (self.response, self.relapse) if h is not None]
         snap = any(getattr(h.scorer, "snap", False) for h in heads)

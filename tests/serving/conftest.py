@@ -130,7 +130,7 @@ def bundle_dir(tmp_path_factory, fitted, sim_cohort) -> Path:
                 relapse_model=fitted["relapse"], input_mapping=None,
                 label_rule={"source": "best_response", "positive": ["CR", "PR"]},
                 horizons=HORIZONS, metadata={"fingerprint": sim_cohort.fingerprint()},
-                probe_cohort=sim_cohort)
+                probe_cohort=sim_cohort, training_features=fitted["X"])
     return out
 
 
