@@ -46,7 +46,8 @@ def test_run_prints_table_for_every_bundle(monkeypatch, capsys):
     ]
     stages = {"read": 0.1, "features": 0.1, "score": 0.1, "write": 0.1, "rows": 1e5}
     e2e = {label: {"trees": {"response": trees, "relapse": trees}, "compiled": 1.0,
-                   "lightgbm": 3.0, "stages_compiled": stages, "stages_lightgbm": stages}
+                   "lightgbm": 3.0, "stages_compiled": stages, "stages_lightgbm": stages,
+                   "startup_compiled": 1.25, "startup_lightgbm": 1.5}
            for label, trees in (("full_trees", 500), ("full", 500), ("default", 80))}
     monkeypatch.setenv("COLUMNS", "250")  # rich: no wrapped labels
     monkeypatch.setattr(bench, "core_benchmark", lambda *a, **k: core)
@@ -57,3 +58,4 @@ def test_run_prints_table_for_every_bundle(monkeypatch, capsys):
     assert "500-tree bundle, trees only" in out and "default early-stopped bundle" in out
     assert "500-tree bundle with the linear blend" in out
     assert "6.0x" in out and "3.00x" in out and "skipped" in out
+    assert "start-up s (CLI on 100 rows)" in out and "1.25" in out
