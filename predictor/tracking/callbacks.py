@@ -3,13 +3,14 @@
 ``on_multirun_start`` creates the parent run and publishes its id in
 ``$PREDICTOR_MLFLOW_PARENT_RUN_ID`` and in ``<sweep dir>/mlflow_parent_run_id`` (for launchers
 that run jobs in other processes); each job's run picks it up as ``parent_run_id``.
-``on_multirun_end`` records the best objective seen and closes the parent run.
+``on_multirun_end`` records the best objective seen and closes the parent run. Whether or not
+tracking is on, it also writes ``<sweep dir>/sweep_summary.{md,csv}`` (every job's swept
+overrides and CV metrics, best first; see ``sweep_summary``) and logs the table.
 """
 
 from __future__ import annotations
 
-import contextlib
-import math
+import logging
 import os
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,15 @@ from omegaconf import DictConfig
 
 from predictor.tracking.mlflow_run import PARENT_RUN_ENV, resolve_tracking_uri, standard_tags
 from predictor.tracking.params import to_param_value
+from predictor.tracking.sweep_summary import (
+    JobResult,
+    job_result,
+    summary_frame,
+    to_markdown,
+    write_summary,
+)
+
+log = logging.getLogger(__name__)
 
 PARENT_RUN_FILE = "mlflow_parent_run_id"
 
@@ -46,8 +56,10 @@ class MlflowSweepCallback(Callback):
         self._client: Any = None
         self._run_id: str | None = None
         self._objectives: list[float] = []
+        self._jobs: list[JobResult] = []
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        self._jobs = []
         if not _tracking_enabled(config):
             return
         import mlflow
@@ -74,15 +86,18 @@ class MlflowSweepCallback(Callback):
         (sweep_dir / PARENT_RUN_FILE).write_text(self._run_id + "\n")
 
     def on_job_end(self, config: DictConfig, job_return: Any, **kwargs: Any) -> None:
-        with contextlib.suppress(Exception):  # a failed job has no return value
-            value = float(job_return.return_value)
-            if math.isfinite(value):
-                self._objectives.append(value)
+        job = job_result(job_return)
+        self._jobs.append(job)
+        if job.objective is not None:
+            self._objectives.append(job.objective)
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
+        files = self._write_summary(config)
         if self._run_id is None:
             return
         try:
+            for path in files:
+                self._client.log_artifact(self._run_id, str(path))
             if self._objectives:
                 self._client.log_metric(self._run_id, "best_objective", max(self._objectives))
             self._client.log_metric(self._run_id, "n_jobs_finished", len(self._objectives))
@@ -90,3 +105,13 @@ class MlflowSweepCallback(Callback):
         finally:
             os.environ.pop(PARENT_RUN_ENV, None)
             self._run_id = None
+
+    def _write_summary(self, config: DictConfig) -> list[Path]:
+        """The sweep's job table, written next to the jobs and logged (empty: nothing)."""
+        if not self._jobs:
+            return []
+        frame = summary_frame(self._jobs, str(config.get("optimized_metric", "objective")))
+        files = write_summary(frame, Path(str(config.hydra.sweep.dir)))
+        log.info("sweep summary (%s):\n%s", files[1], to_markdown(frame))
+        self._jobs = []
+        return files

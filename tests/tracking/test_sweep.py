@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from mlflow.tracking import MlflowClient
 
@@ -42,6 +43,18 @@ def test_multirun_jobs_are_nested_under_one_parent(mlflow_server: str, tmp_path:
     assert parent.data.metrics["best_objective"] == pytest.approx(best)
     recorded = (tmp_path / "sweep" / "mlflow_parent_run_id").read_text().strip()
     assert recorded == parent.info.run_id
+    # One summary table of the jobs, best CV objective first, next to them and on the parent.
+    summary = pd.read_csv(tmp_path / "sweep" / "sweep_summary.csv")
+    assert sorted(summary["model.response.num_leaves"]) == [4, 8]
+    objective = summary["objective (cv_roc_auc)"].tolist()
+    assert objective == sorted((c.data.metrics["cv_roc_auc"] for c in children), reverse=True)
+    assert set(summary["status"]) == {"COMPLETED"}
+    assert "cv_harrell_c" in summary.columns and not any(c.startswith("test_")
+                                                         for c in summary.columns)
+    logged = {a.path for a in client.list_artifacts(parent.info.run_id)}
+    assert {"sweep_summary.md", "sweep_summary.csv"} <= logged
+    assert "sweep summary" in result.stderr and "| job | model.response.num_leaves |" in \
+        result.stderr
     # Unregistered models are printed as runs:/ URIs, one per job.
     uris = [line for line in result.stdout.splitlines() if line.startswith("model_uri: ")]
     assert sorted(uris) == sorted(f"model_uri: runs:/{c.info.run_id}/model" for c in children)
