@@ -72,7 +72,9 @@ class ShiftMonitor:
         """Add a batch of feature rows; a one-line warning for newly flagged features, or None.
 
         Columns absent from ``X`` and features in :attr:`skip` are left out: the predictor
-        already warns about the inputs they come from.
+        already warns about the inputs they come from. A feature missing for every patient while
+        its input is there is flagged: its values were not understood (e.g. cancer types spelt
+        differently from the training cohort).
         """
         findings: list[str] = []
         for name, ref in self.profile.get("features", {}).items():
@@ -86,7 +88,7 @@ class ShiftMonitor:
             if "low" in ref:
                 c.below += int((known < ref["low"]).sum())
                 c.above += int((known > ref["high"]).sum())
-            if name in self.flagged or c.known == c.rows == 0:
+            if name in self.flagged or c.rows == 0:
                 continue
             finding = _finding(name, ref, c)
             if finding:
@@ -111,7 +113,7 @@ def _finding(name: str, ref: Mapping, c: _Counts) -> str | None:
                 pct = "1st" if side == "below" else "99th"
                 parts.append(f"{count / c.known:.0%} of {c.known} {side} the training "
                              f"{pct} percentile {bound:.4g}")
-    if 0 < c.rows - c.known < c.rows:  # all-missing columns: absent input, warned elsewhere
+    if c.rows > c.known:
         share, trained = 1.0 - c.known / c.rows, float(ref.get("missing", 0.0))
         if share >= trained + MIN_MISSING_RISE and _excess(
                 c.rows - c.known, c.rows, max(trained, 0.01), 0.0):

@@ -62,13 +62,15 @@ def test_a_unit_change_is_named_once_with_its_direction() -> None:
 
 
 def test_new_missing_values_are_flagged_but_absent_columns_are_not() -> None:
-    monitor = ShiftMonitor(training_profile(_frame(1000, 0), ["tmb", "albumin", "age"]))
+    monitor = ShiftMonitor(training_profile(_frame(1000, 0), ["tmb", "albumin", "age",
+                                                              "cancer_code"], ["cancer_code"]))
     new = _frame(400, 5)
     new.loc[new.index[::2], "albumin"] = np.nan    # half the patients: unreadable values
-    new["age"] = np.nan                            # all missing: the absent-input warning's job
+    new["cancer_code"] = np.nan                    # every type spelt differently
     message = monitor.check(new.drop(columns="tmb"))
     assert message is not None
     assert "albumin: missing for 50% of 400 (training 0%" in message
+    assert "cancer_code: missing for 100% of 400" in message
     assert "age" not in message and "tmb" not in message
 
 
