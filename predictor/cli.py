@@ -53,17 +53,39 @@ def validate(
                                   "(a shipped one, e.g. conf/mappings/chowell_icb.yaml, works "
                                   "from any folder).")
     ] = None,
+    model: Annotated[
+        str | None, typer.Option("--model", help="Also check the cohort against this model: "
+                                 "inputs it lacks, values outside its training range.")
+    ] = None,
 ) -> None:
-    """Check a cohort against the schema; print a summary or one error line (exit 2)."""
+    """Check a cohort against the schema; print a summary or one error line (exit 2).
+
+    With ``--model`` (a bundle folder, runs:/ or models:/ URI), the cohort is read with the
+    model's column mapping (unless ``--mapping`` is given) and what ``predictor predict`` would
+    warn about is listed, without predicting.
+    """
     from predictor.data.readers import describe_cohort, read_cohort
     from predictor.resources import resolve_user_path
 
     try:
-        cohort = read_cohort(path, mapping=None if mapping is None
-                             else resolve_user_path(mapping))
+        predictor = None
+        if model is not None:
+            from predictor.serving.bundle import load_bundle
+
+            predictor = load_bundle(model, backend="lightgbm")  # nothing to compile for a check
+        chosen = (resolve_user_path(mapping) if mapping is not None else
+                  predictor.manifest.get("input_mapping") if predictor is not None else None)
+        cohort = read_cohort(path, mapping=chosen)
+        findings = predictor.input_findings(cohort) if predictor is not None else []
     except InputError as error:
         _fail(error)
     typer.echo(describe_cohort(cohort))
+    if predictor is not None:
+        typer.echo(f"against model {model}: " + ("inputs look like its training cohort"
+                                                  if not findings else
+                                                  f"{len(findings)} warning(s)"))
+        for finding in findings:
+            typer.echo(f"warning: {finding}")
 
 
 @app.command()

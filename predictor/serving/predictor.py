@@ -153,6 +153,24 @@ class Predictor:
             cols[f"{prefix}top{j + 1}_contribution"] = top_values[:, j]
         return pd.DataFrame(cols)
 
+    def input_findings(self, cohort) -> list[str]:
+        """What predicting ``cohort`` would warn about (absent inputs, input shift), computed
+        without predicting and without touching this predictor's run state
+        (``predictor validate --model``)."""
+        findings = []
+        expected = self.manifest.get("expected_inputs") or {}
+        missing = missing_inputs(cohort, expected) if expected else []
+        if missing:
+            findings.append(f"input lacks {'; '.join(missing)}; these model features would be "
+                            "predicted as missing (NaN)")
+        if self.shift is not None:
+            monitor = ShiftMonitor(self.shift.profile,
+                                   skip=absent_input_features(cohort, expected))
+            message = monitor.check(self.pipeline.transform(cohort.without_outcomes()))
+            if message:
+                findings.append(message)
+        return findings
+
     # ------------------------------------------------------------------ helpers
     def _warn_missing_inputs(self, cohort) -> None:
         """One warning per run for input tables/columns the model's features depend on."""

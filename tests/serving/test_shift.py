@@ -24,6 +24,14 @@ def _frame(n: int, seed: int) -> pd.DataFrame:
     })
 
 
+def _albumin_in_g_per_l(cohort):
+    """A copy of ``cohort`` (no outcomes) with albumin in g/L; the fixture is left as it is."""
+    from dataclasses import replace
+
+    clinical = cohort.clinical.assign(albumin=cohort.clinical["albumin"] * 10.0)
+    return replace(cohort.without_outcomes(), clinical=clinical)
+
+
 def test_profile_holds_ranges_and_missing_shares() -> None:
     X = pd.DataFrame({"a": np.r_[np.arange(100.0), [np.nan] * 25],
                       "few": np.r_[np.arange(10.0), [np.nan] * 115],
@@ -101,8 +109,7 @@ def test_cli_warns_and_still_writes_predictions(bundle_dir, sim_cohort, tmp_path
                                                 caplog) -> None:
     from predictor.data.flat import write_flat
 
-    cohort = sim_cohort.without_outcomes()
-    cohort.clinical["albumin"] = cohort.clinical["albumin"] * 10.0  # g/L
+    cohort = _albumin_in_g_per_l(sim_cohort)
     source = tmp_path / "g_per_l.csv"
     write_flat(cohort, source)
     out = tmp_path / "pred.csv"
@@ -121,3 +128,28 @@ def test_features_of_absent_inputs_are_left_to_the_absent_input_warning() -> Non
                                 * 30.0)
     message = monitor.check(new)
     assert "tmb: " in message and "albumin" not in message
+
+
+def test_validate_against_a_model_lists_what_predict_would_warn_about(bundle_dir, sim_cohort,
+                                                                      tmp_path) -> None:
+    from predictor.data.cbioportal import write_cbioportal
+    from predictor.data.flat import write_flat
+
+    runner = CliRunner()
+    study = tmp_path / "study"
+    write_cbioportal(sim_cohort, study)  # every table, as trained: nothing to report
+    result = runner.invoke(app, ["validate", str(study), "--model", str(bundle_dir)])
+    assert result.exit_code == 0, result.output
+    assert "inputs look like its training cohort" in result.stdout
+    cohort = _albumin_in_g_per_l(sim_cohort)
+    flat = tmp_path / "g_per_l.csv"
+    write_flat(cohort, flat)  # clinical columns only, albumin in g/L
+    result = runner.invoke(app, ["validate", str(flat), "--model", str(bundle_dir)])
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert "against model" in result.stdout and "2 warning(s)" in result.stdout
+    assert any(line.startswith("warning: input lacks table 'mutations'") for line in lines)
+    assert any(line.startswith("warning: input differs") and "sys_albumin: 100% of 300 above"
+               in line for line in lines)
+    bad = runner.invoke(app, ["validate", str(flat), "--model", str(tmp_path / "nope")])
+    assert bad.exit_code == 2 and bad.stderr.startswith("error: ")
