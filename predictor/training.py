@@ -89,6 +89,20 @@ def label_rule(data_cfg: DictConfig) -> ResponseRule:
                         sd_min_months=None if sd is None else float(sd))
 
 
+def landmark_day(data_cfg: DictConfig) -> float | None:
+    """``data.landmark_day``: the day of treatment a landmark model is scored at, or None."""
+    value = data_cfg.get("landmark_day")
+    return None if value is None else float(value)
+
+
+def describe_landmark(day: float | None) -> str:
+    """The landmark clause of the report's relapse-endpoint note ("" without a landmark)."""
+    if day is None:
+        return ""
+    return (f", from the landmark day {day:g} (patients event-free and followed at that day "
+            "only; relapse-free probabilities are for the months after it)")
+
+
 def describe_rule(rule: ResponseRule) -> str:
     """``best_response in {CR, PR}`` (+ the SD duration clause when set)."""
     if rule.source == "responder":
@@ -105,7 +119,7 @@ def targets_of(cohort: Cohort, data_cfg: DictConfig) -> H.Targets:
         raise InputError("the training cohort has no outcomes (no response or relapse columns)")
     outcomes = cohort.outcomes.reindex(cohort.patient_ids)
     y = response_labels(outcomes, label_rule(data_cfg))
-    rt = relapse_target(outcomes, str(data_cfg.relapse_endpoint))
+    rt = relapse_target(outcomes, str(data_cfg.relapse_endpoint), landmark_day(data_cfg))
     column = data_cfg.get("stratify_column") or "cancer_type"
     if column not in cohort.clinical.columns:
         raise InputError(f"stratify column {column!r} is not a clinical column", column=column)
@@ -428,7 +442,8 @@ def save_model_bundle(cfg: DictConfig, data: TrainingData, fit: H.FinalFit, hori
         input_mapping=bundle_mapping(data.mapping),
         label_rule={"source": rule.source, "positive": list(rule.positive),
                     "sd_min_months": rule.sd_min_months,
-                    "relapse_endpoint": str(cfg.data.relapse_endpoint)},
+                    "relapse_endpoint": str(cfg.data.relapse_endpoint),
+                    "landmark_day": landmark_day(cfg.data)},
         horizons=horizons,
         metadata={"name": str(cfg.name), "seed": int(cfg.seed),
                   "n_train": len(data.train),
@@ -467,7 +482,7 @@ def write_outputs(cfg: DictConfig, *, data: TrainingData, fit: H.FinalFit, ev: H
              "(feature pipeline fitted inside each fold); CIs: percentile bootstrap over "
              f"patients, {cfg.evaluation.n_boot} resamples",
              f"response label: {describe_rule(label_rule(cfg.data))}; relapse endpoint: "
-             f"{cfg.data.relapse_endpoint}"]
+             f"{cfg.data.relapse_endpoint}{describe_landmark(landmark_day(cfg.data))}"]
     report_path = write_report(output_dir / "report.md", render_report(
         ev.metrics, title=f"predictor training run: {cfg.name}", per_group=ev.per_group,
         failures=ev.failures, notes=notes, extra_sections=contribution_sections(fit)))

@@ -93,6 +93,8 @@ def test_experiments_override_their_groups() -> None:
     landmark = compose_with(["+experiment=demo_landmark"])
     assert landmark.features.families.monitoring.enabled is True
     assert landmark.features.families.monitoring.landmark_day == 42
+    assert landmark.data.landmark_day == 42  # the relapse target is the landmark one
+    assert default.data.landmark_day is None
     assert default.model.response.calibration == "centered_isotonic"
 
 

@@ -57,15 +57,33 @@ def response_labels(outcomes: pd.DataFrame, rule: ResponseRule) -> pd.Series:
     return label
 
 
-def relapse_target(outcomes: pd.DataFrame, endpoint: str = "pfs") -> pd.DataFrame:
-    """``time`` and ``event`` columns for the endpoint; rows with a missing time are NaN."""
+DAYS_PER_MONTH = 365.25 / 12  # outcome times are in months, ctDNA days in days
+
+
+def relapse_target(outcomes: pd.DataFrame, endpoint: str = "pfs",
+                   landmark_day: float | None = None) -> pd.DataFrame:
+    """``time`` and ``event`` columns for the endpoint; rows with a missing time are NaN.
+
+    With ``landmark_day`` (a landmark model: inputs observed up to that day of treatment), the
+    target is the landmark one (van Houwelingen 2007): only patients still event-free and
+    followed at the landmark count (the others are NaN, left out like unknown outcomes), and
+    time runs from the landmark. A patient who relapsed before the day the model is scored at
+    is no longer a question for it, and their on-treatment inputs would carry the relapse.
+    """
     if endpoint not in ("pfs", "os"):
         raise InputError(f"unknown relapse endpoint {endpoint!r} (use 'pfs' or 'os')")
     time_col, event_col = f"{endpoint}_months", f"{endpoint}_event"
     for col in (time_col, event_col):
         if col not in outcomes.columns:
             raise InputError(f"relapse endpoint {endpoint!r} needs a {col!r} column", column=col)
-    return pd.DataFrame(
-        {"time": outcomes[time_col].astype(float), "event": outcomes[event_col].astype(float)},
-        index=outcomes.index,
-    )
+    time = outcomes[time_col].astype(float)
+    event = outcomes[event_col].astype(float)
+    if landmark_day is not None:
+        if not np.isfinite(landmark_day) or landmark_day < 0:
+            raise InputError(f"landmark_day must be a day >= 0, got {landmark_day!r}",
+                             column="landmark_day")
+        landmark = float(landmark_day) / DAYS_PER_MONTH
+        at_risk = time > landmark
+        time = (time - landmark).where(at_risk)
+        event = event.where(at_risk)
+    return pd.DataFrame({"time": time, "event": event}, index=outcomes.index)

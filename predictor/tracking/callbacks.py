@@ -56,7 +56,7 @@ class MlflowSweepCallback(Callback):
         self._client: Any = None
         self._run_id: str | None = None
         self._objectives: list[float] = []
-        self._jobs: list[JobResult] = []
+        self._jobs: list[JobResult] | None = None  # a list only while a sweep runs
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
         self._jobs = []
@@ -86,6 +86,8 @@ class MlflowSweepCallback(Callback):
         (sweep_dir / PARENT_RUN_FILE).write_text(self._run_id + "\n")
 
     def on_job_end(self, config: DictConfig, job_return: Any, **kwargs: Any) -> None:
+        if self._jobs is None:  # a single run (Hydra calls this hook for those too)
+            return
         job = job_result(job_return)
         self._jobs.append(job)
         if job.objective is not None:
@@ -108,10 +110,10 @@ class MlflowSweepCallback(Callback):
 
     def _write_summary(self, config: DictConfig) -> list[Path]:
         """The sweep's job table, written next to the jobs and logged (empty: nothing)."""
-        if not self._jobs:
+        jobs, self._jobs = self._jobs, None
+        if not jobs:
             return []
-        frame = summary_frame(self._jobs, str(config.get("optimized_metric", "objective")))
+        frame = summary_frame(jobs, str(config.get("optimized_metric", "objective")))
         files = write_summary(frame, Path(str(config.hydra.sweep.dir)))
         log.info("sweep summary (%s):\n%s", files[1], to_markdown(frame))
-        self._jobs = []
         return files

@@ -39,9 +39,10 @@ class JobResult:
 def job_result(job_return: Any) -> JobResult:
     """A :class:`JobResult` from Hydra's ``JobReturn`` (the job's metrics.json read if any)."""
     hydra_cfg = getattr(job_return, "hydra_cfg", None)
-    hydra = hydra_cfg.get("hydra") if hydra_cfg is not None else None
-    number = int(hydra.job.num) if hydra is not None else -1
-    output_dir = Path(str(hydra.runtime.output_dir)) if hydra is not None else None
+    number = _select(hydra_cfg, "hydra.job.num")
+    folder = _select(hydra_cfg, "hydra.runtime.output_dir")
+    number = -1 if number is None else int(number)
+    output_dir = None if folder is None else Path(str(folder))
     status = getattr(getattr(job_return, "status", None), "name", "UNKNOWN")
     objective = None
     if status == "COMPLETED":
@@ -54,6 +55,15 @@ def job_result(job_return: Any) -> JobResult:
         metrics = {k: float(stored[k]) for k in METRICS if isinstance(stored.get(k), int | float)}
     return JobResult(number=number, overrides=list(getattr(job_return, "overrides", None) or []),
                      status=status, objective=objective, output_dir=output_dir, metrics=metrics)
+
+
+def _select(cfg: Any, key: str) -> Any:
+    """``cfg.<key>`` or None when absent or unset (``???``)."""
+    if cfg is None:
+        return None
+    from omegaconf import OmegaConf
+
+    return OmegaConf.select(cfg, key, default=None, throw_on_missing=False)
 
 
 def varying_overrides(jobs: Sequence[JobResult]) -> list[str]:
