@@ -45,7 +45,7 @@ def run_batch_prediction(
 
     An existing output file is replaced (atomically, at the end) only with ``overwrite``.
     """
-    from predictor.serving.bundle import load_bundle, resolve_bundle_dir
+    from predictor.serving.bundle import load_bundle, read_manifest, resolve_bundle_dir
 
     started = time.perf_counter()
     input_path, output_path = Path(input_path), Path(output_path)
@@ -60,6 +60,7 @@ def run_batch_prediction(
     _check_input(input_path)
     fmt = output_format(output_path, fmt)
     output_path = check_output_path(input_path, output_path, overwrite)
+    landmark = None
     if engine == "dask":
         from predictor.serving.dask_engine import run_dask
 
@@ -68,6 +69,7 @@ def run_batch_prediction(
             rows, used = run_dask(bundle_dir, input_path, output_path, fmt=fmt,
                                   backend=backend, explain=explain, scheduler=scheduler,
                                   overwrite=overwrite)
+            landmark = _landmark_day(read_manifest(bundle_dir))
         finally:
             if download is not None:
                 import shutil
@@ -78,9 +80,21 @@ def run_batch_prediction(
         rows = _run_local(predictor, input_path, output_path, fmt, explain, batch_size,
                           overwrite)
         used = predictor.backend
+        landmark = _landmark_day(predictor.manifest)
     seconds = time.perf_counter() - started
+    note = "" if landmark is None else (
+        f"; landmark model: relapse-free probabilities are for the months after day "
+        f"{landmark:g} of treatment")
     return (f"wrote {rows} predictions to {output_path} ({fmt}, {used} backend, "
-            f"{engine} engine, {seconds:.1f} s)")
+            f"{engine} engine, {seconds:.1f} s{note})")
+
+
+def _landmark_day(manifest: dict) -> float | None:
+    """The landmark day of a bundle whose relapse head is a landmark model, else None."""
+    if not (manifest.get("heads") and "relapse" in manifest["heads"]):
+        return None
+    day = (manifest.get("label_rule") or {}).get("landmark_day")
+    return None if day is None else float(day)
 
 
 def _check_input(path: Path) -> None:

@@ -211,3 +211,23 @@ def test_file_without_id_column_gets_unique_row_numbers(fitted, flat_csv, tmp_pa
     run_batch_prediction(str(bundle), source, out, batch_size=50)  # would restart per chunk
     got = pd.read_csv(out)
     assert len(got) == 300 and got["patient_id"].is_unique
+
+
+def test_a_landmark_bundle_says_what_its_horizons_count_from(bundle_dir, flat_csv, tmp_path):
+    import shutil
+
+    import yaml
+
+    landmark = tmp_path / "landmark_model"
+    shutil.copytree(bundle_dir, landmark)
+    manifest = yaml.safe_load((landmark / "bundle.yaml").read_text())
+    manifest["label_rule"]["landmark_day"] = 42.0  # as predictor-train writes for demo_landmark
+    (landmark / "bundle.yaml").write_text(yaml.safe_dump(manifest, sort_keys=False))
+    plain = _predict("--model", str(bundle_dir), "--input", str(flat_csv), "--output",
+                     str(tmp_path / "a.csv"))
+    marked = _predict("--model", str(landmark), "--input", str(flat_csv), "--output",
+                      str(tmp_path / "b.csv"))
+    assert plain.exit_code == 0 and marked.exit_code == 0, marked.output
+    assert "landmark model" not in plain.stdout
+    assert "landmark model: relapse-free probabilities are for the months after day 42" in \
+        marked.stdout
