@@ -240,7 +240,8 @@ def _split_schema_named(table: pd.DataFrame) -> dict[str, pd.DataFrame]:
         hint = ("; this looks like a file of a cBioPortal study: pass the study folder"
                 if "PATIENT_ID" in names or (names and names[0].startswith("#")) else "")
         raise InputError("missing column 'patient_id' (flat files in other column names need "
-                         f"--mapping){hint}", file=table.attrs.get("source"),
+                         "a column mapping: --mapping, or data.mapping for predictor-train)"
+                         f"{hint}", file=table.attrs.get("source"),
                          column="patient_id")
     clinical["patient_id"] = clinical["patient_id"].astype("string")
     numeric_extras(clinical)
