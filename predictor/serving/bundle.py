@@ -9,6 +9,7 @@ Layout (see docs/ARCHITECTURE.md)::
     relapse/             RelapseModel.save(): model.txt, baseline hazard JSON, ...
     compiled/            lleaves objects + sidecars (model hash, CPU, versions) + probes
     training_profile.json  per-feature training range and missing share (input shift check)
+    MODEL_CARD.md        what the model predicts, from what, how well, and its limits
 
 Why: a bundle is written atomically (built in a temp dir, then renamed), verified on load
 (sha256 of every file) and contains no pickle, so it can be shared and audited.
@@ -37,6 +38,7 @@ from predictor.errors import InputError
 from predictor.models.io import write_text_atomic
 from predictor.serving import compiled as C
 from predictor.serving.inputs import used_inputs
+from predictor.serving.model_card import CARD_FILE, render_model_card
 from predictor.serving.predictor import Head, Predictor
 from predictor.serving.shift import PROFILE_FILE, ShiftMonitor, training_profile
 
@@ -147,7 +149,7 @@ def _write_contents(work: Path, *, feature_pipeline, heads, input_mapping, label
                                    "reason": built.reason}
     horizons_list = _horizons(horizons, heads.get("relapse"))
     response = heads.get("response")
-    return {
+    manifest = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
         "created_utc": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
@@ -167,8 +169,10 @@ def _write_contents(work: Path, *, feature_pipeline, heads, input_mapping, label
         "training_fingerprint": (metadata or {}).get("fingerprint") or (
             probe_cohort.fingerprint() if probe_cohort is not None else None),
         "metadata": _plain(dict(metadata or {})),
-        "files": _hash_tree(work),
     }
+    write_text_atomic(work / CARD_FILE, render_model_card(manifest))
+    manifest["files"] = _hash_tree(work)
+    return manifest
 
 
 def _head_features(model: Any) -> list[str]:
