@@ -18,7 +18,7 @@ import json
 import logging
 import math
 import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -113,13 +113,26 @@ def describe_rule(rule: ResponseRule) -> str:
     return text
 
 
-def targets_of(cohort: Cohort, data_cfg: DictConfig) -> H.Targets:
-    """Response label, relapse time/event and strata group of every patient of ``cohort``."""
+def targets_of(cohort: Cohort, data_cfg: DictConfig,
+               heads: Mapping[str, bool] | None = None) -> H.Targets:
+    """Response label, relapse time/event and strata group of every patient of ``cohort``.
+
+    The target of a head switched off in ``heads`` is all NaN and its outcome columns are not
+    needed, so a cohort with only a response label trains with ``heads.relapse=false`` (and one
+    with only PFS with ``heads.response=false``).
+    """
     if cohort.outcomes is None:
         raise InputError("the training cohort has no outcomes (no response or relapse columns)")
+    heads = heads or {}
     outcomes = cohort.outcomes.reindex(cohort.patient_ids)
-    y = response_labels(outcomes, label_rule(data_cfg))
-    rt = relapse_target(outcomes, str(data_cfg.relapse_endpoint), landmark_day(data_cfg))
+    nan = pd.Series(np.nan, index=outcomes.index)
+    y = nan.rename("response")
+    if heads.get("response", True):
+        y = _needed(lambda: response_labels(outcomes, label_rule(data_cfg)), "response")
+    rt = pd.DataFrame({"time": nan, "event": nan})
+    if heads.get("relapse", True):
+        rt = _needed(lambda: relapse_target(outcomes, str(data_cfg.relapse_endpoint),
+                                            landmark_day(data_cfg)), "relapse")
     column = data_cfg.get("stratify_column") or "cancer_type"
     if column not in cohort.clinical.columns:
         raise InputError(f"stratify column {column!r} is not a clinical column", column=column)
@@ -142,7 +155,18 @@ def read_truth(path: Path) -> pd.DataFrame:
     return truth
 
 
-def load_data(data_cfg: DictConfig, seed: int) -> TrainingData:
+def _needed(make: Callable[[], Any], head: str) -> Any:
+    """A head's target; a missing outcome column says how to train without that head."""
+    try:
+        return make()
+    except InputError as error:
+        raise InputError(f"{error.message} (a cohort without it can train the other head "
+                         f"alone: heads.{head}=false)", file=error.file, line=error.line,
+                         column=error.column) from None
+
+
+def load_data(data_cfg: DictConfig, seed: int,
+              heads: Mapping[str, bool] | None = None) -> TrainingData:
     """Read (or simulate) the cohort and split off the held-out test part."""
     from predictor.data.readers import read_cohort
 
@@ -180,7 +204,7 @@ def load_data(data_cfg: DictConfig, seed: int) -> TrainingData:
         return TrainingData(cohort, cohort, None, truth, mapping_arg)
     from predictor.evaluation.splits import train_test_split_stratified
 
-    targets = targets_of(cohort, data_cfg)
+    targets = targets_of(cohort, data_cfg, heads)
     train_idx, test_idx = train_test_split_stratified(
         targets.response.to_numpy(), targets.groups.to_numpy(), test_fraction=fraction,
         seed=seed)
@@ -305,8 +329,9 @@ def run_training(cfg: DictConfig, output_dir: Path | None = None) -> TrainingRes
         from predictor.tracking.run_logging import check_tracking
 
         check_tracking(cfg.tracking)
-    data = load_data(cfg.data, seed)
-    train_targets = targets_of(data.train, cfg.data)
+    heads = dict(cfg.get("heads") or {})
+    data = load_data(cfg.data, seed, heads)
+    train_targets = targets_of(data.train, cfg.data, heads)
     learners = make_learners(cfg)
     make_features = make_feature_factory(cfg)
     settings = eval_settings(cfg)
@@ -329,7 +354,7 @@ def run_training(cfg: DictConfig, output_dir: Path | None = None) -> TrainingRes
             ev.metrics[f"final_{head}_tree_weight"] = float(model.tree_weight_)
     test_scores: dict[str, np.ndarray] = {}
     if data.test is not None:
-        test_targets = targets_of(data.test, cfg.data)
+        test_targets = targets_of(data.test, cfg.data, heads)
         test_scores = H.evaluate_test(fit, data.test, test_targets, train_targets, learners,
                                       settings, ev)
         if cfg.data.get("robustness_groups"):  # input columns missing at prediction time

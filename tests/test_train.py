@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from hydra import compose, initialize_config_dir
 
@@ -203,3 +204,33 @@ def test_a_flat_table_is_read_through_its_mapping_and_the_bundle_keeps_it(
         assert list(targets.response) == [1.0, 0.0, 1.0, 0.0]
         assert list(data.train.clinical["TMB"]) == [12.0, 3.0, 20.0, 1.0]
         assert training.bundle_mapping(data.mapping)["id_column"] == "ID"
+
+
+def test_a_cohort_with_one_outcome_trains_that_head_alone(tmp_path: Path) -> None:
+    from predictor.data.flat import write_flat
+    from predictor.data.simulator import simulate_cohort
+
+    cohort, _ = simulate_cohort(140, 11)
+    flat = tmp_path / "cohort.tsv"
+    write_flat(cohort, flat)  # schema names: clinical columns and every outcome
+    table = pd.read_csv(flat, sep="\t")
+    response_only = tmp_path / "response_only.tsv"
+    table.drop(columns=["pfs_months", "pfs_event", "os_months", "os_event"]).to_csv(
+        response_only, sep="\t", index=False)
+    relapse_only = tmp_path / "relapse_only.tsv"
+    table.drop(columns=["best_response", "responder"]).to_csv(relapse_only, sep="\t",
+                                                              index=False)
+    with pytest.raises(InputError, match=r"pfs_months.*heads\.relapse=false"):
+        training.run_training(config([f"data.path={response_only}", "data.truth_file=null"]),
+                              output_dir=tmp_path / "a")
+    with pytest.raises(InputError, match=r"best_response.*heads\.response=false"):
+        training.run_training(config([f"data.path={relapse_only}", "data.truth_file=null"]),
+                              output_dir=tmp_path / "b")
+    response = training.run_training(config([f"data.path={response_only}",
+                                             "data.truth_file=null", "heads.relapse=false"]),
+                                     output_dir=tmp_path / "c")
+    assert 0.5 < response.metrics["cv_roc_auc"] < 1 and "cv_harrell_c" not in response.metrics
+    relapse = training.run_training(config([f"data.path={relapse_only}",
+                                            "data.truth_file=null", "heads.response=false"]),
+                                    output_dir=tmp_path / "d")
+    assert 0.5 < relapse.metrics["cv_harrell_c"] < 1 and "cv_roc_auc" not in relapse.metrics
