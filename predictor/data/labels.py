@@ -73,9 +73,13 @@ def relapse_target(outcomes: pd.DataFrame, endpoint: str = "pfs",
     if endpoint not in ("pfs", "os"):
         raise InputError(f"unknown relapse endpoint {endpoint!r} (use 'pfs' or 'os')")
     time_col, event_col = f"{endpoint}_months", f"{endpoint}_event"
+    other = "os" if endpoint == "pfs" else "pfs"
     for col in (time_col, event_col):
         if col not in outcomes.columns:
-            raise InputError(f"relapse endpoint {endpoint!r} needs a {col!r} column", column=col)
+            hint = (f"; the outcomes have the {other!r} endpoint (data.relapse_endpoint={other})"
+                    if {f"{other}_months", f"{other}_event"} <= set(outcomes.columns) else "")
+            raise InputError(f"relapse endpoint {endpoint!r} needs a {col!r} column{hint}",
+                             column=col)
     time = outcomes[time_col].astype(float)
     event = outcomes[event_col].astype(float)
     if landmark_day is not None:

@@ -49,3 +49,12 @@ def test_landmark_target_keeps_patients_at_risk_and_counts_time_from_the_landmar
 def test_a_bad_landmark_is_an_input_error(bad: float) -> None:
     with pytest.raises(InputError, match="landmark_day"):
         relapse_target(OUTCOMES, "pfs", landmark_day=bad)
+
+
+def test_a_missing_endpoint_points_to_the_one_the_outcomes_have() -> None:
+    with pytest.raises(InputError, match=r"'pfs_months' column; the outcomes have the 'os' "
+                                         r"endpoint \(data.relapse_endpoint=os\)"):
+        relapse_target(OUTCOMES.drop(columns=["pfs_months", "pfs_event"]), "pfs")
+    with pytest.raises(InputError) as error:
+        relapse_target(OUTCOMES.drop(columns=["os_months", "os_event", "pfs_event"]), "os")
+    assert "endpoint" in str(error.value) and "data.relapse_endpoint" not in str(error.value)
