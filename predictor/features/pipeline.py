@@ -168,7 +168,8 @@ def build_feature_pipeline(cfg: Mapping | None = None, /, **kwargs: Any) -> Feat
     listed are off), and shared options handed to the families that take them:
     ``panel_sizes_mb``, ``default_panel_size_mb``, ``clonal_threshold``, ``estimate_purity``,
     ``default_purity``. ``mutation.gene_sets`` and ``mechanism.knowledge_base`` are YAML paths
-    (relative to the repository root) loaded into the step params.
+    (relative: from the working directory, else the checkout or package) loaded into the
+    step params.
     """
     config = _plain({**_plain(cfg or {}), **_plain(kwargs)})
     config.pop("_target_", None)
