@@ -121,6 +121,29 @@ def predict(
 
 
 @app.command()
+def card(
+    model: Annotated[str, typer.Option("--model", help="Bundle folder, runs:/ID/model or "
+                                       "models:/NAME/VERSION.")],
+) -> None:
+    """Print a model's card: what it predicts from what, its training and metrics, its limits."""
+    import shutil
+
+    from predictor.serving.bundle import resolve_bundle_dir
+    from predictor.serving.model_card import read_model_card
+
+    try:
+        bundle_dir, download = resolve_bundle_dir(model)
+        try:
+            text = read_model_card(bundle_dir)
+        finally:
+            if download is not None:
+                shutil.rmtree(download, ignore_errors=True)
+    except InputError as error:
+        _fail(error)
+    typer.echo(text.rstrip("\n"))
+
+
+@app.command()
 def schema() -> None:
     """Print the documented cohort schema (tables, columns, dtypes, allowed values)."""
     from predictor.data.schema import describe_schema

@@ -36,3 +36,23 @@ def test_card_states_a_landmark_and_the_label_rule() -> None:
     assert "from day 42 of treatment, for patients still event-free then" in card
     assert "response ROC AUC, cross-validated: 0.712" in card
     assert "held-out test: nan" not in card and "Harrell's C, held-out" not in card
+
+
+def test_card_command_prints_it_and_renders_one_for_older_bundles(bundle_dir, tmp_path) -> None:
+    import shutil
+
+    from typer.testing import CliRunner
+
+    from predictor.cli import app
+
+    runner = CliRunner()
+    shown = runner.invoke(app, ["card", "--model", str(bundle_dir)])
+    assert shown.exit_code == 0, shown.output
+    assert shown.stdout.rstrip("\n") == (bundle_dir / CARD_FILE).read_text().rstrip("\n")
+    older = tmp_path / "older"
+    shutil.copytree(bundle_dir, older)
+    (older / CARD_FILE).unlink()  # a bundle written before cards existed
+    again = runner.invoke(app, ["card", "--model", str(older)])
+    assert again.exit_code == 0 and again.stdout == shown.stdout
+    missing = runner.invoke(app, ["card", "--model", str(tmp_path / "nope")])
+    assert missing.exit_code == 2 and missing.stderr.startswith("error: ")
