@@ -128,11 +128,12 @@ def targets_of(cohort: Cohort, data_cfg: DictConfig,
     nan = pd.Series(np.nan, index=outcomes.index)
     y = nan.rename("response")
     if heads.get("response", True):
-        y = _needed(lambda: response_labels(outcomes, label_rule(data_cfg)), "response")
+        y = _needed(lambda: response_labels(outcomes, label_rule(data_cfg)), "response",
+                    outcomes)
     rt = pd.DataFrame({"time": nan, "event": nan})
     if heads.get("relapse", True):
         rt = _needed(lambda: relapse_target(outcomes, str(data_cfg.relapse_endpoint),
-                                            landmark_day(data_cfg)), "relapse")
+                                            landmark_day(data_cfg)), "relapse", outcomes)
     column = data_cfg.get("stratify_column") or "cancer_type"
     if column not in cohort.clinical.columns:
         raise InputError(f"stratify column {column!r} is not a clinical column", column=column)
@@ -155,11 +156,14 @@ def read_truth(path: Path) -> pd.DataFrame:
     return truth
 
 
-def _needed(make: Callable[[], Any], head: str) -> Any:
-    """A head's target; a missing outcome column says how to train without that head."""
+def _needed(make: Callable[[], Any], head: str, outcomes: pd.DataFrame) -> Any:
+    """A head's target; an outcome column the cohort lacks says how to train without that
+    head (other errors, e.g. an unknown endpoint, are raised as they are)."""
     try:
         return make()
     except InputError as error:
+        if error.column is None or error.column in outcomes.columns:
+            raise
         raise InputError(f"{error.message} (a cohort without it can train the other head "
                          f"alone: heads.{head}=false)", file=error.file, line=error.line,
                          column=error.column) from None

@@ -84,8 +84,7 @@ def relapse_target(outcomes: pd.DataFrame, endpoint: str = "pfs",
     event = outcomes[event_col].astype(float)
     if landmark_day is not None:
         if not np.isfinite(landmark_day) or landmark_day < 0:
-            raise InputError(f"landmark_day must be a day >= 0, got {landmark_day!r}",
-                             column="landmark_day")
+            raise InputError(f"landmark_day must be a day >= 0, got {landmark_day!r}")
         landmark = float(landmark_day) / DAYS_PER_MONTH
         at_risk = time > landmark
         time = (time - landmark).where(at_risk)

@@ -35,7 +35,7 @@ import pandas as pd
 import yaml
 
 from predictor.errors import InputError
-from predictor.models.io import write_text_atomic
+from predictor.models.io import read_json, write_text_atomic
 from predictor.serving import compiled as C
 from predictor.serving.inputs import used_inputs
 from predictor.serving.model_card import CARD_FILE, render_model_card
@@ -414,8 +414,7 @@ def load_bundle_dir(bundle_dir: Path, backend: str = "compiled") -> Predictor:
                            feature_names=list(info["feature_names"]))
     threshold = manifest.get("threshold")
     profile = manifest.get("training_profile")  # absent in bundles written before it existed
-    shift = (ShiftMonitor(json.loads((bundle_dir / profile).read_text(encoding="utf-8")))
-             if profile else None)
+    shift = ShiftMonitor(read_json(bundle_dir / profile)) if profile else None
     return Predictor(
         pipeline=pipeline, response=heads.get("response"), relapse=heads.get("relapse"),
         threshold=None if threshold is None else float(threshold),

@@ -74,20 +74,9 @@ def _describe(kind: str, name: str, features: list[str]) -> str:
     return f"{kind} {name!r} (features {shown}{more})"
 
 
-def missing_inputs(cohort: Any, expected: dict) -> list[str]:
-    """Expected inputs absent from ``cohort``, described with the features they feed."""
-    return [_describe(kind, name, features) for kind, name, features in
-            _absent(cohort, expected)]
-
-
-def absent_input_features(cohort: Any, expected: dict) -> set[str]:
-    """The model features fed by expected inputs that ``cohort`` lacks (already warned about,
-    so other checks can leave them out)."""
-    return {f for _, _, features in _absent(cohort, expected) for f in features}
-
-
-def _absent(cohort: Any, expected: dict) -> list[tuple[str, str, list[str]]]:
-    """(kind, name, features) of every expected table or clinical column ``cohort`` lacks."""
+def absent_inputs(cohort: Any, expected: dict) -> tuple[list[str], set[str]]:
+    """Expected inputs absent from ``cohort``, described with the features they feed, and the
+    set of those features (other checks leave them to this warning)."""
     tables = expected.get("tables") or {}
     columns = expected.get("columns") or {}
     if isinstance(tables, list):  # manifest without per-input feature lists
@@ -99,4 +88,11 @@ def _absent(cohort: Any, expected: dict) -> list[tuple[str, str, list[str]]]:
     present = {str(c).lower() for c in cohort.clinical.columns}
     absent += [("column", c, list(f)) for c, f in columns.items()
                if str(c).lower() not in present]
-    return absent
+    return ([_describe(kind, name, features) for kind, name, features in absent],
+            {f for _, _, features in absent for f in features})
+
+
+def absent_message(described: list[str]) -> str:
+    """The one-line warning for absent inputs (``predict`` and ``validate --model``)."""
+    return (f"input lacks {'; '.join(described)}; these model features are predicted as "
+            "missing (NaN)")

@@ -18,7 +18,7 @@ import pandas as pd
 
 from predictor.errors import InputError
 from predictor.serving.compiled import RawScorer, prepare_matrix
-from predictor.serving.inputs import absent_input_features, missing_inputs
+from predictor.serving.inputs import absent_inputs, absent_message
 from predictor.serving.shift import ShiftMonitor
 
 log = logging.getLogger(__name__)
@@ -76,8 +76,6 @@ class Predictor:
     def predict(self, cohort, explain: int = 0) -> pd.DataFrame:
         """One row per patient of ``cohort`` (outcomes, if any, are never looked at)."""
         self._warn_missing_inputs(cohort)
-        if self.shift is not None and self.manifest.get("expected_inputs"):
-            self.shift.skip.update(absent_input_features(cohort, self.manifest["expected_inputs"]))
         features = self.pipeline.transform(cohort.without_outcomes())
         return self.predict_frame(features, explain=explain)
 
@@ -158,14 +156,11 @@ class Predictor:
         without predicting and without touching this predictor's run state
         (``predictor validate --model``)."""
         findings = []
-        expected = self.manifest.get("expected_inputs") or {}
-        missing = missing_inputs(cohort, expected) if expected else []
-        if missing:
-            findings.append(f"input lacks {'; '.join(missing)}; these model features would be "
-                            "predicted as missing (NaN)")
+        described, features = absent_inputs(cohort, self.manifest.get("expected_inputs") or {})
+        if described:
+            findings.append(absent_message(described))
         if self.shift is not None:
-            monitor = ShiftMonitor(self.shift.profile,
-                                   skip=absent_input_features(cohort, expected))
+            monitor = ShiftMonitor(self.shift.profile, skip=features)
             message = monitor.check(self.pipeline.transform(cohort.without_outcomes()))
             if message:
                 findings.append(message)
@@ -173,15 +168,18 @@ class Predictor:
 
     # ------------------------------------------------------------------ helpers
     def _warn_missing_inputs(self, cohort) -> None:
-        """One warning per run for input tables/columns the model's features depend on."""
+        """One warning per run for input tables/columns the model's features depend on; their
+        features are left out of the shift check (this warning covers them)."""
         expected = self.manifest.get("expected_inputs")
         if not expected:
             return
-        missing = [m for m in missing_inputs(cohort, expected) if m not in self._warned_missing]
+        described, features = absent_inputs(cohort, expected)
+        if self.shift is not None:
+            self.shift.skip.update(features)
+        missing = [m for m in described if m not in self._warned_missing]
         if missing:
             self._warned_missing.update(missing)
-            log.warning("input lacks %s; these model features are predicted as missing "
-                        "(NaN)", "; ".join(missing))
+            log.warning("%s", absent_message(missing))
 
     def _warn_missing(self, X: pd.DataFrame) -> None:
         """One warning per run for the model features absent from the input (set to NaN)."""
