@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 import pandas as pd
 
 from predictor.data import schema as S
+from predictor.data.expression import Expression
 from predictor.errors import InputError
 
 OPTIONAL_TABLES = ("mutations", "cna", "clones", "tme", "ctdna", "segments")
@@ -26,7 +27,7 @@ class Cohort:
     ``clinical`` and ``outcomes`` are indexed by ``patient_id``; the other tables are long tables
     with plain integer indexes, keyed as their schema says. ``samples`` maps sample ids (the MAF's
     ``Tumor_Sample_Barcode``) to patients; when a study has no samples, each patient is its own
-    sample.
+    sample. ``expression`` (optional) is a genes x samples matrix keyed by the same sample ids.
     """
 
     clinical: pd.DataFrame
@@ -37,6 +38,7 @@ class Cohort:
     tme: pd.DataFrame | None = None
     ctdna: pd.DataFrame | None = None
     segments: pd.DataFrame | None = None
+    expression: Expression | None = None
     outcomes: pd.DataFrame | None = None
     name: str = "cohort"
     meta: dict = field(default_factory=dict)
@@ -86,6 +88,13 @@ class Cohort:
             else:
                 S.check_references(table, S.SCHEMAS[name], "patient_id", self.clinical.index,
                                    "clinical")
+        if self.expression is not None:
+            unknown = self.expression.samples.difference(
+                pd.Index(self.samples["sample_id"], dtype="string"))
+            if len(unknown):
+                raise InputError(f"expression for sample {unknown[0]!r} which is not in the "
+                                 "samples table", file=self.expression.source,
+                                 column=str(unknown[0]))
         if self.outcomes is not None:
             unknown = self.outcomes.index.difference(self.clinical.index)
             if len(unknown):
@@ -140,8 +149,10 @@ class Cohort:
                 key = "Tumor_Sample_Barcode" if name == "mutations" else "sample_id"
                 kw[name] = table[table[key].isin(sample_ids)]
         outcomes = None if self.outcomes is None else self.outcomes.reindex(ids)
+        expression = None if self.expression is None else self.expression.select_samples(
+            [s for s in self.expression.samples if s in sample_ids])
         return replace(self, clinical=self.clinical.loc[ids], samples=samples,
-                       outcomes=outcomes, **kw)
+                       outcomes=outcomes, expression=expression, **kw)
 
     def without_outcomes(self) -> Cohort:
         """The cohort as a model sees it at prediction time."""
@@ -154,6 +165,9 @@ class Cohort:
             digest.update(name.encode())
             hashed = pd.util.hash_pandas_object(table.reset_index(), index=False)
             digest.update(hashed.to_numpy().tobytes())
+        if self.expression is not None:  # only when present: older fingerprints stay the same
+            digest.update(b"expression")
+            digest.update(self.expression.fingerprint_bytes())
         return digest.hexdigest()[:16]
 
 
