@@ -78,6 +78,34 @@ class Expression:
         return Expression(self.values[:, pos[keep]], self.genes, ids[keep], self.unit,
                           self.source)
 
+    def by_patient(self, samples: pd.DataFrame, patient_ids: pd.Index) -> Expression:
+        """One column per patient of ``patient_ids`` (in that order): the patient's sample, or
+        the mean of its samples when it has several; all NaN for a patient without one.
+
+        ``samples`` is the cohort's ``sample_id -> patient_id`` table. Feature code works on
+        this matrix so that every family sees patients, not samples.
+        """
+        patients = pd.Index(patient_ids, dtype="string")
+        sample_patient = pd.Series(np.asarray(samples["patient_id"], dtype=object),
+                                   index=pd.Index(samples["sample_id"], dtype="string"))
+        owner = sample_patient.reindex(self.samples).to_numpy(dtype=object)
+        col = patients.get_indexer(pd.Index(owner, dtype="string"))
+        out = np.full((len(self.genes), len(patients)), np.nan, dtype=np.float32)
+        keep = col >= 0
+        if len(np.unique(col[keep])) == int(keep.sum()):  # one sample per patient: no averaging
+            out[:, col[keep]] = self.values[:, keep]
+        else:
+            sums = np.zeros((len(self.genes), len(patients)), dtype=np.float64)
+            counts = np.zeros((len(self.genes), len(patients)), dtype=np.float64)
+            for s in np.flatnonzero(keep):
+                v = self.values[:, s]
+                seen = ~np.isnan(v)
+                sums[seen, col[s]] += v[seen]
+                counts[seen, col[s]] += 1
+            with np.errstate(invalid="ignore", divide="ignore"):
+                out = (sums / counts).astype(np.float32)
+        return Expression(out, self.genes, patients, self.unit, self.source)
+
     @classmethod
     def concat(cls, parts: Sequence[Expression]) -> Expression:
         """Samples of several matrices side by side over the union of their genes; a gene one

@@ -53,3 +53,13 @@ def test_cohort_refuses_expression_of_unknown_sample():
     clinical = pd.DataFrame({"patient_id": ["p1"], "cancer_type": ["Melanoma"]})
     with pytest.raises(InputError, match="'zz'"):
         Cohort.from_tables(clinical=clinical, expression=_matrix(["CD8A"], ["p1", "zz"]))
+
+
+def test_by_patient_averages_a_patients_samples_and_leaves_absent_patients_missing():
+    expr = Expression(np.array([[1.0, 3.0, 10.0]]), ["CD8A"], ["s1", "s2", "s3"])
+    samples = pd.DataFrame({"sample_id": ["s1", "s2", "s3"], "patient_id": ["p1", "p1", "p2"]})
+    per = expr.by_patient(samples, pd.Index(["p2", "p1", "p3"]))
+    assert list(per.samples) == ["p2", "p1", "p3"]
+    assert per.values[0, 0] == 10 and per.values[0, 1] == 2 and np.isnan(per.values[0, 2])
+    one = expr.select_samples(["s3", "s1"]).by_patient(samples, pd.Index(["p1", "p2"]))
+    assert list(one.values[0]) == [1.0, 10.0]
