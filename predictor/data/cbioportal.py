@@ -88,6 +88,8 @@ STATUS_WORDS = {
 }
 YES_NO = {"YES": 1, "Y": 1, "TRUE": 1, "1": 1, "NO": 0, "N": 0, "FALSE": 0, "0": 0,
           "NE": None, "NA": None, "NOT EVALUABLE": None}
+# Binary clinical columns read from YES/NO (also Y/N, TRUE/FALSE, 1/0; NE/NA -> missing).
+YES_NO_CLINICAL = ("prior_systemic_therapy",)
 CLINICAL_NUMERIC = [c.name for c in S.CLINICAL.columns if c.dtype != "str"]
 MAF_NUMERIC = ("t_ref_count", "t_alt_count", "n_ref_count", "n_alt_count", "ccf", "t_depth",
                "n_depth", "Start_Position", "End_Position")
@@ -264,6 +266,9 @@ def _split_patients(patients: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame 
     clinical_cols, rest = _rename_first(patients, PATIENT_ATTRIBUTES)
     outcome_cols, rest = _rename_first(patients[rest], OUTCOME_ATTRIBUTES)
     clinical = pd.DataFrame({name: patients[attr] for name, attr in clinical_cols.items()})
+    for name in YES_NO_CLINICAL:  # cBioPortal studies spell binary attributes YES/NO
+        if name in clinical.columns:
+            clinical[name] = _codes(patients, clinical_cols[name], YES_NO, status=False)
     outcomes = pd.DataFrame({"patient_id": patients["PATIENT_ID"]})
     for name, attr in outcome_cols.items():
         outcomes[name] = _outcome_values(patients, attr)

@@ -7,7 +7,7 @@ validate`` prints.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -17,17 +17,25 @@ from predictor.data.cohort import OPTIONAL_TABLES, Cohort
 from predictor.data.flat import iter_flat_chunks as _iter_flat_chunks
 from predictor.data.flat import read_flat
 from predictor.data.mappings import FlatMapping
+from predictor.data.pooling import pool_cohorts
 from predictor.errors import InputError
 
 MappingLike = FlatMapping | Mapping | str | Path | None
 
 
-def read_cohort(path: str | Path, mapping: MappingLike = None) -> Cohort:
-    """Read a cBioPortal study folder or a CSV/TSV/Parquet table (with ``mapping``).
+def read_cohort(path: str | Path | Sequence[str | Path], mapping: MappingLike = None) -> Cohort:
+    """Read a cBioPortal study folder or a CSV/TSV/Parquet table (with ``mapping``); a list of
+    them is read one by one and pooled (:func:`predictor.data.pooling.pool_cohorts`), each
+    patient's study id in ``clinical['cohort']``.
 
     ``mapping`` only applies to flat tables; a study folder has its own attribute names, so
     callers may pass one mapping for any input.
     """
+    if not isinstance(path, str | Path):
+        paths = [Path(p) for p in path]
+        if len(paths) == 1:
+            return read_cohort(paths[0], mapping)
+        return pool_cohorts([read_cohort(p, mapping) for p in paths], paths)
     path = Path(path)
     if not path.exists():
         raise InputError("no such file or folder", file=path)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +11,8 @@ import pytest
 
 from predictor.data.cbioportal import read_cbioportal, read_meta, write_cbioportal
 from predictor.data.expression import Expression
+from predictor.data.readers import read_cohort
+from predictor.errors import InputError
 from tests.data.test_cbioportal import (
     assert_meta_files_are_cbioportal_types,
     assert_same_cohort,
@@ -69,3 +72,80 @@ def test_a_cohort_without_expression_writes_no_profile(tiny_study: Path, tmp_pat
     write_cbioportal(read_cbioportal(tiny_study), tmp_path / "out")
     assert not list((tmp_path / "out").glob("*mrna*"))
     assert read_cbioportal(tmp_path / "out").expression is None
+
+
+# ---------------------------------------------------------------------------- real cohorts
+ICB_COHORTS = {  # patients, genes: the table of ../shared/data/icb_rnaseq/README.md
+    "gide_2019_skcm": (41, 19961), "liu_2019_skcm": (120, 16737),
+    "miao_2018_kirc": (33, 20242), "padron_2022_paad": (45, 18459),
+    "zhao_2019_gbm": (17, 20183), "thibaudin_2023_coadread": (20, 20168),
+    "limagne_2022_nsclc": (26, 19961),
+}
+
+
+def test_every_shared_icb_cohort_reads_with_its_readme_counts(shared_data: Path) -> None:
+    root = shared_data / "icb_rnaseq"
+    for name, (patients, genes) in ICB_COHORTS.items():
+        cohort = read_cohort(root / name)
+        assert len(cohort) == patients, name
+        assert cohort.expression.shape == (genes, patients), name
+        assert cohort.expression.unit == "tpm"
+        assert set(cohort.expression.samples) == set(cohort.samples["sample_id"])
+        assert cohort.expression.values.dtype == np.float32
+        assert not np.isnan(cohort.expression.values).any(), name  # one study: all measured
+    liu = read_cohort(root / "liu_2019_skcm")  # YES/NO prior therapy read as 1/0
+    assert liu.clinical["prior_systemic_therapy"].value_counts().to_dict() == {0: 62, 1: 58}
+    assert int(liu.outcomes["responder"].sum()) == 52
+
+
+def test_two_pooled_studies_carry_their_study_and_nan_for_unshared_genes(
+        shared_data: Path) -> None:
+    root = shared_data / "icb_rnaseq"
+    miao, zhao = read_cohort(root / "miao_2018_kirc"), read_cohort(root / "zhao_2019_gbm")
+    pooled = read_cohort([root / "miao_2018_kirc", root / "zhao_2019_gbm"])
+    assert len(pooled) == 33 + 17
+    assert pooled.clinical["cohort"].value_counts().to_dict() == {"miao_2018_kirc": 33,
+                                                                  "zhao_2019_gbm": 17}
+    expr = pooled.expression
+    assert set(expr.genes) == set(miao.expression.genes) | set(zhao.expression.genes)
+    only_miao = sorted(set(miao.expression.genes) - set(zhao.expression.genes))
+    assert only_miao
+    frame = expr.to_frame()
+    zhao_ids = list(zhao.expression.samples)
+    assert frame.loc[only_miao[0], zhao_ids].isna().all()  # not measured, never 0
+    miao_ids = list(miao.expression.samples)
+    np.testing.assert_array_equal(
+        frame.loc[only_miao[0], miao_ids].to_numpy(),
+        miao.expression.to_frame().loc[only_miao[0], miao_ids].to_numpy())
+    assert pooled.outcomes["responder"].notna().sum() == 28 + 17
+    assert pooled.meta["studies"] == ["miao_2018_kirc", "zhao_2019_gbm"]
+
+
+def test_cohort_column_gives_one_group_per_pooled_study(shared_data: Path) -> None:
+    from omegaconf import OmegaConf
+
+    from predictor.training import cohort_column
+
+    root = shared_data / "icb_rnaseq"
+    pooled = read_cohort([root / "miao_2018_kirc", root / "zhao_2019_gbm"])
+    groups = cohort_column(pooled, OmegaConf.create({"cohort_column": "cohort"}))
+    assert groups.nunique() == 2 and len(groups) == 50
+
+
+def test_all_seven_icb_cohorts_pool(shared_data: Path) -> None:
+    root = shared_data / "icb_rnaseq"
+    pooled = read_cohort([root / name for name in ICB_COHORTS])
+    assert len(pooled) == sum(p for p, _ in ICB_COHORTS.values())
+    assert pooled.expression.shape[1] == len(pooled)
+    assert pooled.clinical["cohort"].nunique() == 7
+
+
+def test_a_patient_in_two_studies_is_refused(tiny_study: Path, tmp_path: Path) -> None:
+    twin = tmp_path / "twin"
+    shutil.copytree(tiny_study, twin)
+    meta = (twin / "meta_study.txt").read_text().replace("tiny_headers", "tiny_twin")
+    (twin / "meta_study.txt").write_text(meta)
+    with pytest.raises(InputError, match=r"patient 'P1' is in both tiny_headers .* tiny_twin"):
+        read_cohort([tiny_study, twin])
+    with pytest.raises(InputError, match="given twice"):
+        read_cohort([tiny_study, tiny_study])
