@@ -22,7 +22,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from predictor.data.expression import Expression
-from predictor.data.flat import read_arrow, write_delimited
+from predictor.data.flat import _header, count_comment_lines, read_arrow, write_delimited
 from predictor.data.lines import physical_line
 from predictor.errors import InputError
 
@@ -90,21 +90,26 @@ def write_expression_table(expression: Expression, path: Path) -> None:
 # ============================================================================ reading
 def read_expression_table(path: Path, unit: str = "unknown", *,
                           orientation: str = "genes_x_samples",
-                          gene_column: str = GENE_COLUMN) -> Expression:
+                          gene_column: str | None = GENE_COLUMN) -> Expression:
     """Read a genes x samples (cBioPortal) or samples x genes table into an ``Expression``.
 
     ``genes_x_samples``: ``gene_column`` (cBioPortal's ``Hugo_Symbol``; an ``Entrez_Gene_Id``
     column is ignored) then one column per sample. ``samples_x_genes``: ``gene_column`` holds
-    the sample ids and every other column is a gene. Errors name file, line and column:
-    a value that is not a number, a negative value, a duplicate column. Duplicate gene symbols
-    are collapsed (maximum per sample, one warning); rows without a symbol are skipped (one
-    warning); values that look log-transformed give a warning.
+    the sample ids and every other column is a gene. ``gene_column=None``: the first column.
+    Errors name file, line and column: a value that is not a number, a negative value, a
+    duplicate column. Duplicate gene symbols are collapsed (maximum per sample, one warning);
+    rows without a symbol are skipped (one warning); values that look log-transformed give a
+    warning.
     """
     path = Path(path)
     if orientation not in ("genes_x_samples", "samples_x_genes"):
         raise InputError(f"expression orientation must be genes_x_samples or samples_x_genes, "
                          f"not {orientation!r}", file=path)
+    if not path.is_file():
+        raise InputError("no such expression file", file=path)
     delimiter = "," if path.suffix.lower() == ".csv" else "\t"
+    if gene_column is None:  # the first column holds the genes (or the sample ids)
+        gene_column = _header(path, count_comment_lines(path), delimiter)[0]
     text = TEXT_COLUMNS if orientation == "genes_x_samples" else (gene_column,)
     if orientation == "genes_x_samples" and gene_column not in text:
         text = (*text, gene_column)

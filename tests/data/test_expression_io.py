@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import logging
 import shutil
 from pathlib import Path
 
@@ -13,10 +14,12 @@ from predictor.data.cbioportal import read_cbioportal, read_meta, write_cbioport
 from predictor.data.expression import Expression
 from predictor.data.readers import read_cohort
 from predictor.errors import InputError
+from tests.conftest import DATA_FIXTURES
 from tests.data.test_cbioportal import (
     assert_meta_files_are_cbioportal_types,
     assert_same_cohort,
 )
+from tests.data.test_validate_cli import edit
 
 
 def assert_same_expression(left: Expression, right: Expression) -> None:
@@ -149,3 +152,126 @@ def test_a_patient_in_two_studies_is_refused(tiny_study: Path, tmp_path: Path) -
         read_cohort([tiny_study, twin])
     with pytest.raises(InputError, match="given twice"):
         read_cohort([tiny_study, tiny_study])
+
+
+# ---------------------------------------------------------------------------- fixture studies
+def _copy(name: str, tmp_path: Path) -> Path:
+    return Path(shutil.copytree(DATA_FIXTURES / name, tmp_path / name))
+
+
+def test_tpm_profile_is_read_and_z_scores_are_ignored(caplog) -> None:
+    caplog.set_level(logging.INFO)
+    cohort = read_cohort(DATA_FIXTURES / "study_expression")
+    expr = cohort.expression
+    assert expr.unit == "tpm" and expr.shape == (5, 3)
+    assert list(expr.genes) == ["CD8A", "GZMB", "PRF1", "CXCL9", "ACTB"]  # Entrez id dropped
+    assert list(expr.samples) == ["P1-T", "P2-T", "P3-T"]
+    frame = expr.to_frame()
+    assert frame.loc["PRF1", "P1-T"] == np.float32(40.25)
+    assert np.isnan(frame.loc["GZMB", "P3-T"])  # NA: not measured
+    assert "z-score expression profiles ignored" in caplog.text
+    by_patient = expr.by_patient(cohort.samples, cohort.patient_ids)
+    assert list(by_patient.samples) == ["P1", "P2", "P3"]
+
+
+def test_a_study_with_only_z_scores_is_refused() -> None:
+    with pytest.raises(InputError, match="only expression profiles are z-scores"):
+        read_cohort(DATA_FIXTURES / "study_zscores_only")
+
+
+def test_rsem_profile_with_duplicate_symbols_and_a_row_without_one(caplog) -> None:
+    cohort = read_cohort(DATA_FIXTURES / "study_rsem")
+    expr = cohort.expression
+    assert expr.unit == "rsem"
+    assert list(expr.genes) == ["CD8A", "GZMB", "SLC35E2", "ACTB"]
+    np.testing.assert_array_equal(expr.to_frame().loc["SLC35E2"].to_numpy(),
+                                  np.float32([250.5, 310.5, 175]))  # max per sample
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert sum("appear on several rows" in w for w in warnings) == 1
+    assert sum("without a gene symbol" in w for w in warnings) == 1
+    assert not any("log-transformed" in w for w in warnings)
+
+
+def test_log_looking_values_give_a_warning(tmp_path: Path, caplog) -> None:
+    study = _copy("study_expression", tmp_path)
+    rows = ["Hugo_Symbol\tP1-T\tP2-T\tP3-T", "CD8A\t6.91\t1.68\t0", "ACTB\t12.35\t12.2\t12.6"]
+    (study / "data_mrna_seq_tpm.txt").write_text("\n".join(rows) + "\n")
+    read_cohort(study)
+    assert "look log-transformed" in caplog.text
+
+
+def test_a_sample_the_study_does_not_list_is_an_error(tmp_path: Path) -> None:
+    study = _copy("study_expression", tmp_path)
+    edit(study / "data_mrna_seq_tpm.txt", "P3-T\n", "P9-T\n")
+    with pytest.raises(InputError, match="'P9-T' which is not in the samples table"):
+        read_cohort(study)
+
+
+@pytest.mark.parametrize(("old", "new", "fragments"), [
+    ("\t40.25\t", "\tlow\t", ("data_mrna_seq_tpm.txt", "line 4", "'P1-T'", "'low'")),
+    ("\t0.8\t", "\t-0.8\t", ("line 4", "'P2-T'", "must not be negative")),
+    ("\tP2-T\tP3-T", "\tP2-T\tP2-T", ("line 1", "'P2-T'", "duplicate column")),
+])
+def test_bad_expression_cells_exit_2_naming_file_line_column(tmp_path: Path, old: str, new: str,
+                                                             fragments: tuple) -> None:
+    from tests.data.test_validate_cli import assert_one_line_error, validate
+
+    study = _copy("study_expression", tmp_path)
+    edit(study / "data_mrna_seq_tpm.txt", old, new)
+    assert_one_line_error(validate(study), *fragments)
+
+
+def test_validate_lists_the_expression_matrix() -> None:
+    from tests.data.test_validate_cli import validate
+
+    result = validate(DATA_FIXTURES / "study_expression")
+    assert result.exit_code == 0, result.output
+    assert "expression: 5 genes x 3 samples, unit tpm (data_mrna_seq_tpm.txt)" in result.stdout
+
+
+# ---------------------------------------------------------------------------- flat input
+FLAT_MAPPING = {"id_column": "patient_id", "columns": {"cancer_type": "cancer_type"},
+                "outcomes": {"responder": "responder"}}
+
+
+def test_flat_genes_x_samples_and_samples_x_genes_tables_read_the_same() -> None:
+    flat = DATA_FIXTURES / "flat_expression"
+    wide = read_cohort(flat / "patients.tsv",
+                       {**FLAT_MAPPING, "expression": {"path": "genes_x_samples.tsv",
+                                                       "unit": "tpm"}})
+    long = read_cohort(flat / "patients.tsv",
+                       {**FLAT_MAPPING, "expression": {"path": "samples_x_genes.csv",
+                                                       "orientation": "samples_x_genes",
+                                                       "unit": "tpm"}})
+    assert wide.expression.shape == long.expression.shape == (3, 3)
+    assert_same_expression(wide.expression, long.expression)
+    assert np.isnan(wide.expression.to_frame().loc["GZMB", "F3"])
+    plain = read_cohort(flat / "patients.tsv", {**FLAT_MAPPING,
+                                                "expression": "genes_x_samples.tsv"})
+    assert plain.expression.unit == "unknown"
+
+
+def test_flat_expression_follows_chunks() -> None:
+    from predictor.data.readers import iter_flat_chunks
+
+    mapping = {**FLAT_MAPPING, "expression": "genes_x_samples.tsv"}
+    chunks = list(iter_flat_chunks(DATA_FIXTURES / "flat_expression" / "patients.tsv", mapping,
+                                   chunk_rows=2))
+    assert [list(c.expression.samples) for c in chunks] == [["F1", "F2"], ["F3"]]
+
+
+def test_flat_expression_mapping_errors(tmp_path: Path) -> None:
+    flat = DATA_FIXTURES / "flat_expression"
+    with pytest.raises(InputError, match="not found"):
+        read_cohort(flat / "patients.tsv", {**FLAT_MAPPING, "expression": "nope.tsv"})
+    with pytest.raises(InputError, match="orientation"):
+        read_cohort(flat / "patients.tsv", {**FLAT_MAPPING, "expression": {
+            "path": "genes_x_samples.tsv", "orientation": "sideways"}})
+    with pytest.raises(InputError, match="unknown key"):
+        read_cohort(flat / "patients.tsv", {**FLAT_MAPPING, "expression": {
+            "path": "genes_x_samples.tsv", "units": "tpm"}})
+    bad = Path(shutil.copytree(flat, tmp_path / "flat"))
+    edit(bad / "samples_x_genes.csv", "F3,0", "F2,0")
+    with pytest.raises(InputError, match=r"line 4.*'sample'.*'F2' appears twice"):
+        read_cohort(bad / "patients.tsv", {**FLAT_MAPPING, "expression": {
+            "path": "samples_x_genes.csv", "orientation": "samples_x_genes"}})
