@@ -174,6 +174,17 @@ def bench_features(
     run([int(s) for s in sizes.split(",")])
 
 
+@bench_app.command("expression")
+def bench_expression(
+    genes: Annotated[int, typer.Option(help="Genes (rows) of the TPM profile.")] = 20_000,
+    samples: Annotated[str, typer.Option(help="Sample counts, comma-separated.")] = "100,1000",
+) -> None:
+    """Seconds and peak memory of writing and reading a genes x samples TPM profile."""
+    from predictor.bench.expression import run
+
+    run(genes, [int(s) for s in samples.split(",")])
+
+
 @bench_app.command("predict")
 def bench_predict(
     rows: Annotated[int, typer.Option(help="Rows of the large batch.")] = 1_000_000,

@@ -124,7 +124,7 @@ def read_expression_table(path: Path, unit: str = "unknown", *,
     if not value_cols:
         raise InputError("no expression columns (only gene/id columns)", file=path)
     if orientation == "genes_x_samples":
-        matrix = _matrix(table, value_cols, path, first_line)  # rows x columns = genes x samples
+        matrix = np.ascontiguousarray(_matrix(table, value_cols, path, first_line))
         genes, samples = labels, pd.Series(value_cols, dtype="string")
     else:
         missing = labels.isna().to_numpy()
@@ -138,7 +138,7 @@ def read_expression_table(path: Path, unit: str = "unknown", *,
             raise InputError(f"sample {labels.iloc[i]!r} appears twice", file=path,
                              column=gene_column,
                              line=physical_line(path, first_line, first_line + i))
-        matrix = _matrix(table, value_cols, path, first_line).T.copy()
+        matrix = np.ascontiguousarray(_matrix(table, value_cols, path, first_line).T)
         genes, samples = pd.Series(value_cols, dtype="string"), labels
     matrix, genes = _clean_genes(matrix, genes, path)
     _warn_if_log(matrix, path)
@@ -147,13 +147,21 @@ def read_expression_table(path: Path, unit: str = "unknown", *,
 
 
 def _matrix(table: pa.Table, columns: list[str], path: Path, first_line: int) -> np.ndarray:
-    """Rows x ``columns`` float32 (NaN = missing); non-numbers and negatives name their cell."""
-    out = np.empty((table.num_rows, len(columns)), dtype=np.float32)
+    """Rows x ``columns`` float32 (NaN = missing); non-numbers and negatives name their cell.
+
+    Filled one contiguous row per file column (fast), so the result is the transpose of a
+    C-ordered matrix; callers make the layout they need contiguous.
+    """
+    by_column = np.empty((len(columns), table.num_rows), dtype=np.float32)
     for j, name in enumerate(columns):
         column = table.column(name)
         if not pa.types.is_floating(column.type):
             column = _numbers(column, path, first_line, name)
-        out[:, j] = column.to_numpy(zero_copy_only=False)
+        start = 0
+        for chunk in (column.chunks if isinstance(column, pa.ChunkedArray) else [column]):
+            by_column[j, start:start + len(chunk)] = chunk.to_numpy(zero_copy_only=False)
+            start += len(chunk)
+    out = by_column.T
     bad = np.isinf(out)
     if bad.any():
         i, j = (int(k[0]) for k in np.nonzero(bad))
@@ -206,11 +214,10 @@ def _clean_genes(matrix: np.ndarray, genes: pd.Series,
 
 def _warn_if_log(matrix: np.ndarray, path: Path) -> None:
     """Linear TPM/RSEM/FPKM reach hundreds or thousands; all < 30 with decimals looks like log."""
-    finite = matrix[~np.isnan(matrix)]
-    if not finite.size:
+    if not matrix.size or bool(np.isnan(matrix).all()):
         return
-    top = float(finite.max())
-    if top < LOG_LOOKING_MAX and bool(np.any(finite != np.round(finite))):
+    top = float(np.nanmax(matrix))
+    if top < LOG_LOOKING_MAX and bool(np.any(np.nan_to_num(matrix) % 1 != 0)):
         log.warning("%s: every expression value is below %g (max %.3g); the values look "
                     "log-transformed, but expression must be on the linear scale", path,
                     LOG_LOOKING_MAX, top)
