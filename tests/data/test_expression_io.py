@@ -275,3 +275,17 @@ def test_flat_expression_mapping_errors(tmp_path: Path) -> None:
     with pytest.raises(InputError, match=r"line 4.*'sample'.*'F2' appears twice"):
         read_cohort(bad / "patients.tsv", {**FLAT_MAPPING, "expression": {
             "path": "samples_x_genes.csv", "orientation": "samples_x_genes"}})
+
+
+def test_data_path_may_be_a_list_in_the_config(shared_data: Path) -> None:
+    from omegaconf import OmegaConf
+
+    from predictor.training import cohort_paths
+
+    root = shared_data / "icb_rnaseq"
+    cfg = OmegaConf.create({"path": [str(root / "miao_2018_kirc"), str(root / "zhao_2019_gbm")]})
+    paths = cohort_paths(cfg.path)
+    assert paths == [root / "miao_2018_kirc", root / "zhao_2019_gbm"]
+    assert len(read_cohort(paths)) == 50
+    with pytest.raises(InputError, match="lists no study"):
+        cohort_paths(OmegaConf.create({"path": []}).path)
