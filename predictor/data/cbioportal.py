@@ -26,6 +26,7 @@ from predictor.data.expression_io import (
     find_expression_profile,
     read_expression_table,
     write_expression_profile,
+    zscore_profiles,
 )
 from predictor.data.flat import CBIO_NULL_VALUES, read_arrow, read_delimited, write_delimited
 from predictor.data.lines import physical_line
@@ -146,10 +147,13 @@ def read_cbioportal(folder: Path, *, panel_sizes: dict | None = None) -> Cohort:
     for name, filename in EXTRA_FILES.items():
         if (folder / filename).exists():
             tables[name] = read_delimited(folder / filename, numeric=_numeric_columns(name))
-    profile = find_expression_profile(folder, _metas(folder))
+    metas = _metas(folder)
+    profile = find_expression_profile(folder, metas)
     if profile is not None:
         tables["expression"] = read_expression_table(profile[0], profile[1])
     meta: dict = {"study": study, "source": str(folder)}
+    if profile is not None and zscore_profiles(metas):
+        meta["expression_ignored"] = zscore_profiles(metas)
     if panel_sizes:
         meta["panel_sizes"] = {str(k): float(v) for k, v in panel_sizes.items()}
     name = study.get("cancer_study_identifier") or folder.name

@@ -107,6 +107,9 @@ def read_expression_table(path: Path, unit: str = "unknown", *,
                          f"not {orientation!r}", file=path)
     if not path.is_file():
         raise InputError("no such expression file", file=path)
+    if path.suffix.lower() not in (".txt", ".tsv", ".csv"):
+        raise InputError(f"expression tables are read from .txt/.tsv/.csv files, not "
+                         f"{path.suffix!r}", file=path)
     delimiter = "," if path.suffix.lower() == ".csv" else "\t"
     if gene_column is None:  # the first column holds the genes (or the sample ids)
         gene_column = _header(path, count_comment_lines(path), delimiter)[0]
@@ -275,9 +278,16 @@ def find_expression_profile(folder: Path,
         return None
     levels.sort(key=lambda item: (UNIT_ORDER.index(item[0]), item[1].name))
     unit, path = levels[0]
-    if zscores:
+    if zscores:  # also listed by ``predictor validate`` (see zscore_profiles)
         log.info("%s: z-score expression profiles ignored (%s); reading %s", folder,
                  ", ".join(sorted(zscores)), path.name)
     if len(levels) > 1:
         log.info("%s: several expression profiles; reading %s (%s)", folder, path.name, unit)
     return path, unit
+
+
+def zscore_profiles(metas: dict[Path, dict[str, str]]) -> list[str]:
+    """Data files of the study's z-score expression profiles (ignored by the reader)."""
+    return sorted(m.get("data_filename", "") for m in metas.values()
+                  if m.get("genetic_alteration_type", "").upper() == "MRNA_EXPRESSION"
+                  and m.get("data_filename") and _is_zscore(m))

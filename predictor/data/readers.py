@@ -63,6 +63,9 @@ def describe_cohort(cohort: Cohort) -> str:
         f"{n} ({len(getattr(cohort, n))} rows)" for n in present) if present else "none"))
     if cohort.expression is not None:
         lines.append(describe_expression(cohort.expression))
+    if cohort.meta.get("expression_ignored"):
+        lines.append("z-score profiles ignored (not expression levels): "
+                     + ", ".join(cohort.meta["expression_ignored"]))
     if "cohort" in cohort.clinical.columns and isinstance(cohort.meta.get("studies"), list):
         counts = cohort.clinical["cohort"].value_counts(sort=False)
         lines.append("pooled studies (column 'cohort'): "

@@ -135,6 +135,17 @@ def test_cohort_column_gives_one_group_per_pooled_study(shared_data: Path) -> No
     assert groups.nunique() == 2 and len(groups) == 50
 
 
+def test_a_pooled_cohort_round_trips_with_its_missing_genes(shared_data: Path,
+                                                            tmp_path: Path) -> None:
+    root = shared_data / "icb_rnaseq"
+    pooled = read_cohort([root / "miao_2018_kirc", root / "zhao_2019_gbm"])
+    write_cbioportal(pooled, tmp_path / "pooled")
+    back = read_cohort(tmp_path / "pooled")
+    assert_same_expression(pooled.expression, back.expression)
+    assert back.clinical["cohort"].value_counts().to_dict() == {"miao_2018_kirc": 33,
+                                                                "zhao_2019_gbm": 17}
+
+
 def test_all_seven_icb_cohorts_pool(shared_data: Path) -> None:
     root = shared_data / "icb_rnaseq"
     pooled = read_cohort([root / name for name in ICB_COHORTS])
@@ -227,6 +238,8 @@ def test_validate_lists_the_expression_matrix() -> None:
     result = validate(DATA_FIXTURES / "study_expression")
     assert result.exit_code == 0, result.output
     assert "expression: 5 genes x 3 samples, unit tpm (data_mrna_seq_tpm.txt)" in result.stdout
+    assert ("z-score profiles ignored (not expression levels): "
+            "data_mrna_seq_v2_rsem_zscores_ref_all_samples.txt") in result.stdout
 
 
 # ---------------------------------------------------------------------------- flat input
