@@ -20,7 +20,7 @@ log = logging.getLogger(__name__)
 
 MAX_PROBE_PATIENTS = 100
 MAX_LISTED = 3  # feature names shown per missing input in the warning
-OPTIONAL_TABLES = ("mutations", "cna", "clones", "tme", "ctdna", "segments", "expression")
+OPTIONAL_TABLES = ("mutations", "cna", "clones", "tme", "ctdna", "segments")
 
 
 def _features(pipeline: Any, cohort: Any, names: list[str]) -> np.ndarray | None:
