@@ -229,3 +229,17 @@ def test_pooled_real_cohorts_are_scored_for_every_patient(shared_data, caplog) -
     assert len(out) == len(cohort.patient_ids) > 250
     assert out.notna().all().all()
     assert not [r for r in caplog.records if "expression signature" in r.getMessage()]
+
+
+def test_bench_expression_case_runs_small(capsys) -> None:
+    """``predictor bench features --expression`` on a tiny matrix (a smoke test, not timed)."""
+    from predictor.bench.features import expression_cohort, run_expression
+
+    cohort = expression_cohort(5, 400)
+    assert cohort.expression.shape == (400, 5)
+    assert (cohort.expression.values == 0).mean() > 0.2  # ties at zero, as in real RNA-seq
+    run_expression("20x600")
+    options = load_config("default")["families"]["expression"]
+    n_features = len(options["signatures"]) + len(options["composites"])
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[1].split()[:3] == ["20", "600", str(n_features)]  # samples, genes, features
