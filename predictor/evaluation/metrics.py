@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 import pandas as pd
+from scipy.special import expit
 from scipy.stats import rankdata
 from sklearn.metrics import average_precision_score, brier_score_loss
 from sksurv.metrics import (
@@ -105,7 +106,7 @@ def logistic_recalibration(y: Sequence[float], p: Sequence[float],
         beta[1] = 1.0
     for _ in range(50):
         eta = design @ beta + offset
-        mu = 1.0 / (1.0 + np.exp(-eta))
+        mu = expit(eta)
         w = np.maximum(mu * (1 - mu), 1e-12)
         hessian = design.T @ (design * w[:, None])
         try:
