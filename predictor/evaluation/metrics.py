@@ -89,16 +89,17 @@ def expected_calibration_error(y: Sequence[float], p: Sequence[float],
 PROBABILITY_CLIP = 1e-6  # probabilities are clipped to [1e-6, 1 - 1e-6] before the logit
 
 
-def logistic_recalibration(y: Sequence[float], p: Sequence[float],
-                           slope: bool = True) -> tuple[float, float]:
+def logistic_recalibration(y: Sequence[float], p: Sequence[float], slope: bool = True,
+                           clip: float = PROBABILITY_CLIP) -> tuple[float, float]:
     """(intercept, slope) of the logistic model y ~ intercept + slope * logit(p), by Newton's
     method; with ``slope=False`` the slope is fixed at 1 (logit(p) an offset). NaN with a
-    single class or when the fit does not converge (e.g. perfectly separated scores)."""
+    single class or when the fit does not converge (e.g. perfectly separated scores).
+    Probabilities are clipped to [clip, 1 - clip] first."""
     y, p = _binary(y, p)
     if len(np.unique(y)) < 2:
         return float("nan"), float("nan")
-    z = np.log(np.clip(p, PROBABILITY_CLIP, 1 - PROBABILITY_CLIP)
-               / (1 - np.clip(p, PROBABILITY_CLIP, 1 - PROBABILITY_CLIP)))
+    p = np.clip(p, clip, 1 - clip)
+    z = np.log(p) - np.log1p(-p)
     design = np.column_stack([np.ones_like(z), z]) if slope else np.ones((len(z), 1))
     offset = np.zeros_like(z) if slope else z
     beta = np.zeros(design.shape[1])

@@ -36,7 +36,7 @@ from predictor.errors import InputError
 METHODS = ("centered_isotonic", "isotonic", "sigmoid", "identity", "logit_update")
 BREAKPOINT_METHODS = ("centered_isotonic", "isotonic")
 CIR_EDGE = 1e-6  # knot probabilities within [CIR_EDGE, 1 - CIR_EDGE]; tail drop
-LOGIT_CLIP = 1e-6  # logit_update reads base probabilities clipped to [LOGIT_CLIP, 1 - LOGIT_CLIP]
+LOGIT_CLIP = 1e-15  # logit_update reads base probabilities clipped to [LOGIT_CLIP, 1 - LOGIT_CLIP]
 
 
 @dataclass

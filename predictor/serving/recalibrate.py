@@ -88,7 +88,8 @@ def fit_update(method: str, base: Calibrator, raw: np.ndarray, y: np.ndarray,
     """The new calibrator (on the same raw scores) and the threshold that keeps the calls."""
     p0 = np.clip(base(raw), LOGIT_CLIP, 1 - LOGIT_CLIP)
     if method in ("intercept", "logistic"):
-        intercept, slope = M.logistic_recalibration(y, p0, slope=method == "logistic")
+        intercept, slope = M.logistic_recalibration(y, p0, slope=method == "logistic",
+                                                    clip=LOGIT_CLIP)
         if not (math.isfinite(intercept) and math.isfinite(slope)):
             raise InputError("the recalibration did not converge (the local labels are "
                              "perfectly separated by the model's scores?)")
