@@ -60,10 +60,13 @@ def read_labelled(manifest: dict, input_path: str | Path, mapping=None,
         cohort = read_cohort(Path(input_path), mapping=chosen)
     heads = list(manifest.get("heads") or [])
     rule = dict(manifest.get("label_rule") or {})
+    endpoint = str(rule.get("relapse_endpoint") or "pfs")
+    evaluated = {"response"} if "response" in heads else set()
+    evaluated |= {endpoint} if "relapse" in heads else set()
     outcomes = (cohort.outcomes if cohort.outcomes is not None
                 else pd.DataFrame(index=cohort.patient_ids)).reindex(cohort.patient_ids)
     out = LabelledCohort(cohort=cohort, label=None, time=None, event=None,
-                         problems=list(problems))
+                         problems=[p for p in problems if p["endpoint"] in evaluated])
     if "response" in heads:
         response_rule = ResponseRule(source=str(rule.get("source", "best_response")),
                                      positive=tuple(rule.get("positive") or ("CR", "PR")),
@@ -78,7 +81,6 @@ def read_labelled(manifest: dict, input_path: str | Path, mapping=None,
                                  column=error.column) from None
             out.notes.append(f"response not evaluated: {error.message}")
     if "relapse" in heads:
-        endpoint = str(rule.get("relapse_endpoint") or "pfs")
         try:
             target = relapse_target(outcomes, endpoint, rule.get("landmark_day"))
         except InputError as error:
