@@ -173,8 +173,9 @@ def run_evaluation(model_uri: str, input_path: str | Path, output_dir: str | Pat
     metrics = dict(result.metrics)
     meta = predictor.manifest.get("metadata") or {}
     rule = predictor.manifest.get("label_rule") or {}
-    notes = [f"model: `{model_uri}` ({meta.get('name', 'predictor model')}, trained on "
-             f"{meta.get('n_train', '?')} patients)", f"input: `{input_path}`",
+    trained = f", trained on {meta['n_train']} patients" if meta.get("n_train") else ""
+    notes = [f"model: `{model_uri}` ({meta.get('name', 'predictor model')}{trained})",
+             f"input: `{input_path}`",
              *count_notes(scored, metrics),
              f"response label: {describe_label_rule(rule)}; relapse endpoint: "
              f"{str(rule.get('relapse_endpoint') or 'pfs').upper()}",
