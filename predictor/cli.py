@@ -124,6 +124,61 @@ def predict(
 
 
 @app.command()
+def evaluate(
+    model: Annotated[str, typer.Option("--model", help="Model dir, runs:/ID/model, models:/N/V.")],
+    input: Annotated[Path, typer.Option("--input", help="Labelled cohort: cBioPortal folder or "
+                                        "CSV/TSV/Parquet (read with the bundle's mapping).")],
+    output: Annotated[Path, typer.Option("--output", help="New folder for report.md, "
+                                         "metrics.json and plots/.")],
+    mapping: Annotated[Path | None, typer.Option(
+        "--mapping", help="Column mapping for a flat file (default: the bundle's).")] = None,
+    n_boot: Annotated[int, typer.Option("--n-boot", min=1, help="Bootstrap resamples.")] = 1000,
+    seed: Annotated[int, typer.Option("--seed", help="Bootstrap seed.")] = 0,
+    log: Annotated[bool, typer.Option("--log", help="Log an MLflow evaluation run linked to "
+                                      "the model (MLFLOW_TRACKING_URI).")] = False,
+) -> None:
+    """Evaluate a model on labelled patients: discrimination, calibration, baselines, CIs."""
+    from predictor.serving.evaluate import run_evaluation
+
+    try:
+        message = run_evaluation(model, input, output, mapping=mapping, n_boot=n_boot,
+                                 seed=seed, log_mlflow=log)
+    except InputError as error:
+        _fail(error)
+    typer.echo(message)
+
+
+@app.command()
+def recalibrate(
+    model: Annotated[str, typer.Option("--model", help="Model dir, runs:/ID/model, models:/N/V.")],
+    input: Annotated[Path, typer.Option("--input", help="Labelled local cohort (any format "
+                                        "the data layer reads).")],
+    output: Annotated[Path, typer.Option("--output", help="New bundle folder (must not "
+                                         "exist; the parent is never modified).")],
+    method: Annotated[str, typer.Option(
+        "--method", help="intercept (default: one parameter, safest for small samples), "
+        "logistic (intercept and slope) or isotonic (needs many events).")] = "intercept",
+    relapse: Annotated[bool, typer.Option(
+        "--relapse", help="Also refit the relapse head's baseline hazard (Breslow).")] = False,
+    mapping: Annotated[Path | None, typer.Option(
+        "--mapping", help="Column mapping for a flat file (default: the bundle's).")] = None,
+    register: Annotated[str | None, typer.Option(
+        "--register", help="Register the new bundle in MLflow as a version of this name.")
+    ] = None,
+    n_boot: Annotated[int, typer.Option("--n-boot", min=1, help="Bootstrap resamples.")] = 1000,
+) -> None:
+    """Refit a model's response calibration on local labelled patients into a new bundle."""
+    from predictor.serving.recalibrate import run_recalibration
+
+    try:
+        message = run_recalibration(model, input, output, method=method, relapse=relapse,
+                                    mapping=mapping, register=register, n_boot=n_boot)
+    except InputError as error:
+        _fail(error)
+    typer.echo(message)
+
+
+@app.command()
 def card(
     model: Annotated[str, typer.Option("--model", help="Bundle folder, runs:/ID/model or "
                                        "models:/NAME/VERSION.")],

@@ -7,8 +7,10 @@ family whose table is absent is skipped.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
 
 import pandas as pd
@@ -18,6 +20,21 @@ from predictor.data.expression import Expression
 from predictor.errors import InputError
 
 OPTIONAL_TABLES = ("mutations", "cna", "clones", "tme", "ctdna", "segments")
+_SET_ASIDE: ContextVar[list[dict] | None] = ContextVar("outcomes_set_aside", default=None)
+
+
+@contextlib.contextmanager
+def outcomes_set_aside() -> Iterator[list[dict]]:
+    """Within the block, cohorts read from any source blank unusable outcome values instead of
+    failing, and the yielded list collects one record per blanked patient and endpoint
+    (:func:`predictor.data.schema.set_aside_bad_outcomes`). Used by ``predictor evaluate``:
+    a registry's incomplete row must not stop an evaluation, but training stays strict."""
+    found: list[dict] = []
+    token = _SET_ASIDE.set(found)
+    try:
+        yield found
+    finally:
+        _SET_ASIDE.reset(token)
 
 
 @dataclass
@@ -52,6 +69,10 @@ class Cohort:
         if validate:
             clinical = S.coerce_and_check(clinical, S.CLINICAL)
             if outcomes is not None:
+                collected = _SET_ASIDE.get()
+                if collected is not None:
+                    outcomes, found = S.set_aside_bad_outcomes(outcomes)
+                    collected.extend(found)
                 outcomes = S.coerce_and_check(outcomes, S.OUTCOMES)
                 S.check_outcome_times(outcomes)
         clinical = _index_by_patient(clinical)

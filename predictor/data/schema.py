@@ -362,6 +362,72 @@ def _coerce_column(df: pd.DataFrame, schema: TableSchema, col: Column) -> pd.Ser
     return values
 
 
+ENDPOINTS = ("pfs", "os")
+
+
+def set_aside_bad_outcomes(outcomes: pd.DataFrame) -> tuple[pd.DataFrame, list[dict]]:
+    """Outcomes with each unusable value blanked, and one record per blanked patient/endpoint.
+
+    Why: a registry export used to *evaluate* a model has rows such as an event without a
+    time or a negative time. Training must fail on them (:func:`check_outcome_times`), but an
+    evaluation leaves such a patient out of that endpoint only and reports it. Blanked: a
+    ``responder`` not 0/1 or a ``best_response`` outside RECIST (the response label), and for
+    ``pfs``/``os`` both time and event when the time is negative or not a number, the event is
+    not 0/1, or an event is set without a time. Records: ``patient_id``, ``endpoint``
+    (``response``, ``pfs``, ``os``), ``reason``, ``file``, ``line``.
+    """
+    out = outcomes.copy()
+    out.attrs = dict(outcomes.attrs)
+    found: list[dict] = []
+    n = len(out)
+
+    def numbers(column: str) -> tuple[pd.Series, np.ndarray]:
+        if column not in out.columns:
+            return pd.Series(np.nan, index=out.index), np.zeros(n, dtype=bool)
+        text = out[column].astype("string").str.strip()
+        text = text.mask(text.isin(["", "NA", "NaN", "nan", "None"]), pd.NA)
+        values = pd.to_numeric(text, errors="coerce").astype("float64")
+        return values, (values.isna() & text.notna()).to_numpy()
+
+    def record(bad: np.ndarray, endpoint: str, reasons: np.ndarray, columns: list[str]) -> None:
+        for pos in np.flatnonzero(bad):
+            source, line = _where(out, [pos])
+            found.append({"patient_id": str(out["patient_id"].iloc[pos]), "endpoint": endpoint,
+                          "reason": str(reasons[pos]), "file": source, "line": line})
+        for column in columns:
+            if column in out.columns and bad.any():
+                out[column] = out[column].astype(object).where(~bad, None)
+
+    if "responder" in out.columns:
+        values, unparsed = numbers("responder")
+        bad = unparsed | (values.notna() & ~values.isin([0, 1])).to_numpy()
+        record(bad, "response", np.full(n, "responder is not 0 or 1"), ["responder"])
+    if "best_response" in out.columns:
+        text = out["best_response"].astype("string").str.strip()
+        bad = (text.notna() & (text != "") & ~text.isin(list(RECIST_CATEGORIES))).to_numpy()
+        record(bad, "response", np.full(n, "best_response is not a RECIST category"),
+               ["best_response"])
+    for prefix in ENDPOINTS:
+        time_col, event_col = f"{prefix}_months", f"{prefix}_event"
+        if time_col not in out.columns and event_col not in out.columns:
+            continue
+        time, time_text = numbers(time_col)
+        event, event_text = numbers(event_col)
+        checks = [  # first matching reason is the one reported
+            (time_text, f"{time_col} is not a number"),
+            ((time < 0).fillna(False).to_numpy(), f"{time_col} is negative"),
+            (event_text | (event.notna() & ~event.isin([0, 1])).to_numpy(),
+             f"{event_col} is not 0 or 1"),
+            ((event.notna() & time.isna()).to_numpy(), f"{event_col} is set but {time_col} "
+             "is missing"),
+        ]
+        reasons = np.full(n, "", dtype=object)
+        for mask, reason in reversed(checks):
+            reasons[mask] = reason
+        record(reasons != "", prefix, reasons, [time_col, event_col])
+    return out, found
+
+
 def check_outcome_times(outcomes: pd.DataFrame) -> None:
     """An event needs a time: a missing or negative time where the event column is set fails."""
     schema = OUTCOMES

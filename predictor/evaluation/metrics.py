@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 import pandas as pd
+from scipy.special import expit
 from scipy.stats import rankdata
 from sklearn.metrics import average_precision_score, brier_score_loss
 from sksurv.metrics import (
@@ -83,6 +84,55 @@ def expected_calibration_error(y: Sequence[float], p: Sequence[float],
     used = count > 0
     gap = np.abs(sum_y[used] - sum_p[used]) / count[used]
     return float(np.sum(gap * count[used]) / len(y))
+
+
+PROBABILITY_CLIP = 1e-6  # probabilities are clipped to [1e-6, 1 - 1e-6] before the logit
+
+
+def logistic_recalibration(y: Sequence[float], p: Sequence[float], slope: bool = True,
+                           clip: float = PROBABILITY_CLIP) -> tuple[float, float]:
+    """(intercept, slope) of the logistic model y ~ intercept + slope * logit(p), by Newton's
+    method; with ``slope=False`` the slope is fixed at 1 (logit(p) an offset). NaN with a
+    single class or when the fit does not converge (e.g. perfectly separated scores).
+    Probabilities are clipped to [clip, 1 - clip] first."""
+    y, p = _binary(y, p)
+    if len(np.unique(y)) < 2:
+        return float("nan"), float("nan")
+    p = np.clip(p, clip, 1 - clip)
+    z = np.log(p) - np.log1p(-p)
+    design = np.column_stack([np.ones_like(z), z]) if slope else np.ones((len(z), 1))
+    offset = np.zeros_like(z) if slope else z
+    beta = np.zeros(design.shape[1])
+    if slope:
+        beta[1] = 1.0
+    for _ in range(50):
+        eta = design @ beta + offset
+        mu = expit(eta)
+        w = np.maximum(mu * (1 - mu), 1e-12)
+        hessian = design.T @ (design * w[:, None])
+        try:
+            step = np.linalg.solve(hessian, design.T @ (y - mu))
+        except np.linalg.LinAlgError:
+            return float("nan"), float("nan")
+        beta = beta + step
+        if np.max(np.abs(step)) < 1e-10:
+            break
+    else:
+        return float("nan"), float("nan")
+    if not np.all(np.isfinite(beta)) or np.max(np.abs(beta)) > 50:
+        return float("nan"), float("nan")
+    return float(beta[0]), float(beta[1]) if slope else 1.0
+
+
+def calibration_intercept(y: Sequence[float], p: Sequence[float]) -> float:
+    """Calibration in the large: the intercept of y ~ offset(logit p); 0 is ideal, > 0 means
+    the model predicts too low (Van Calster et al. 2016)."""
+    return logistic_recalibration(y, p, slope=False)[0]
+
+
+def calibration_slope(y: Sequence[float], p: Sequence[float]) -> float:
+    """The slope of y ~ logit(p); 1 is ideal, < 1 means predictions too extreme."""
+    return logistic_recalibration(y, p, slope=True)[1]
 
 
 def response_metrics(y: Sequence[float], p: Sequence[float]) -> dict[str, float]:

@@ -15,6 +15,11 @@ extra knots, one training score range beyond the outermost scores, 1e-6 of the p
 away from the end knots; flat beyond those), so no two raw scores tie and the calibrated AUC
 equals the raw-score AUC. Knot probabilities are kept inside [1e-6, 1 - 1e-6]. Stored as the
 same ``x``/``y`` breakpoints as isotonic, applied with ``np.interp``.
+
+``logit_update`` is a local update of another calibrator (Steyerberg's model-updating ladder):
+p = 1 / (1 + exp(-(a * logit(base(raw)) + b))), with ``base`` the fitted calibrator it updates
+(kept whole in its JSON). ``a = 1`` is an intercept-only update (calibration in the large),
+free ``a`` and ``b`` a logistic recalibration. Written by ``predictor recalibrate``.
 """
 
 from __future__ import annotations
@@ -23,14 +28,15 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from scipy.optimize import minimize
-from scipy.special import expit
+from scipy.special import expit, logit
 from sklearn.isotonic import IsotonicRegression
 
 from predictor.errors import InputError
 
-METHODS = ("centered_isotonic", "isotonic", "sigmoid", "identity")
+METHODS = ("centered_isotonic", "isotonic", "sigmoid", "identity", "logit_update")
 BREAKPOINT_METHODS = ("centered_isotonic", "isotonic")
 CIR_EDGE = 1e-6  # knot probabilities within [CIR_EDGE, 1 - CIR_EDGE]; tail drop
+LOGIT_CLIP = 1e-15  # logit_update reads base probabilities clipped to [LOGIT_CLIP, 1 - LOGIT_CLIP]
 
 
 @dataclass
@@ -42,17 +48,24 @@ class Calibrator:
     y: list[float] = field(default_factory=list)
     a: float = 1.0
     b: float = 0.0
+    base: dict | None = None  # logit_update: the calibrator it updates (its to_dict())
 
     def __call__(self, raw: np.ndarray) -> np.ndarray:
         raw = np.asarray(raw, dtype=np.float64)
         if self.method in BREAKPOINT_METHODS:
             return np.interp(raw, np.asarray(self.x), np.asarray(self.y))
+        if self.method == "logit_update":
+            p = np.clip(Calibrator.from_dict(self.base or {})(raw), LOGIT_CLIP, 1 - LOGIT_CLIP)
+            return expit(self.a * logit(p) + self.b)
         return expit(self.a * raw + self.b)
 
     def to_dict(self) -> dict:
         if self.method in BREAKPOINT_METHODS:
             return {"method": self.method, "x": list(map(float, self.x)),
                     "y": list(map(float, self.y))}
+        if self.method == "logit_update":
+            return {"method": self.method, "a": float(self.a), "b": float(self.b),
+                    "base": dict(self.base or {})}
         return {"method": self.method, "a": float(self.a), "b": float(self.b)}
 
     @classmethod
@@ -67,6 +80,14 @@ class Calibrator:
             if np.any(np.diff(x) < 0) or np.any(np.diff(y) < 0):
                 raise InputError(f"{method} calibration breakpoints must be non-decreasing")
             return cls(method=method, x=x, y=y)
+        if method == "logit_update":
+            base = state.get("base")
+            if not isinstance(base, dict):
+                raise InputError("logit_update calibration needs the calibrator it updates "
+                                 "('base')")
+            cls.from_dict(base)  # checked now, not at the first prediction
+            return cls(method=method, a=float(state.get("a", 1.0)),
+                       b=float(state.get("b", 0.0)), base=base)
         return cls(method=method, a=float(state.get("a", 1.0)), b=float(state.get("b", 0.0)))
 
 

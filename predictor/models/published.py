@@ -187,6 +187,12 @@ class Loris:
         self._fit_medians(X[keep])
         return self
 
+    def fit_inputs(self, X: pd.DataFrame) -> Loris:
+        """Only the medians that fill missing inputs, from ``X`` without labels (scoring a
+        cohort whose labels must not be used, e.g. an external evaluation)."""
+        self._fit_medians(X)
+        return self
+
     def linear_predictor(self, X: pd.DataFrame) -> np.ndarray:
         """S of the formula (the log-odds of response)."""
         s = np.full(len(X), LORIS_INTERCEPT) + cancer_terms(X)

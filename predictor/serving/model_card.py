@@ -61,6 +61,7 @@ def render_model_card(manifest: Mapping) -> str:
         value = (meta.get("metrics") or {}).get(key)
         if isinstance(value, int | float) and math.isfinite(value):
             lines.append(f"- {name}: {value:.3f}")
+    lines += recalibration_lines(manifest.get("recalibration"))
     lines += ["", "## Limits", "",
               "- Research use only: not a medical device, not validated for clinical decisions.",
               "- Patients unlike the training cohort get predictions by extrapolation; "
@@ -69,6 +70,51 @@ def render_model_card(manifest: Mapping) -> str:
               "- Numbers above come from the training run's own data; a new cohort needs its "
               "own evaluation.", ""]
     return "\n".join(lines)
+
+
+CARD_METRICS = (("ece", "calibration error (ECE)"), ("calibration_intercept",
+                "calibration intercept"), ("calibration_slope", "calibration slope"),
+                ("brier", "Brier score"), ("roc_auc", "ROC AUC"),
+                ("mean_predicted", "mean predicted probability"),
+                ("prevalence", "observed response rate"))
+
+
+def recalibration_lines(record: Mapping | None) -> list[str]:
+    """The card section of a bundle written by ``predictor recalibrate`` (else nothing)."""
+    if not record:
+        return []
+    parent = record.get("parent") or {}
+    cohort = record.get("cohort") or {}
+    before, after = record.get("metrics_before") or {}, record.get("metrics_after") or {}
+    lines = ["", "## Local recalibration", "",
+             f"- Parent model `{parent.get('uri', '?')}` ({parent.get('name', '?')}, written "
+             f"{parent.get('created_utc', '?')}); its trees and features are unchanged.",
+             f"- Method `{record.get('method', '?')}` ({record.get('rule', '')}), fitted "
+             f"{record.get('created_utc', '?')} on {cohort.get('n_labelled', '?')} labelled "
+             f"patients ({cohort.get('n_positive', '?')} responders) of "
+             f"`{cohort.get('input_name', '?')}`, fingerprint `{cohort.get('fingerprint', '?')}`."]
+    relapse = record.get("relapse") or {}
+    if relapse.get("refit"):
+        lines.append(f"- Relapse baseline hazard refitted on {relapse.get('n_patients')} local "
+                     f"patients ({relapse.get('n_events')} events).")
+    lines += ["", "| on the recalibration cohort (in-sample) | before (95% CI) | after (95% CI) |",
+              "|---|---|---|"]
+    for key, name in CARD_METRICS:
+        if key in before or key in after:
+            lines.append(f"| {name} | {_ci_text(before, key)} | {_ci_text(after, key)} |")
+    lines += ["", "\"After\" is measured on the patients the calibration was fitted on; "
+              "`predictor evaluate` on other local patients gives the honest number."]
+    return lines
+
+
+def _ci_text(values: Mapping, key: str) -> str:
+    value = values.get(key)
+    if not isinstance(value, int | float) or not math.isfinite(value):
+        return "–"
+    low, high = values.get(f"{key}_ci_low"), values.get(f"{key}_ci_high")
+    if isinstance(low, int | float) and isinstance(high, int | float):
+        return f"{value:.3f} ({low:.3f}–{high:.3f})"
+    return f"{value:.3f}"
 
 
 def _response_rule(rule: Mapping) -> str:

@@ -100,3 +100,27 @@ def test_describe_schema_lists_every_table() -> None:
     text = S.describe_schema()
     for name in S.SCHEMAS:
         assert f"### {name}" in text
+
+
+def test_outcomes_set_aside_in_a_study_folder(tiny_study):
+    """A negative time and an event without a time in a real-format study: training reads
+    fail on them, an evaluation's read blanks that endpoint only and names file and line."""
+    from predictor.data.cohort import outcomes_set_aside
+    from predictor.data.readers import read_cohort
+    from predictor.errors import InputError
+
+    path = tiny_study / "data_clinical_patient.txt"
+    lines = path.read_text().splitlines()
+    lines[5] = lines[5].replace("\t14.2\t0:CENSORED\t", "\t-14.2\t0:CENSORED\t")   # P1
+    lines[6] = lines[6].replace("\t2.1\t1:PROGRESSION\t", "\t\t1:PROGRESSION\t")    # P2
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(InputError):
+        read_cohort(tiny_study)
+    with outcomes_set_aside() as problems:
+        cohort = read_cohort(tiny_study)
+    found = {(p["patient_id"], p["endpoint"], p["reason"], p["line"]) for p in problems}
+    assert found == {("P1", "pfs", "pfs_months is negative", 6),
+                     ("P2", "pfs", "pfs_event is set but pfs_months is missing", 7)}
+    assert cohort.outcomes.loc[["P1", "P2"], ["pfs_months", "pfs_event"]].isna().all().all()
+    assert cohort.outcomes.loc["P1", "os_months"] == pytest.approx(20.1)  # other endpoint kept
+    assert cohort.outcomes.loc["P1", "best_response"] == "PR"

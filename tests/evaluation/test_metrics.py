@@ -1,6 +1,7 @@
 import numpy as np
 import pytest
 
+from predictor.evaluation import metrics as M
 from predictor.evaluation.metrics import (
     expected_calibration_error,
     harrell_c,
@@ -233,3 +234,22 @@ def test_relapse_metrics_report_brier_per_horizon():
     assert 0.0 < out["brier_6m"] < 0.25 and 0.0 < out["brier_12m"] < 0.3
     no_curves = relapse_metrics(t, e, x, horizons=[6])
     assert np.isnan(no_curves["brier_6m"]) and np.isnan(no_curves["ibs"])
+
+
+def test_calibration_intercept_and_slope_recover_a_known_miscalibration():
+    from scipy.special import expit, logit
+
+    rng = np.random.default_rng(0)
+    true_p = expit(rng.normal(-0.5, 1.2, 20_000))
+    y = (rng.random(len(true_p)) < true_p).astype(float)
+    assert M.calibration_intercept(y, true_p) == pytest.approx(0.0, abs=0.05)
+    assert M.calibration_slope(y, true_p) == pytest.approx(1.0, abs=0.05)
+    too_low = expit(logit(true_p) - 0.7)      # every prediction 0.7 log-odds too low
+    assert M.calibration_intercept(y, too_low) == pytest.approx(0.7, abs=0.05)
+    too_extreme = expit(2.0 * logit(true_p))  # predictions twice too extreme: slope 1/2
+    assert M.calibration_slope(y, too_extreme) == pytest.approx(0.5, abs=0.03)
+
+
+def test_calibration_metrics_are_nan_when_undefined():
+    assert np.isnan(M.calibration_intercept([1, 1, 1], [0.2, 0.5, 0.7]))
+    assert np.isnan(M.calibration_slope([0, 1], [0.0, 1.0]))  # separated: no finite slope

@@ -1,3 +1,5 @@
+import json
+
 import numpy as np
 import pytest
 from scipy.special import expit
@@ -92,3 +94,25 @@ def test_unknown_method_is_an_input_error():
         Calibrator.from_dict({"method": "spline"})
     with pytest.raises(InputError):
         Calibrator.from_dict({"method": "centered_isotonic", "x": [1.0, 0.0], "y": [0.1, 0.2]})
+
+
+def test_logit_update_composes_with_its_base_and_round_trips():
+    from scipy.special import expit, logit
+
+    base = fit_calibrator(np.array([-2.0, -1.0, 0.0, 1.0, 2.0, 3.0]),
+                          np.array([0, 0, 1, 0, 1, 1]), "centered_isotonic")
+    raw = np.linspace(-3, 4, 50)
+    same = Calibrator(method="logit_update", a=1.0, b=0.0, base=base.to_dict())
+    np.testing.assert_allclose(same(raw), base(raw), atol=1e-12)
+    shifted = Calibrator(method="logit_update", a=0.8, b=0.5, base=base.to_dict())
+    np.testing.assert_allclose(shifted(raw), expit(0.8 * logit(base(raw)) + 0.5), atol=1e-12)
+    again = Calibrator.from_dict(json.loads(json.dumps(shifted.to_dict())))
+    np.testing.assert_array_equal(again(raw), shifted(raw))
+    assert np.all(np.diff(shifted(raw)) > 0)  # strictly increasing: the ranking is kept
+
+
+def test_logit_update_needs_a_valid_base():
+    with pytest.raises(InputError, match="base"):
+        Calibrator.from_dict({"method": "logit_update", "a": 1.0, "b": 0.0})
+    with pytest.raises(InputError):
+        Calibrator.from_dict({"method": "logit_update", "base": {"method": "spline"}})
