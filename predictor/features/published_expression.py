@@ -25,8 +25,10 @@ features.
   the count is rescaled to 15 pairs, as the ``easier`` package does.
 
 Gene symbols have aliases in older annotations (VSIR = C10orf54, NRDE2 = C14orf102): the
-first symbol of :data:`ALIASES` present in the matrix is used. A patient without expression,
-or without a gene the formula needs (GEP: any of the 18, or all housekeeping genes), gets NaN.
+first symbol of :data:`ALIASES` present in the matrix is used. Genes a matrix lacks are left
+out of a score (CD8 T-effector: mean of the genes present; GEP: sum of the terms present;
+housekeeping mean of those present; IMPRES: rescaled); a patient without expression, or
+without any gene of a score (cytolytic activity: either gene), gets NaN.
 """
 
 from __future__ import annotations
@@ -89,10 +91,11 @@ def gep_score(genes: dict[str, np.ndarray]) -> np.ndarray:
         centre = np.where(seen.any(axis=0),
                           np.nansum(housekeeping, axis=0) / np.maximum(seen.sum(axis=0), 1),
                           np.nan)
-        total = np.zeros_like(centre)
-        for gene, weight in GEP_WEIGHTS.items():
-            total = total + weight * (_log(genes[gene], 10.0) - centre)  # NaN gene -> NaN
-    return total
+        terms = np.vstack([weight * (_log(genes[gene], 10.0) - centre)
+                           for gene, weight in GEP_WEIGHTS.items()])
+    # A signature gene a study did not measure is left out (as in the easier package): Liu
+    # et al.'s matrix lacks CCL5 (weight 0.008); NaN only when no term is left.
+    return np.where(np.isnan(terms).all(axis=0), np.nan, np.nansum(terms, axis=0))
 
 
 def cd8_teff_score(genes: dict[str, np.ndarray]) -> np.ndarray:

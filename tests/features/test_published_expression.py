@@ -81,10 +81,18 @@ def test_alias_symbols_are_used_and_missing_genes_give_nan():
     genes = pd.Index([("C10orf54" if g == "VSIR" else g) for g in expr.genes])
     renamed = Expression(expr.values, genes, expr.samples, unit="tpm")
     assert P.published_scores(renamed)["pub_impres"].iloc[0] == 1.0  # CD274 > C10orf54
-    keep = expr.genes != "STAT1"
-    no_stat1 = Expression(expr.values[keep], expr.genes[keep], expr.samples, unit="tpm")
-    scores = P.published_scores(no_stat1)
-    assert math.isnan(scores["pub_gep"].iloc[0]) and not math.isnan(scores["pub_cyt"].iloc[0])
+    # A missing GEP gene drops its term (STAT1 at 999 TPM no longer counts); no PRF1: no CYT.
+    values = {g: 9.0 for g in [*P.GEP_HOUSEKEEPING, *P.GEP_WEIGHTS]}
+    values.update(STAT1=999.0, CD27=99.0)
+    expr = _expr({"s": values})
+    keep = ~expr.genes.isin(["STAT1", "PRF1"])
+    partial = Expression(expr.values[keep], expr.genes[keep], expr.samples, unit="tpm")
+    scores = P.published_scores(partial)
+    assert scores["pub_gep"].iloc[0] == pytest.approx(0.072293 * (2 - 1), rel=1e-5)
+    assert math.isnan(scores["pub_cyt"].iloc[0])
+    keep = ~expr.genes.isin(list(P.GEP_WEIGHTS))
+    none = Expression(expr.values[keep], expr.genes[keep], expr.samples, unit="tpm")
+    assert math.isnan(P.published_scores(none)["pub_gep"].iloc[0])
 
 
 def _cohort(expression: Expression | None) -> Cohort:
