@@ -128,15 +128,18 @@ def needed_genes() -> list[str]:
 
 
 def gene_values(expression, genes: list[str]) -> dict[str, np.ndarray]:
-    """Each gene's row (float64, NaN when absent), looking up its aliases."""
+    """Each gene's row (float64, NaN when absent). Per sample, the first of the gene's aliases
+    that the sample measured: a pooled matrix has both VSIR (NaN in hg19 studies) and
+    C10orf54 (NaN in hg38 studies) rows."""
     out: dict[str, np.ndarray] = {}
     n = expression.shape[1]
     for gene in genes:
-        names = ALIASES.get(gene, (gene,))
-        rows = expression.gene_rows(names)
-        found = rows[rows >= 0]
-        out[gene] = (expression.values[found[0]].astype(np.float64) if len(found)
-                     else np.full(n, np.nan))
+        rows = expression.gene_rows(ALIASES.get(gene, (gene,)))
+        values = np.full(n, np.nan)
+        for row in rows[rows >= 0]:
+            gaps = np.isnan(values)
+            values[gaps] = expression.values[row, gaps]
+        out[gene] = values
     return out
 
 

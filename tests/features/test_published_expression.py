@@ -81,6 +81,9 @@ def test_alias_symbols_are_used_and_missing_genes_give_nan():
     genes = pd.Index([("C10orf54" if g == "VSIR" else g) for g in expr.genes])
     renamed = Expression(expr.values, genes, expr.samples, unit="tpm")
     assert P.published_scores(renamed)["pub_impres"].iloc[0] == 1.0  # CD274 > C10orf54
+    # Pooled studies: VSIR measured in one sample, C10orf54 in the other.
+    pooled = Expression.concat([_expr({"a": {"CD274": 10.0}}), renamed.select_samples(["s"])])
+    assert list(P.published_scores(pooled)["pub_impres"]) == [1.0, 1.0]
     # A missing GEP gene drops its term (STAT1 at 999 TPM no longer counts); no PRF1: no CYT.
     values = {g: 9.0 for g in [*P.GEP_HOUSEKEEPING, *P.GEP_WEIGHTS]}
     values.update(STAT1=999.0, CD27=99.0)
