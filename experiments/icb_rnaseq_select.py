@@ -32,11 +32,12 @@ from predictor.train import CONFIG_DIR
 
 BASE = ["+experiment=icb_rnaseq", "tracking=disabled", "heads.relapse=false"]
 # Declared before any model was scored; the order breaks ties (simplest first).
+ON = "features.families.expression.enabled=true"
 VARIANTS: dict[str, list[str]] = {
-    "pub": ["~features.families.expression"],
-    "pub_composites": [],
-    "composites": ["~features.families.published_expression"],
-    "pub_signatures": ["features.families.expression.signatures=null"],
+    "pub": [],                                        # the four published scores
+    "pub_composites": [ON],                           # + the 7 rna_* TME composites
+    "composites": [ON, "~features.families.published_expression"],
+    "pub_signatures": [ON, "features.families.expression.signatures=null"],  # + all rna_*
 }
 
 
@@ -52,7 +53,7 @@ def loco(cfg, cohort, targets, groups: pd.Series, with_baselines: bool) -> H.CVP
 def per_cohort(y: np.ndarray, scores: dict[str, np.ndarray], groups: np.ndarray
                ) -> dict[str, dict[str, float]]:
     """{learner: {cohort: AUC}} via evaluation.cohorts."""
-    metrics, table = cohort_metrics(y, scores, groups)
+    _, table = cohort_metrics(y, scores, groups)
     return {name: dict(zip(table["group"], table[name], strict=True)) for name in scores}
 
 

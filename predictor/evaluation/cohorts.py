@@ -11,6 +11,8 @@ of cohorts the model wins, and a two-sided exact Wilcoxon signed-rank p-value.
 Metric names (``<c>`` a cohort): ``cv_roc_auc_cohort_<c>``, ``cv_ece_cohort_<c>``,
 ``cv_roc_auc_cohort_mean``; ``cv_baseline_<name>_roc_auc_cohort_<c>`` and ``..._mean``;
 ``cv_model_minus_<name>_roc_auc_cohort_{mean,sd,min,max,n_cohorts,n_wins,wilcoxon_p}``.
+The relapse head (and its baselines) get Harrell's C per held-out cohort the same way:
+``cv_harrell_c_cohort_<c>``, ``cv_baseline_<name>_harrell_c_cohort_<c>`` and their ``_mean``.
 """
 
 from __future__ import annotations
@@ -104,6 +106,26 @@ def cohort_metrics(y: np.ndarray, scores: Mapping[str, np.ndarray], cohorts: np.
             for stat, value in paired_over_cohorts(aucs[model_name], aucs[name]).items():
                 metrics[_key("cv_model_minus", name, STEM, stat)] = value
     return metrics, table if table is not None else pd.DataFrame()
+
+
+def cohort_c_metrics(time: np.ndarray, event: np.ndarray, scores: Mapping[str, np.ndarray],
+                     cohorts: np.ndarray, model_name: str = "model") -> dict[str, float]:
+    """Harrell's C of each held-out cohort for the relapse learners, and the mean over cohorts
+    (first score column: leave-one-cohort-out has one repeat)."""
+    out: dict[str, float] = {}
+    for name, matrix in scores.items():
+        risk = np.asarray(matrix, dtype=np.float64).reshape(len(time), -1)[:, 0]
+        middle = "" if name == model_name else f"baseline_{name}"
+        values = []
+        for cohort in sorted(set(cohorts)):
+            keep = (cohorts == cohort) & ~(np.isnan(time) | np.isnan(event) | np.isnan(risk))
+            c = M.harrell_c(time[keep], event[keep], risk[keep]) if keep.sum() >= 2 else math.nan
+            out[_key("cv", middle, "harrell_c_cohort", str(cohort))] = float(c)
+            values.append(c)
+        finite = [v for v in values if math.isfinite(v)]
+        out[_key("cv", middle, "harrell_c_cohort_mean")] = (float(np.mean(finite)) if finite
+                                                           else math.nan)
+    return out
 
 
 # ---------------------------------------------------------------------------- report

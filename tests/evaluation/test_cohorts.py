@@ -56,3 +56,16 @@ def test_report_lists_every_cohort_and_the_paired_row():
     assert "**mean over cohorts** | 0.917 | 0.250 |" in text
     assert "| tmb | 2 | 0.875 | 0.250 | 0.625 |" in text
     assert cohort_report({"cv_roc_auc": 0.7}) == ""
+
+
+def test_harrell_c_per_held_out_cohort():
+    from predictor.evaluation.cohorts import cohort_c_metrics
+
+    time = np.array([1.0, 2.0, 3.0, 1.0, 2.0, 3.0])
+    event = np.array([1.0, 1.0, 0.0, 1.0, 1.0, 1.0])
+    cohorts = np.array(["a", "a", "a", "b", "b", "b"], dtype=object)
+    risk = np.array([3.0, 2.0, 1.0, 1.0, 2.0, 3.0])   # a: concordant, b: reversed
+    out = cohort_c_metrics(time, event, {"model": risk, "coxph": -risk}, cohorts)
+    assert out["cv_harrell_c_cohort_a"] == 1.0 and out["cv_harrell_c_cohort_b"] == 0.0
+    assert out["cv_harrell_c_cohort_mean"] == 0.5
+    assert out["cv_baseline_coxph_harrell_c_cohort_b"] == 1.0
