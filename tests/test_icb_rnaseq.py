@@ -54,7 +54,8 @@ def test_every_cohort_is_held_out_and_every_baseline_scored_per_cohort(trained: 
     experiment = client.get_experiment_by_name(EXPERIMENT)
     (run,) = client.search_runs([experiment.experiment_id])
     metrics = run.data.metrics
-    assert metrics["cv_n_labelled"] == 245        # labelled patients of the 7 cohorts
+    assert metrics["cv_n_labelled"] == 257        # labelled patients of the 7 cohorts
+    assert metrics["cv_n_relapse"] == 299         # patients with PFS (Zhao: 15 of 17)
     for cohort in COHORTS:
         assert math.isfinite(metrics[f"cv_roc_auc_cohort_{cohort}"]), cohort
         assert f"cv_ece_cohort_{cohort}" in metrics
