@@ -12,6 +12,8 @@ nested numbers are the honest estimate of that procedure). No MLflow, no files w
 
     .venv/bin/python experiments/icb_rnaseq_select.py             # the declared variants
     .venv/bin/python experiments/icb_rnaseq_select.py --no-nested # plain LOCO table only
+    .venv/bin/python experiments/icb_rnaseq_select.py --no-nested pub \
+        "pub_linear:model.response.tree_weight=0"                # ad-hoc variants too
 """
 
 from __future__ import annotations
@@ -75,10 +77,15 @@ def mean(values) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--no-nested", action="store_true", help="plain LOCO table only")
-    parser.add_argument("variants", nargs="*", help="subset of the declared variants")
+    parser.add_argument("variants", nargs="*",
+                        help="declared variant names, or ad-hoc 'label:override;override'")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
-    names = args.variants or list(VARIANTS)
+    for arg in args.variants:
+        if ":" in arg:  # ad-hoc (post-hoc) variant: reported, never the declared selection
+            label, _, overrides = arg.partition(":")
+            VARIANTS[label] = [o for o in overrides.split(";") if o]
+    names = [a.partition(":")[0] for a in args.variants] or list(VARIANTS)
     with initialize_config_dir(str(CONFIG_DIR), version_base=None):
         cfgs = {v: compose("config", overrides=BASE + VARIANTS[v]) for v in names}
     first = cfgs[names[0]]
