@@ -34,9 +34,7 @@ def read_cohort(path: str | Path | Sequence[str | Path], mapping: MappingLike = 
     callers may pass one mapping for any input.
     """
     if not isinstance(path, str | Path):
-        paths = [Path(p) for p in path]
-        if len(paths) == 1:
-            return read_cohort(paths[0], mapping)
+        paths = [Path(p) for p in path]  # a list of one is still tagged with its study
         return pool_cohorts([read_cohort(p, mapping) for p in paths], paths)
     path = Path(path)
     if not path.exists():

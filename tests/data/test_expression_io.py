@@ -300,5 +300,8 @@ def test_data_path_may_be_a_list_in_the_config(shared_data: Path) -> None:
     paths = cohort_paths(cfg.path)
     assert paths == [root / "miao_2018_kirc", root / "zhao_2019_gbm"]
     assert len(read_cohort(paths)) == 50
+    alone = read_cohort(cohort_paths(OmegaConf.create({"path": [str(root / "zhao_2019_gbm")]})
+                                     .path))
+    assert set(alone.clinical["cohort"]) == {"zhao_2019_gbm"}  # a list of one is tagged too
     with pytest.raises(InputError, match="lists no study"):
         cohort_paths(OmegaConf.create({"path": []}).path)
