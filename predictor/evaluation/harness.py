@@ -377,14 +377,26 @@ def repeat_sd(head: str, targets: Targets, scores: np.ndarray) -> float | None:
 
 def summarise_by_cohort(cv: CVPredictions, targets: Targets, cohorts: pd.Series,
                         out: Evaluation) -> None:
-    """Leave-one-cohort-out: the response AUC of each held-out cohort."""
+    """Leave-one-cohort-out: the response AUC of each held-out cohort for the model and every
+    baseline, their means over cohorts and the paired differences; Harrell's C of each held-out
+    cohort for the relapse learners (``evaluation.cohorts``)."""
+    from predictor.evaluation.cohorts import cohort_c_metrics, cohort_metrics
+
+    groups = cohorts.fillna("<missing>").astype(str).to_numpy()
     scores = cv.scores.get(f"{RESPONSE}/{MODEL}")
-    if scores is None:
-        return
-    table = per_group_summary(targets.response.to_numpy(float), scores,
-                              cohorts.fillna("<missing>").to_numpy(), min_n=1)
-    out.per_group["held-out cohort"] = table
-    out.metrics.update(_group_metrics("cv_roc_auc_cohort", table))
+    if scores is not None:
+        table = per_group_summary(targets.response.to_numpy(float), scores, groups, min_n=1)
+        out.per_group["held-out cohort"] = table
+        out.metrics.update(_group_metrics("cv_roc_auc_cohort", table))
+        response = {key.split("/", 1)[1]: value for key, value in cv.scores.items()
+                    if key.startswith(f"{RESPONSE}/")}
+        metrics, _ = cohort_metrics(targets.response.to_numpy(float), response, groups)
+        out.metrics.update(metrics)
+    relapse = {key.split("/", 1)[1]: value for key, value in cv.scores.items()
+               if key.startswith(f"{RELAPSE}/")}
+    if relapse:
+        out.metrics.update(cohort_c_metrics(targets.time.to_numpy(float),
+                                            targets.event.to_numpy(float), relapse, groups))
 
 
 @dataclass

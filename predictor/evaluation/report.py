@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from predictor.evaluation.cohorts import cohort_report
 from predictor.evaluation.robustness import robustness_section
 
 RESPONSE_COLUMNS = ("roc_auc", "pr_auc", "brier", "ece")
@@ -137,6 +138,8 @@ def render_report(
     ]
     for name, table in (per_group or {}).items():
         sections.append((f"Response ROC AUC by cancer type ({name})", group_table(table)))
+    sections.append(("Leave-one-cohort-out: response ROC AUC of each held-out cohort",
+                     cohort_report(metrics)))
     sections.extend(extra_sections)
     for heading, body in sections:
         if body:

@@ -41,6 +41,7 @@ from predictor.features.mechanism import MechanismFeatures
 from predictor.features.monitoring import CtDNAFeatures
 from predictor.features.mutation import MutationFeatures
 from predictor.features.passthrough import PassthroughFeatures
+from predictor.features.published_expression import PublishedExpressionScores
 from predictor.features.systemic import SystemicFeatures
 from predictor.features.tme import TMEFeatures
 
@@ -56,6 +57,7 @@ FAMILIES: dict[str, type[FeatureFamily]] = {
     "copynumber": CopyNumberFeatures,
     "tme": TMEFeatures,
     "expression": ExpressionTMEFeatures,
+    "published_expression": PublishedExpressionScores,
     "systemic": SystemicFeatures,
     "mechanism": MechanismFeatures,
     "monitoring": CtDNAFeatures,

@@ -231,6 +231,9 @@ class CoxPHBaseline:
 
 
 from predictor.models.published import RF16, Loris, LorisRefit, LorisRisk  # noqa: E402
+from predictor.models.published_expression import (  # noqa: E402
+    RESPONSE_BASELINES as EXPRESSION_BASELINES,
+)
 
 RESPONSE_BASELINES: dict[str, type] = {
     "tmb_only": TMBOnly,
@@ -240,6 +243,7 @@ RESPONSE_BASELINES: dict[str, type] = {
     "loris": Loris,
     "loris_refit": LorisRefit,
     "rf16": RF16,
+    **EXPRESSION_BASELINES,  # published expression scores and TMB, unfitted
 }
 RELAPSE_BASELINES: dict[str, type] = {
     "tmb_risk": TMBRisk,
