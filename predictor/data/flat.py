@@ -383,14 +383,31 @@ def read_flat(path: Path, mapping: FlatMapping | dict | str | Path | None = None
     return _cohort_from_flat(table, resolved)
 
 
-def _cohort_from_flat(table: pd.DataFrame, mapping: FlatMapping | None) -> Cohort:
+def cohort_from_frame(frame: pd.DataFrame, mapping: FlatMapping | dict | str | Path | None = None,
+                      *, source: str | None = None, name: str = "rows",
+                      outcomes: bool = True) -> Cohort:
+    """A validated Cohort from one-row-per-patient rows already in memory (a Dask partition,
+    the MLflow pyfunc's input); ``outcomes=False`` drops outcome columns (prediction input)."""
+    table = frame.reset_index(drop=True)
+    for column in table.columns:
+        if isinstance(table[column].dtype, pd.StringDtype) or table[column].dtype == object:
+            table[column] = table[column].astype("string")
+    table.attrs["source"] = source
+    return _cohort_from_flat(table, load_mapping(mapping), name=name, outcomes=outcomes)
+
+
+def _cohort_from_flat(table: pd.DataFrame, mapping: FlatMapping | None, *,
+                      name: str | None = None, outcomes: bool = True) -> Cohort:
     tables = apply_mapping(table, mapping)
+    if not outcomes:
+        tables.pop("outcomes", None)
     for part in tables.values():
         part.attrs.update(source=table.attrs.get("source"),
                           first_line=table.attrs.get("first_line"),
                           data_start=table.attrs.get("data_start"),
                           text_trimmed=bool(table.attrs.get("text_trimmed")))
-    return Cohort.from_tables(**tables, name=Path(str(table.attrs.get("source"))).stem)
+    return Cohort.from_tables(**tables,
+                              name=name or Path(str(table.attrs.get("source"))).stem)
 
 
 def iter_flat_chunks(

@@ -35,7 +35,8 @@ import pandas as pd
 import yaml
 
 from predictor.errors import InputError
-from predictor.models.io import read_json, write_text_atomic
+from predictor.files import write_text_atomic
+from predictor.models.io import read_json
 from predictor.serving import compiled as C
 from predictor.serving.inputs import used_inputs
 from predictor.serving.model_card import CARD_FILE, render_model_card

@@ -162,22 +162,6 @@ def header_columns(path: Path) -> list[str]:
     return [name.strip().strip('"') for name in line.split(sep)]
 
 
-def cohort_from_frame(frame: pd.DataFrame, mapping: dict | None, source: str | None):
-    """A validated Cohort from a one-row-per-patient DataFrame (e.g. a Dask partition)."""
-    from predictor.data.cohort import Cohort
-    from predictor.data.mappings import apply_mapping, load_mapping
-
-    table = frame.reset_index(drop=True)
-    for name in table.columns:
-        if isinstance(table[name].dtype, pd.StringDtype) or table[name].dtype == object:
-            table[name] = table[name].astype("string")
-    table.attrs["source"] = source
-    tables = apply_mapping(table, load_mapping(mapping))
-    for part in tables.values():
-        part.attrs["source"] = source
-    return Cohort.from_tables(**tables, name="batch")
-
-
 class _Failure:
     """An exception raised by the producer thread, re-raised in the consumer."""
 

@@ -13,6 +13,8 @@ import math
 from collections.abc import Mapping
 from pathlib import Path
 
+from predictor.data.labels import ResponseRule
+
 CARD_FILE = "MODEL_CARD.md"
 METRIC_NAMES = {"cv_roc_auc": "response ROC AUC, cross-validated",
                 "test_roc_auc": "response ROC AUC, held-out test",
@@ -72,12 +74,7 @@ def render_model_card(manifest: Mapping) -> str:
 
 
 def _response_rule(rule: Mapping) -> str:
-    if rule.get("source") == "responder":
-        return "the cohort's own responder column"
-    text = f"best overall response in {{{', '.join(rule.get('positive') or [])}}}"
-    if rule.get("sd_min_months") is not None:
-        text += f", or stable disease lasting >= {rule['sd_min_months']:g} months"
-    return text
+    return ResponseRule.from_mapping(rule).describe()
 
 
 def read_model_card(bundle_dir: Path) -> str:
