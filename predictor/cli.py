@@ -128,8 +128,7 @@ def card(
     """Print a model's card: what it predicts from what, its training and metrics, its limits."""
     import shutil
 
-    from predictor.serving.bundle import resolve_bundle_dir
-    from predictor.serving.model_card import read_model_card
+    from predictor.serving.bundle import read_model_card, resolve_bundle_dir
 
     try:
         bundle_dir, download = resolve_bundle_dir(model)

@@ -21,6 +21,7 @@ import yaml
 
 from predictor.data import schema as S
 from predictor.errors import InputError
+from predictor.plain import plain
 
 OUTCOME_NAMES = tuple(c.name for c in S.OUTCOMES.columns if c.name != "patient_id")
 CLINICAL_NAMES = tuple(c.name for c in S.CLINICAL.columns if c.name != "patient_id")
@@ -128,16 +129,8 @@ def load_mapping(mapping: FlatMapping | Mapping | str | Path | None) -> FlatMapp
         except Exception:
             raise InputError(f"cannot use {type(mapping).__name__} as a column mapping") from None
     else:
-        mapping = _plain(mapping)
+        mapping = plain(mapping)
     return FlatMapping.from_dict(mapping)  # type: ignore[arg-type]
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, Mapping):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    return value
 
 
 # ---------------------------------------------------------------------------- applying

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from pathlib import Path
 
 from predictor.data.labels import ResponseRule
 
@@ -75,15 +74,3 @@ def render_model_card(manifest: Mapping) -> str:
 
 def _response_rule(rule: Mapping) -> str:
     return ResponseRule.from_mapping(rule).describe()
-
-
-def read_model_card(bundle_dir: Path) -> str:
-    """A bundle's card: its ``MODEL_CARD.md``, or rendered from the manifest of a bundle
-    written before cards existed. The manifest is checked first (format and version)."""
-    from predictor.serving.bundle import read_manifest
-
-    manifest = read_manifest(bundle_dir)
-    card = Path(bundle_dir) / CARD_FILE
-    if card.is_file():
-        return card.read_text(encoding="utf-8")
-    return render_model_card({k: v for k, v in manifest.items() if k != "files"})
