@@ -13,6 +13,7 @@ from typing import Annotated
 import typer
 
 from predictor.errors import InputError
+from predictor.serving import DEFAULT_BATCH_SIZE
 
 app = typer.Typer(
     add_completion=False,
@@ -99,7 +100,8 @@ def predict(
         "--explain", min=0,
         help="Top K feature contributions per head (response log-odds, relapse log hazard).",
     )] = 0,
-    batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Rows/chunk.")] = 20_000,
+    batch_size: Annotated[int, typer.Option(
+        "--batch-size", min=1, help="Rows/chunk.")] = DEFAULT_BATCH_SIZE,
     engine: Annotated[str, typer.Option("--engine", help="local or dask.")] = "local",
     scheduler: Annotated[str | None, typer.Option("--scheduler", help="Dask scheduler.")] = None,
     overwrite: Annotated[

@@ -303,7 +303,7 @@ def _codes(df: pd.DataFrame, attr: str, words: dict, *, status: bool) -> pd.Seri
     if bad.any():
         pos = np.flatnonzero(bad)
         allowed = "0:..., 1:..." if status else "YES, NO, NE"
-        S._fail(df, S.OUTCOMES, pos, attr,
+        S.fail_at(df, S.OUTCOMES, pos, attr,
                 f"unknown value {df[attr].iloc[pos[0]]!r} (expected {allowed})")
     return pd.to_numeric(coded, errors="coerce").astype("Float64")
 

@@ -159,7 +159,7 @@ def map_values(series: pd.Series, value_map: Mapping, table: pd.DataFrame, colum
     if bad.any():
         pos = np.flatnonzero(bad)
         known = ", ".join(map(str, value_map))
-        S._fail(table, S.TableSchema(name="flat", columns=()), pos, column,
+        S.fail_at(table, S.TableSchema(name="flat", columns=()), pos, column,
                 f"value {text.iloc[pos[0]]!r} has no entry in the mapping for {target} "
                 f"(known: {known})")
     return out.astype("object").where(out.notna(), None)

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from predictor.errors import InputError
+from predictor.serving import DEFAULT_BATCH_SIZE
 from predictor.serving.io import (
     PredictionWriter,
     check_output_path,
@@ -36,7 +37,7 @@ def run_batch_prediction(
     fmt: str | None = None,
     backend: str = "compiled",
     explain: int = 0,
-    batch_size: int = 100_000,
+    batch_size: int = DEFAULT_BATCH_SIZE,
     engine: str = "local",
     scheduler: str | None = None,
     overwrite: bool = False,

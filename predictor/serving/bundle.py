@@ -40,7 +40,7 @@ from predictor.plain import plain
 from predictor.serving import compiled as C
 from predictor.serving.inputs import used_inputs
 from predictor.serving.model_card import CARD_FILE, render_model_card
-from predictor.serving.predictor import Head, Predictor
+from predictor.serving.predictor import Head, Predictor, model_matrix
 from predictor.serving.shift import PROFILE_FILE, ShiftMonitor, training_profile
 
 log = logging.getLogger(__name__)
@@ -141,7 +141,7 @@ def _write_contents(work: Path, *, feature_pipeline, heads, input_mapping, label
         for name, info in head_info.items():
             probe = None
             if probe_features is not None:
-                probe = Predictor._matrix(probe_features, info["feature_names"])
+                probe = model_matrix(probe_features, info["feature_names"])
             built = C.compile_booster(work / info["model_file"], work / COMPILED_DIR, probe,
                                       name=name)
             compiled_info[name] = {"backend": built.backend, "max_abs_diff": built.max_abs_diff,
