@@ -35,6 +35,7 @@ import yaml
 
 from predictor.errors import InputError
 from predictor.files import write_text_atomic
+from predictor.models.heads import HEADS
 from predictor.models.io import read_json
 from predictor.plain import plain
 from predictor.serving import compiled as C
@@ -51,7 +52,6 @@ MODEL_FILE = "model.txt"
 COMPILED_DIR = "compiled"
 FORMAT = "predictor-bundle"
 FORMAT_VERSION = 1
-HEADS = ("response", "relapse")
 BACKENDS = ("compiled", "lightgbm")
 
 
@@ -331,11 +331,11 @@ def load_bundle_dir(bundle_dir: Path, backend: str = "compiled") -> Predictor:
     pipeline = FeaturePipeline.from_state(state)
     heads: dict[str, Head] = {}
     for name in manifest.get("heads", []):
-        if name not in HEADS:
+        if name not in HEADS:  # a head this version does not know
             raise InputError(f"unknown model head {name!r} in bundle.yaml",
                              file=bundle_dir / MANIFEST)
         info = manifest["head_info"][name]
-        model = _model_class(name).load(bundle_dir / info["dir"])
+        model = HEADS[name].model_class().load(bundle_dir / info["dir"])
         scorer = C.load_scorer(bundle_dir / info["model_file"], bundle_dir / COMPILED_DIR,
                                name, backend=backend)
         heads[name] = Head(name=name, model=model, scorer=scorer,
@@ -348,14 +348,4 @@ def load_bundle_dir(bundle_dir: Path, backend: str = "compiled") -> Predictor:
         threshold=None if threshold is None else float(threshold),
         horizons=[float(h) for h in manifest.get("horizons_months") or []],
         manifest=manifest, bundle_dir=bundle_dir, shift=shift)
-
-
-def _model_class(name: str):
-    if name == "response":
-        from predictor.models.response import ResponseModel
-
-        return ResponseModel
-    from predictor.models.relapse import RelapseModel
-
-    return RelapseModel
 

@@ -10,9 +10,8 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig
 
 from predictor.errors import InputError
-from predictor.evaluation.harness import MODEL, RELAPSE, RESPONSE, Learner
-
-HEADS = (RESPONSE, RELAPSE)
+from predictor.evaluation.harness import MODEL, Learner
+from predictor.models.heads import HEADS
 
 
 def enabled_heads(cfg: DictConfig) -> dict[str, bool]:
