@@ -22,9 +22,9 @@ import pyarrow as pa
 
 from predictor.data import schema as S
 from predictor.data.cohort import Cohort
-from predictor.data.flat import CBIO_NULL_VALUES, read_arrow, read_delimited, write_delimited
 from predictor.data.lines import physical_line
 from predictor.data.mappings import numeric_extras, schema_first
+from predictor.data.tables import CBIO_NULL_VALUES, read_arrow, read_delimited, write_delimited
 from predictor.errors import InputError
 
 log = logging.getLogger(__name__)

@@ -149,19 +149,6 @@ def count_rows(path: Path) -> int | None:
     return max(lines - 1, 0)  # minus the header row
 
 
-def header_columns(path: Path) -> list[str]:
-    """Column names of a CSV/TSV/Parquet file without reading its rows ([] if unreadable)."""
-    if path.suffix.lower() in (".parquet", ".pq"):
-        try:
-            return list(pq.ParquetFile(path).schema_arrow.names)
-        except (pa.ArrowInvalid, OSError):
-            return []
-    with open(path, encoding="utf-8-sig", errors="replace") as handle:
-        line = handle.readline().rstrip("\r\n")
-    sep = "," if path.suffix.lower() == ".csv" else "\t"
-    return [name.strip().strip('"') for name in line.split(sep)]
-
-
 class _Failure:
     """An exception raised by the producer thread, re-raised in the consumer."""
 
