@@ -26,6 +26,7 @@ import time
 import numpy as np
 import pandas as pd
 from hydra import compose, initialize_config_dir
+from hydra.utils import instantiate
 
 from predictor import training as T
 from predictor.evaluation import harness as H
@@ -89,10 +90,11 @@ def main() -> None:
     with initialize_config_dir(str(CONFIG_DIR), version_base=None):
         cfgs = {v: compose("config", overrides=BASE + VARIANTS[v]) for v in names}
     first = cfgs[names[0]]
-    data = T.load_data(first.data, int(first.seed), {"relapse": False})
+    data_spec = instantiate(first.data)
+    data = data_spec.load(int(first.seed), {"relapse": False})
     cohort = data.train
-    targets = T.targets_of(cohort, first.data, {"relapse": False})
-    groups = T.cohort_column(cohort, first.data)
+    targets = data_spec.targets(cohort, {"relapse": False})
+    groups = data_spec.cohort_groups(cohort)
     y = targets.response.to_numpy(float)
     g = groups.astype(str).to_numpy()
     cohorts = sorted(set(g))

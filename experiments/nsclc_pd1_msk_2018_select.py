@@ -19,6 +19,7 @@ import time
 
 import numpy as np
 from hydra import compose, initialize_config_dir
+from hydra.utils import instantiate
 
 from predictor import training as T
 from predictor.evaluation import harness as H
@@ -48,10 +49,10 @@ def per_repeat(head: str, targets: H.Targets, scores: np.ndarray,
 def run_variant(label: str, overrides: list[str], n_boot: int) -> None:
     cfg = compose("config", overrides=BASE + overrides)
     start = time.monotonic()
-    data = T.load_data(cfg.data, int(cfg.seed))
-    targets = T.targets_of(data.train, cfg.data)
-    splits = H.make_splits(targets, n_splits=int(cfg.evaluation.n_splits),
-                           n_repeats=int(cfg.evaluation.n_repeats), seed=int(cfg.seed))
+    data_spec = instantiate(cfg.data)
+    data = data_spec.load(int(cfg.seed))
+    targets = data_spec.targets(data.train)
+    splits = instantiate(cfg.evaluation).splits(targets, int(cfg.seed))
     cv = H.cross_validate(data.train, targets, splits, T.make_feature_factory(cfg),
                           T.make_learners(cfg))
     parts, values = [], {}

@@ -13,6 +13,7 @@ from typing import Annotated
 import typer
 
 from predictor.errors import InputError
+from predictor.serving import DEFAULT_BATCH_SIZE
 
 app = typer.Typer(
     add_completion=False,
@@ -102,7 +103,8 @@ def predict(
         "--explain", min=0,
         help="Top K feature contributions per head (response log-odds, relapse log hazard).",
     )] = 0,
-    batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Rows/chunk.")] = 20_000,
+    batch_size: Annotated[int, typer.Option(
+        "--batch-size", min=1, help="Rows/chunk.")] = DEFAULT_BATCH_SIZE,
     engine: Annotated[str, typer.Option("--engine", help="local or dask.")] = "local",
     scheduler: Annotated[str | None, typer.Option("--scheduler", help="Dask scheduler.")] = None,
     overwrite: Annotated[
@@ -186,8 +188,7 @@ def card(
     """Print a model's card: what it predicts from what, its training and metrics, its limits."""
     import shutil
 
-    from predictor.serving.bundle import resolve_bundle_dir
-    from predictor.serving.model_card import read_model_card
+    from predictor.serving.bundle import read_model_card, resolve_bundle_dir
 
     try:
         bundle_dir, download = resolve_bundle_dir(model)

@@ -11,11 +11,12 @@ from hydra import compose, initialize_config_dir
 from hydra.utils import instantiate
 from omegaconf import DictConfig
 
+from predictor.evaluation.plan import EvaluationPlan
 from predictor.models.baselines import RELAPSE_BASELINES, RESPONSE_BASELINES
 from predictor.models.relapse import RelapseModel
 from predictor.models.response import ResponseModel
 from predictor.train import CONFIG_DIR
-from predictor.training import label_rule, make_learners, resolve_path
+from predictor.training import CohortData, make_learners, resolve_path
 
 CONF = Path(CONFIG_DIR)
 ROOT = CONF.parent
@@ -39,15 +40,19 @@ def check_composed(cfg: DictConfig) -> None:
     assert isinstance(response, ResponseModel) and isinstance(relapse, RelapseModel)
     assert response.seed == cfg.seed and relapse.num_threads == cfg.num_threads
     assert type(relapse.horizons_months) is list  # plain types: model params go to JSON
-    assert set(cfg.model.baselines.response) <= set(RESPONSE_BASELINES)
-    assert set(cfg.model.baselines.relapse) <= set(RELAPSE_BASELINES)
+    for head, registry in (("response", RESPONSE_BASELINES), ("relapse", RELAPSE_BASELINES)):
+        for name, node in cfg.model.baselines[head].items():  # the catalogue knows each one
+            assert node is None or registry[name].__module__ + "." + registry[name].__name__ \
+                == node._target_, name
     for learner in make_learners(cfg):  # heads and baselines as the app builds them
         assert hasattr(learner.make(), "fit")
-    rule = label_rule(cfg.data)
-    assert rule.source in ("best_response", "responder")
-    assert cfg.data.relapse_endpoint in ("pfs", "os")
-    assert 0.0 <= float(cfg.data.test_fraction or 0) < 1.0
-    assert int(cfg.evaluation.n_splits) >= 2 and int(cfg.evaluation.n_boot) >= 1
+    data = instantiate(cfg.data)
+    assert isinstance(data, CohortData)
+    assert data.response_rule.source in ("best_response", "responder")
+    assert data.relapse_endpoint in ("pfs", "os")
+    assert 0.0 <= data.test_fraction < 1.0
+    plan = instantiate(cfg.evaluation)
+    assert isinstance(plan, EvaluationPlan) and plan.n_splits >= 2 and plan.n_boot >= 1
     assert str(cfg.optimized_metric).startswith("cv_")
 
 

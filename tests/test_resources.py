@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 from hydra import compose, initialize_config_dir
+from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
 from predictor import resources, training
@@ -25,8 +26,13 @@ MAPPING = "conf/mappings/chowell_icb.yaml"
 
 
 def data_config(path: str) -> DictConfig:
-    return OmegaConf.create({"path": path, "mapping": None, "test_fraction": 0,
+    return OmegaConf.create({"_target_": "predictor.training.data.CohortData",
+                             "path": path, "mapping": None, "test_fraction": 0,
                              "test_path": None, "truth_file": None})
+
+
+def load_data(data_cfg: DictConfig, seed: int):  # type: ignore[no-untyped-def]
+    return instantiate(data_cfg).load(seed)
 
 
 def default_data_config() -> DictConfig:
@@ -39,7 +45,7 @@ def test_a_checkout_uses_its_own_conf_and_experiments() -> None:
     assert resources.source_checkout() == REPO
     assert resources.config_dir() == REPO / "conf"
     assert (resources.config_dir() / "experiment" / "chowell_icb.yaml").is_file()
-    assert training.REPO_ROOT == REPO
+    assert resources.resource_root() == REPO
 
 
 def test_without_a_checkout_the_packaged_copy_is_used_and_git_is_not_asked(
@@ -75,7 +81,7 @@ def test_a_path_found_nowhere_is_a_one_line_error_naming_it(
     monkeypatch.chdir(tmp_path)
     assert resources.resolve_user_path("no_such_study") == tmp_path / "no_such_study"
     with pytest.raises(InputError, match="no such file or folder") as error:
-        training.load_data(data_config("no_such_study"), seed=0)
+        load_data(data_config("no_such_study"), seed=0)
     assert str(tmp_path / "no_such_study") in str(error.value)
     assert "\n" not in str(error.value)
 
@@ -88,10 +94,10 @@ def test_a_missing_demo_cohort_says_how_to_simulate_it(
     monkeypatch.setattr(resources, "resource_root", lambda: tmp_path / "package")  # a wheel
     monkeypatch.chdir(tmp_path)
     with pytest.raises(InputError, match=r"predictor simulate .*--out data/demo") as error:
-        training.load_data(data_cfg, seed=0)
+        load_data(data_cfg, seed=0)
     assert str(error.value).startswith(str(tmp_path / "data" / "demo"))
     with pytest.raises(InputError, match="no such file or folder"):  # other paths: as before
-        training.load_data(data_config("data/other"), seed=0)
+        load_data(data_config("data/other"), seed=0)
 
 
 # ---------------------------------------------------------------------------- wheel

@@ -28,9 +28,9 @@ from predictor.data.expression_io import (
     write_expression_profile,
     zscore_profiles,
 )
-from predictor.data.flat import CBIO_NULL_VALUES, read_arrow, read_delimited, write_delimited
 from predictor.data.lines import physical_line
 from predictor.data.mappings import numeric_extras, schema_first
+from predictor.data.tables import CBIO_NULL_VALUES, read_arrow, read_delimited, write_delimited
 from predictor.errors import InputError
 
 log = logging.getLogger(__name__)
@@ -328,7 +328,7 @@ def _codes(df: pd.DataFrame, attr: str, words: dict, *, status: bool) -> pd.Seri
     if bad.any():
         pos = np.flatnonzero(bad)
         allowed = "0:..., 1:..." if status else "YES, NO, NE"
-        S._fail(df, S.OUTCOMES, pos, attr,
+        S.fail_at(df, S.OUTCOMES, pos, attr,
                 f"unknown value {df[attr].iloc[pos[0]]!r} (expected {allowed})")
     return pd.to_numeric(coded, errors="coerce").astype("Float64")
 

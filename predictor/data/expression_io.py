@@ -22,8 +22,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from predictor.data.expression import Expression
-from predictor.data.flat import _header, count_comment_lines, read_arrow, write_delimited
 from predictor.data.lines import physical_line
+from predictor.data.tables import count_comment_lines, parse_header, read_arrow, write_delimited
 from predictor.errors import InputError
 
 log = logging.getLogger(__name__)
@@ -112,7 +112,7 @@ def read_expression_table(path: Path, unit: str = "unknown", *,
                          f"{path.suffix!r}", file=path)
     delimiter = "," if path.suffix.lower() == ".csv" else "\t"
     if gene_column is None:  # the first column holds the genes (or the sample ids)
-        gene_column = _header(path, count_comment_lines(path), delimiter)[0]
+        gene_column = parse_header(path, count_comment_lines(path), delimiter)[0]
     text = TEXT_COLUMNS if orientation == "genes_x_samples" else (gene_column,)
     if orientation == "genes_x_samples" and gene_column not in text:
         text = (*text, gene_column)

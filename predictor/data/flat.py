@@ -1,303 +1,35 @@
-"""Delimited tables on disk: fast reads and atomic writes, and flat one-row-per-patient cohorts.
-
-The low-level helpers (:func:`read_delimited`, :func:`write_delimited`; atomic writes come from
-:mod:`predictor.files`) are shared by the cBioPortal reader/writer. They use pyarrow so that a
-10M-row MAF reads in seconds, and they record ``attrs["source"]``/``attrs["first_line"]`` so
-schema errors name file and line.
-"""
+"""Flat one-row-per-patient cohorts (CSV/TSV/Parquet with a column mapping): read, stream in
+chunks, build from rows in memory, write. The table I/O they use is :mod:`predictor.data.tables`
+(re-exported here for callers that imported it from this module)."""
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.compute as pc
-import pyarrow.csv as pacsv
-import pyarrow.parquet as pq
 
 from predictor.data.cohort import Cohort
 from predictor.data.expression import Expression
 from predictor.data.mappings import FlatMapping, apply_mapping, load_mapping, unmap_cohort
-from predictor.errors import InputError
-from predictor.files import atomic_path
-
-# Cell values read as missing (cBioPortal's bracketed codes are added for clinical files).
-NULL_VALUES = ("", "NA", "N/A", "NaN", "nan", "NULL", "null", "None")
-CBIO_NULL_VALUES = (
-    *NULL_VALUES,
-    "[Not Available]",
-    "[Not Applicable]",
-    "[Unknown]",
-    "[Not Evaluated]",
-    "[Not Reported]",
-    "[Completed]",
-    "[Discrepancy]",
+from predictor.data.tables import (  # noqa: F401 - re-exported: the readers' old import path
+    CBIO_NULL_VALUES,
+    FLAT_SUFFIXES,
+    NULL_VALUES,
+    arrow_chunks,
+    count_comment_lines,
+    delimiter_of,
+    is_parquet,
+    numbers_as_float,
+    read_arrow,
+    read_delimited,
+    read_parquet,
+    to_pandas,
+    trim_text,
+    write_delimited,
+    write_table,
 )
-FLAT_SUFFIXES = (".csv", ".tsv", ".txt", ".parquet", ".pq")
-
-
-# ---------------------------------------------------------------------------- reading
-def count_comment_lines(path: Path, prefix: str = "#") -> int:
-    """Leading lines that start with ``prefix`` (cBioPortal header lines, MAF ``#version``)."""
-    n = 0
-    with open(path, encoding="utf-8", errors="replace") as handle:
-        for line in handle:
-            if not line.startswith(prefix):
-                break
-            n += 1
-    return n
-
-
-def _header(path: Path, skip: int, delimiter: str) -> list[str]:
-    with open(path, encoding="utf-8-sig", errors="replace") as handle:
-        for _ in range(skip):
-            handle.readline()
-        line = handle.readline().rstrip("\r\n")
-    if not line.strip():
-        raise InputError("file is empty (no header row)", file=path, line=skip + 1)
-    if delimiter == ",":
-        line = line.replace('"', "")
-    names = [n.strip() for n in line.split(delimiter)]
-    seen: set[str] = set()
-    for name in names:
-        if not name:
-            raise InputError("empty column name in the header", file=path, line=skip + 1)
-        if name in seen:
-            raise InputError("duplicate column name in the header", file=path, line=skip + 1,
-                             column=name)
-        seen.add(name)
-    return names
-
-
-def _to_pandas(table: pa.Table) -> pd.DataFrame:
-    """Arrow -> pandas; text columns become pandas ``string`` (missing = ``pd.NA``).
-
-    The storage follows ``pd.options.mode.string_storage``. For the default (Python) storage,
-    text goes through pyarrow's deduplicating conversion, so a 10M-row MAF column with 500
-    genes holds 500 Python strings, not 10M.
-    """
-    if pd.get_option("mode.string_storage") == "pyarrow":
-        arrow_text = pd.StringDtype("pyarrow")
-        return table.to_pandas(types_mapper=lambda t: arrow_text if _is_text(t) else None)
-    df = table.to_pandas(split_blocks=True, deduplicate_objects=True)
-    for name, dtype in zip(table.column_names, table.schema.types, strict=True):
-        if _is_text(dtype):
-            if df[name].dtype == pd.StringDtype():
-                continue  # already converted (a Parquet file written from pandas ``string``)
-            values = df[name].to_numpy(dtype=object)
-            df[name] = pd.array(values, dtype=pd.StringDtype())
-    return df
-
-
-def _is_text(dtype: pa.DataType) -> bool:
-    return pa.types.is_string(dtype) or pa.types.is_large_string(dtype)
-
-
-def read_delimited(
-    path: Path,
-    *,
-    delimiter: str = "\t",
-    numeric: Iterable[str] = (),
-    skip_comments: bool = True,
-    null_values: Iterable[str] = NULL_VALUES,
-    rename: dict[str, str] | None = None,
-) -> pd.DataFrame:
-    """Read a delimited text table: ``numeric`` columns as float64, every other column as text.
-
-    Leading ``#`` lines are skipped. A malformed row raises :class:`InputError` with its line;
-    a non-numeric value in a ``numeric`` column is left to the schema check (which names the
-    line) by falling back to text for that read.
-    """
-    table, first_line = read_arrow(path, delimiter=delimiter, numeric=numeric,
-                                   skip_comments=skip_comments, null_values=null_values)
-    df = _to_pandas(_trim_text(table))
-    df.attrs["text_trimmed"] = True
-    if rename:
-        df = df.rename(columns=rename)
-    df.attrs["source"] = str(path)
-    df.attrs["first_line"] = first_line
-    df.attrs["data_start"] = first_line  # empty lines are skipped: see predictor.data.lines
-    return df
-
-
-def _trim_text(table: pa.Table) -> pa.Table:
-    """Strip whitespace from text columns and make blank cells missing, in Arrow (fast)."""
-    for i, (name, dtype) in enumerate(zip(table.column_names, table.schema.types, strict=True)):
-        if _is_text(dtype):
-            trimmed = pc.utf8_trim_whitespace(table.column(i))
-            blank = pc.equal(pc.utf8_length(trimmed), 0)
-            table = table.set_column(i, name, pc.if_else(blank, pa.scalar(None, dtype), trimmed))
-    return table
-
-
-def read_arrow(
-    path: Path,
-    *,
-    delimiter: str = "\t",
-    numeric: Iterable[str] = (),
-    text: Iterable[str] | None = None,
-    skip_comments: bool = True,
-    null_values: Iterable[str] = NULL_VALUES,
-    float_type: pa.DataType = pa.float64(),
-) -> tuple[pa.Table, int]:
-    """The table as Arrow and the file line of its first data row.
-
-    Columns in ``numeric`` are ``float_type`` (float64); with ``text`` given, every column not
-    in it is ``float_type``.
-    If a number does not parse, every column is read as text instead (the caller's check then
-    names the offending line).
-    """
-    path = Path(path)
-    if path.stat().st_size == 0:
-        raise InputError("file is empty", file=path)
-    skip = count_comment_lines(path) if skip_comments else 0
-    names = _header(path, skip, delimiter)
-    if text is not None:
-        text_set = set(text)
-        types = {n: (pa.string() if n in text_set else float_type) for n in names}
-    else:
-        numeric_set = set(numeric)
-        types = {n: (float_type if n in numeric_set else pa.string()) for n in names}
-    args = (path, skip, names, delimiter, list(null_values))
-    try:
-        return _arrow_read(*args, types), skip + 2
-    except pa.ArrowInvalid as error:
-        if "conversion error" not in str(error):
-            raise _parse_error(*args, types, error) from None
-    types = {n: pa.string() for n in names}
-    try:
-        return _arrow_read(*args, types), skip + 2
-    except pa.ArrowInvalid as error:
-        raise _parse_error(*args, types, error) from None
-
-
-def _arrow_read(path, skip, names, delimiter, nulls, types, *, use_threads=True, handler=None):
-    return pacsv.read_csv(
-        path,
-        read_options=pacsv.ReadOptions(skip_rows=skip + 1, column_names=names,
-                                       use_threads=use_threads, block_size=1 << 24),
-        parse_options=pacsv.ParseOptions(delimiter=delimiter,
-                                         quote_char='"' if delimiter == "," else False,
-                                         invalid_row_handler=handler),
-        convert_options=pacsv.ConvertOptions(column_types=types, null_values=nulls,
-                                             strings_can_be_null=True,
-                                             quoted_strings_can_be_null=True),
-    )
-
-
-def _parse_error(path, skip, names, delimiter, nulls, types, error) -> InputError:
-    """Re-read single-threaded to learn the line of the first malformed row."""
-    not_utf8 = _first_non_utf8_line(path)
-    if not_utf8 is not None:
-        return InputError("not UTF-8 text (save the file as UTF-8)", file=path, line=not_utf8)
-    bad: list = []
-
-    def handler(row) -> str:
-        bad.append(row)
-        return "error"
-
-    with contextlib.suppress(pa.ArrowInvalid):
-        _arrow_read(path, skip, names, delimiter, nulls, types, use_threads=False,
-                    handler=handler)
-    if bad:
-        row = bad[0]
-        return InputError(f"expected {row.expected_columns} fields, found {row.actual_columns}",
-                          file=path, line=row.number)
-    return InputError(f"cannot parse: {str(error).splitlines()[0][:200]}", file=path)
-
-
-def _first_non_utf8_line(path: Path) -> int | None:
-    with open(path, "rb") as handle:
-        for number, raw in enumerate(handle, 1):
-            try:
-                raw.decode("utf-8")
-            except UnicodeDecodeError:
-                return number
-    return None
-
-
-# ---------------------------------------------------------------------------- writing
-def _to_arrow(df: pd.DataFrame) -> pa.Table:
-    """pandas -> Arrow for writing: nullable ints stay ints, text stays text (zero-copy when
-    it is already Arrow-backed)."""
-    arrays, names = [], []
-    for name in df.columns:
-        col = df[name]
-        if isinstance(col.dtype, pd.StringDtype):
-            arr = pa.array(col.array, type=pa.string())
-        elif col.dtype == object or isinstance(col.dtype, pd.CategoricalDtype):
-            arr = pa.array(col.astype("string").array, type=pa.string())
-        else:
-            arr = pa.Array.from_pandas(col)
-        arrays.append(arr)
-        names.append(str(name))
-    return pa.Table.from_arrays(arrays, names=names)
-
-
-def write_delimited(
-    df: pd.DataFrame | pa.Table,
-    handle,
-    *,
-    delimiter: str = "\t",
-) -> None:
-    """Write a table with a header row to an open binary ``handle`` (no quoting for TSV)."""
-    names = [str(n) for n in df.column_names] if isinstance(df, pa.Table) else list(df.columns)
-    for name in names:
-        if delimiter in str(name) or "\n" in str(name):
-            raise InputError(f"column name {name!r} contains the delimiter or a newline")
-    table = df if isinstance(df, pa.Table) else _to_arrow(df.reset_index(drop=True))
-    start = handle.tell()
-    if delimiter == "\t":
-        handle.write(("\t".join(map(str, names)) + "\n").encode())
-        options = pacsv.WriteOptions(include_header=False, delimiter="\t", quoting_style="none")
-    else:
-        options = pacsv.WriteOptions(include_header=True, delimiter=delimiter,
-                                     quoting_style="needed")
-    try:
-        pacsv.write_csv(table, handle, options)
-    except pa.ArrowInvalid as error:
-        if delimiter != "\t":
-            raise InputError(f"cannot write a value: {str(error)[:200]}") from None
-        handle.seek(start)
-        handle.truncate()
-        handle.write(("\t".join(map(str, names)) + "\n").encode())
-        _write_tsv_rows(table, handle)  # values with '"': cBioPortal files are never quoted
-
-
-def _write_tsv_rows(table: pa.Table, handle) -> None:
-    """Rows joined in Arrow with tabs, written as raw bytes (no quoting at all)."""
-    for batch in table.to_batches(max_chunksize=1 << 20):
-        cols = []
-        for name, column in zip(batch.schema.names, batch.columns, strict=True):
-            text = pc.fill_null(pc.cast(column, pa.string()), "")
-            if pc.any(pc.match_substring_regex(text, "[\t\n\r]")).as_py():
-                raise InputError("a value contains a tab or a line break, which a "
-                                 "tab-separated file cannot hold", column=name)
-            cols.append(text)
-        lines = pc.binary_join_element_wise(*cols, "\t") if len(cols) > 1 else cols[0]
-        lines = pc.binary_join_element_wise(lines, pa.scalar("\n"), "")
-        if isinstance(lines, pa.ChunkedArray):
-            lines = lines.combine_chunks()
-        _, offset_buffer, data = lines.buffers()
-        offsets = np.frombuffer(offset_buffer, dtype=np.int32)[lines.offset:]
-        handle.write(memoryview(data)[offsets[0]:offsets[len(lines)]])
-
-
-def write_table(df: pd.DataFrame, path: Path, *, delimiter: str | None = None) -> None:
-    """Write ``df`` atomically as CSV/TSV (by suffix, or ``delimiter``) or Parquet."""
-    path = Path(path)
-    suffix = path.suffix.lower()
-    with atomic_path(path) as tmp:
-        if suffix in (".parquet", ".pq"):
-            pq.write_table(_to_arrow(df.reset_index(drop=True)), tmp)
-            return
-        sep = delimiter or ("," if suffix == ".csv" else "\t")
-        with open(tmp, "wb") as handle:
-            write_delimited(df, handle, delimiter=sep)
+from predictor.errors import InputError
 
 
 # ---------------------------------------------------------------------------- flat cohorts
@@ -316,10 +48,6 @@ def check_flat_path(path: Path) -> Path:
     return path
 
 
-def _delimiter(path: Path) -> str:
-    return "," if path.suffix.lower() == ".csv" else "\t"
-
-
 def read_flat_table(path: Path, keep_text: Iterable[str] = ()) -> pd.DataFrame:
     """A flat file as a DataFrame of text and numbers, with ``attrs`` for error locations.
 
@@ -328,34 +56,15 @@ def read_flat_table(path: Path, keep_text: Iterable[str] = ()) -> pd.DataFrame:
     """
     path = check_flat_path(path)
     if path.suffix.lower() in (".parquet", ".pq"):
-        table = _read_parquet(path)
+        table = read_parquet(path)
         first_line = 1  # Parquet has no lines: errors name the 1-based row
     else:
-        table, first_line = read_arrow(path, delimiter=_delimiter(path), skip_comments=False)
-    df = _to_pandas(_numbers_in_arrow(_trim_text(table), set(keep_text)))
+        table, first_line = read_arrow(path, delimiter=delimiter_of(path), skip_comments=False)
+    df = to_pandas(numbers_as_float(trim_text(table), set(keep_text)))
     df.attrs.update(source=str(path), first_line=first_line, text_trimmed=True)
     if path.suffix.lower() not in (".parquet", ".pq"):
         df.attrs["data_start"] = first_line
     return df
-
-
-def _read_parquet(path: Path) -> pa.Table:
-    try:
-        return pq.read_table(path)
-    except (pa.ArrowInvalid, OSError) as error:
-        raise InputError(f"not a readable Parquet file: {str(error)[:200]}", file=path) from None
-
-
-def _numbers_in_arrow(table: pa.Table, keep_text: set[str]) -> pa.Table:
-    """Text columns that parse entirely as numbers -> float64 (others stay text)."""
-    for i, (name, dtype) in enumerate(zip(table.column_names, table.schema.types, strict=True)):
-        if name in keep_text or not _is_text(dtype):
-            continue
-        try:
-            table = table.set_column(i, name, pc.cast(table.column(i), pa.float64()))
-        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-            continue
-    return table
 
 
 def _text_columns(mapping: FlatMapping | None) -> set[str]:
@@ -383,7 +92,8 @@ def read_flat(path: Path, mapping: FlatMapping | dict | str | Path | None = None
     table = read_flat_table(path, keep_text=_text_columns(resolved))
     if not len(table):
         raise InputError("no data rows (only a header)", file=path)
-    return _cohort_from_flat(table, resolved, _mapped_expression(Path(path), resolved))
+    return _cohort_from_flat(table, resolved,
+                             expression=_mapped_expression(Path(path), resolved))
 
 
 def _mapped_expression(path: Path, mapping: FlatMapping | None) -> Expression | None:
@@ -403,9 +113,25 @@ def _mapped_expression(path: Path, mapping: FlatMapping | None) -> Expression | 
                                  gene_column=entry["id_column"])
 
 
-def _cohort_from_flat(table: pd.DataFrame, mapping: FlatMapping | None,
-                      expression: Expression | None = None, *, chunk: bool = False) -> Cohort:
+def cohort_from_frame(frame: pd.DataFrame, mapping: FlatMapping | dict | str | Path | None = None,
+                      *, source: str | None = None, name: str = "rows",
+                      outcomes: bool = True) -> Cohort:
+    """A validated Cohort from one-row-per-patient rows already in memory (a Dask partition,
+    the MLflow pyfunc's input); ``outcomes=False`` drops outcome columns (prediction input)."""
+    table = frame.reset_index(drop=True)
+    for column in table.columns:
+        if isinstance(table[column].dtype, pd.StringDtype) or table[column].dtype == object:
+            table[column] = table[column].astype("string")
+    table.attrs["source"] = source
+    return _cohort_from_flat(table, load_mapping(mapping), name=name, outcomes=outcomes)
+
+
+def _cohort_from_flat(table: pd.DataFrame, mapping: FlatMapping | None, *,
+                      name: str | None = None, outcomes: bool = True,
+                      expression: Expression | None = None, chunk: bool = False) -> Cohort:
     tables = apply_mapping(table, mapping)
+    if not outcomes:
+        tables.pop("outcomes", None)
     for part in tables.values():
         part.attrs.update(source=table.attrs.get("source"),
                           first_line=table.attrs.get("first_line"),
@@ -416,7 +142,8 @@ def _cohort_from_flat(table: pd.DataFrame, mapping: FlatMapping | None,
         expression = expression.select_samples([s for s in expression.samples if s in ids])
     if expression is not None:  # whole file: a sample id that is no patient is an error
         tables["expression"] = expression
-    return Cohort.from_tables(**tables, name=Path(str(table.attrs.get("source"))).stem)
+    return Cohort.from_tables(**tables,
+                              name=name or Path(str(table.attrs.get("source"))).stem)
 
 
 def iter_flat_chunks(
@@ -435,54 +162,12 @@ def iter_flat_chunks(
     resolved = load_mapping(mapping)
     keep = _text_columns(resolved)
     expression = _mapped_expression(path, resolved)
-    for table, first_line in _arrow_chunks(path, chunk_rows):
-        chunk = _to_pandas(_numbers_in_arrow(_trim_text(table), keep))
+    for table, first_line in arrow_chunks(path, chunk_rows):
+        chunk = to_pandas(numbers_as_float(trim_text(table), keep))
         chunk.attrs.update(source=str(path), first_line=first_line, text_trimmed=True,
                            data_start=None if path.suffix.lower() in (".parquet", ".pq")
                            else 2)
-        yield _cohort_from_flat(chunk, resolved, expression, chunk=True)
-
-
-def _arrow_chunks(path: Path, chunk_rows: int) -> Iterator[tuple[pa.Table, int]]:
-    """Arrow tables of ``chunk_rows`` rows and the file line (Parquet: row) of their first."""
-    if path.suffix.lower() in (".parquet", ".pq"):
-        try:
-            batches = pq.ParquetFile(path).iter_batches(batch_size=chunk_rows)
-        except (pa.ArrowInvalid, OSError) as error:
-            raise InputError(f"not a readable Parquet file: {str(error)[:200]}",
-                             file=path) from None
-        row = 1
-        for batch in batches:
-            yield pa.Table.from_batches([batch]), row
-            row += batch.num_rows
-        return
-    sep = _delimiter(path)
-    names = _header(path, 0, sep)
-    types = {n: pa.string() for n in names}
-    try:
-        reader = pacsv.open_csv(
-            path,
-            read_options=pacsv.ReadOptions(skip_rows=1, column_names=names,
-                                           block_size=1 << 22),
-            parse_options=pacsv.ParseOptions(delimiter=sep,
-                                             quote_char='"' if sep == "," else False),
-            convert_options=pacsv.ConvertOptions(column_types=types,
-                                                 null_values=list(NULL_VALUES),
-                                                 strings_can_be_null=True,
-                                                 quoted_strings_can_be_null=True),
-        )
-        pending = pa.Table.from_batches([], schema=reader.schema)
-        line = 2
-        for batch in reader:
-            pending = pa.concat_tables([pending, pa.Table.from_batches([batch])])
-            while pending.num_rows >= chunk_rows:
-                yield pending.slice(0, chunk_rows), line
-                line += chunk_rows
-                pending = pending.slice(chunk_rows)
-        if pending.num_rows:
-            yield pending, line
-    except pa.ArrowInvalid as error:
-        raise _parse_error(path, 0, names, sep, list(NULL_VALUES), types, error) from None
+        yield _cohort_from_flat(chunk, resolved, expression=expression, chunk=True)
 
 
 def write_flat(cohort: Cohort, path: Path, *, overwrite: bool = False) -> None:

@@ -9,7 +9,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -22,6 +24,23 @@ class ResponseRule:
     source: str = "best_response"  # "best_response" | "responder"
     positive: tuple[str, ...] = ("CR", "PR")
     sd_min_months: float | None = None
+
+    @classmethod
+    def from_mapping(cls, rule: Mapping[str, Any]) -> ResponseRule:
+        """From a config node or a bundle manifest's ``label_rule`` (extra keys ignored)."""
+        sd = rule.get("sd_min_months")
+        return cls(source=str(rule.get("source", "best_response")),
+                   positive=tuple(rule.get("positive") or ()),
+                   sd_min_months=None if sd is None else float(sd))
+
+    def describe(self) -> str:
+        """The rule in words, for reports and model cards (one wording everywhere)."""
+        if self.source == "responder":
+            return "the cohort's own responder column"
+        text = f"best overall response in {{{', '.join(self.positive)}}}"
+        if self.sd_min_months is not None:
+            text += f", or stable disease lasting >= {self.sd_min_months:g} months"
+        return text
 
 
 @dataclass(frozen=True)
@@ -90,3 +109,11 @@ def relapse_target(outcomes: pd.DataFrame, endpoint: str = "pfs",
         time = (time - landmark).where(at_risk)
         event = event.where(at_risk)
     return pd.DataFrame({"time": time, "event": event}, index=outcomes.index)
+
+
+def describe_landmark(day: float | None) -> str:
+    """The landmark clause of a relapse-endpoint description ("" without a landmark)."""
+    if day is None:
+        return ""
+    return (f", from the landmark day {day:g} (patients event-free and followed at that day "
+            "only; relapse-free probabilities are for the months after it)")

@@ -21,6 +21,7 @@ import yaml
 
 from predictor.data import schema as S
 from predictor.errors import InputError
+from predictor.plain import plain
 
 OUTCOME_NAMES = tuple(c.name for c in S.OUTCOMES.columns if c.name != "patient_id")
 CLINICAL_NAMES = tuple(c.name for c in S.CLINICAL.columns if c.name != "patient_id")
@@ -166,16 +167,8 @@ def load_mapping(mapping: FlatMapping | Mapping | str | Path | None) -> FlatMapp
         except Exception:
             raise InputError(f"cannot use {type(mapping).__name__} as a column mapping") from None
     else:
-        mapping = _plain(mapping)
+        mapping = plain(mapping)
     return FlatMapping.from_dict(mapping)  # type: ignore[arg-type]
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, Mapping):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    return value
 
 
 # ---------------------------------------------------------------------------- applying
@@ -204,7 +197,7 @@ def map_values(series: pd.Series, value_map: Mapping, table: pd.DataFrame, colum
     if bad.any():
         pos = np.flatnonzero(bad)
         known = ", ".join(map(str, value_map))
-        S._fail(table, S.TableSchema(name="flat", columns=()), pos, column,
+        S.fail_at(table, S.TableSchema(name="flat", columns=()), pos, column,
                 f"value {text.iloc[pos[0]]!r} has no entry in the mapping for {target} "
                 f"(known: {known})")
     return out.astype("object").where(out.notna(), None)

@@ -1,8 +1,10 @@
 """One entry point for every input: a study folder or a flat table, read into a :class:`Cohort`.
 
-``read_cohort`` picks the reader from the path (folder -> cBioPortal, file -> flat table) so the
-CLI, training and serving accept the same inputs; ``describe_cohort`` is what ``predictor
-validate`` prints.
+The one dispatch from a path to a reader: ``read_cohort`` reads a whole input (folder ->
+cBioPortal, file -> flat table) so the CLI, training and serving accept the same inputs;
+``iter_cohorts`` gives the same patients in bounded chunks where the format streams (flat
+files, folders of Parquet files), for batch prediction. ``describe_cohort`` is what
+``predictor validate`` prints.
 """
 
 from __future__ import annotations
@@ -18,8 +20,9 @@ from predictor.data.cohort import OPTIONAL_TABLES, Cohort
 from predictor.data.expression import Expression
 from predictor.data.flat import iter_flat_chunks as _iter_flat_chunks
 from predictor.data.flat import read_flat
-from predictor.data.mappings import FlatMapping
+from predictor.data.mappings import FlatMapping, load_mapping
 from predictor.data.pooling import pool_cohorts
+from predictor.data.tables import header_columns, is_parquet
 from predictor.errors import InputError
 
 MappingLike = FlatMapping | Mapping | str | Path | None
@@ -48,6 +51,40 @@ def iter_flat_chunks(path: str | Path, mapping: MappingLike = None,
                      chunk_rows: int = 100_000) -> Iterator[Cohort]:
     """Validated cohorts of at most ``chunk_rows`` patients from a large flat file."""
     return _iter_flat_chunks(Path(path), mapping, chunk_rows)
+
+
+def parquet_parts(path: str | Path) -> list[Path]:
+    """The Parquet files of a partitioned dataset folder (empty for other folders)."""
+    path = Path(path)
+    if not path.is_dir():
+        return []
+    return sorted(p for p in path.rglob("*") if p.is_file() and is_parquet(p)
+                  and not p.name.startswith((".", "_")))
+
+
+def streamed_files(path: str | Path, mapping: MappingLike = None) -> list[Path]:
+    """The files :func:`iter_cohorts` streams in chunks ([] when it reads the input whole).
+
+    A study folder is read whole, and so is a flat file without its patient id column: its
+    patients are numbered by row, and only a whole-file read numbers them uniquely.
+    """
+    path = Path(path)
+    if path.is_dir():
+        return parquet_parts(path)
+    id_column = load_mapping(mapping).id_column if mapping is not None else "patient_id"
+    return [path] if id_column in header_columns(path) else []
+
+
+def iter_cohorts(path: str | Path, mapping: MappingLike = None,
+                 chunk_rows: int = 100_000) -> Iterator[Cohort]:
+    """Every patient of ``path`` as validated cohorts, at most ``chunk_rows`` patients each
+    where the input streams (see :func:`streamed_files`), else one cohort."""
+    files = streamed_files(path, mapping)
+    if not files:
+        yield read_cohort(path, mapping)
+        return
+    for part in files:
+        yield from iter_flat_chunks(part, mapping, chunk_rows)
 
 
 def describe_cohort(cohort: Cohort) -> str:

@@ -261,7 +261,9 @@ def _where(df: pd.DataFrame, row_positions: Sequence[int]) -> tuple[str | None, 
     return source, pos + 1
 
 
-def _fail(df: pd.DataFrame, schema: TableSchema, positions, column: str, message: str):
+def fail_at(df: pd.DataFrame, schema: TableSchema, positions, column: str, message: str):
+    """Raise the one-line InputError for rows ``positions`` of ``df`` (file, line, column as
+    the user's file names them); readers use it for their own checks too."""
     source, line = _where(df, positions)
     column = df.attrs.get("source_columns", {}).get(column, column)  # the file's own name
     n = len(positions)
@@ -299,7 +301,7 @@ def coerce_and_check(df: pd.DataFrame, schema: TableSchema) -> pd.DataFrame:
         if dup.any():
             positions = np.flatnonzero(dup)
             first = out.iloc[positions[0]][list(schema.key)].tolist()
-            _fail(out, schema, positions, schema.key[-1],
+            fail_at(out, schema, positions, schema.key[-1],
                   f"duplicate {'/'.join(schema.key)} {'/'.join(map(str, first))}")
     return out
 
@@ -322,31 +324,31 @@ def _coerce_column(df: pd.DataFrame, schema: TableSchema, col: Column) -> pd.Ser
             bad = (values.isna() & text.notna()).to_numpy()
             if bad.any():
                 positions = np.flatnonzero(bad)
-                _fail(df, schema, positions, col.name,
+                fail_at(df, schema, positions, col.name,
                       f"expected a number, got {text.iloc[positions[0]]!r}")
         if col.dtype in ("int", "binary"):
             frac = (values.notna() & (values != np.floor(values))).to_numpy()
             if frac.any():
                 positions = np.flatnonzero(frac)
-                _fail(df, schema, positions, col.name,
+                fail_at(df, schema, positions, col.name,
                       f"expected a whole number, got {values.iloc[positions[0]]!r}")
         if col.dtype == "binary":
             bad = (values.notna() & ~values.isin([0, 1])).to_numpy()
             if bad.any():
                 positions = np.flatnonzero(bad)
-                _fail(df, schema, positions, col.name,
+                fail_at(df, schema, positions, col.name,
                       f"expected 0 or 1, got {values.iloc[positions[0]]!r}")
     if not col.nullable or (col.required and col.dtype == "str"):
         nulls = values.isna().to_numpy()
         if nulls.any():
-            _fail(df, schema, np.flatnonzero(nulls), col.name, "value is missing")
+            fail_at(df, schema, np.flatnonzero(nulls), col.name, "value is missing")
     if col.allowed is not None:
         bad = (values.notna() & ~values.isin(list(col.allowed))).to_numpy()
         if bad.any():
             positions = np.flatnonzero(bad)
             allowed = ", ".join(map(str, col.allowed[:12]))
             more = ", ..." if len(col.allowed) > 12 else ""
-            _fail(df, schema, positions, col.name,
+            fail_at(df, schema, positions, col.name,
                   f"unknown value {values.iloc[positions[0]]!r} (allowed: {allowed}{more})")
     if col.min is not None or col.max is not None:
         numeric = values.astype("float64")
@@ -355,7 +357,7 @@ def _coerce_column(df: pd.DataFrame, schema: TableSchema, col: Column) -> pd.Ser
         bad = (low | high).fillna(False).to_numpy()
         if bad.any():
             positions = np.flatnonzero(bad)
-            _fail(df, schema, positions, col.name,
+            fail_at(df, schema, positions, col.name,
                   f"value {numeric.iloc[positions[0]]!r} outside [{col.min}, {col.max}]")
     if col.dtype == "int" or col.dtype == "binary":
         return values.astype("Int64")
@@ -439,7 +441,7 @@ def check_outcome_times(outcomes: pd.DataFrame) -> None:
             np.nan, index=outcomes.index)
         bad = (outcomes[event_col].notna() & time.isna()).to_numpy()
         if bad.any():
-            _fail(outcomes, schema, np.flatnonzero(bad), time_col,
+            fail_at(outcomes, schema, np.flatnonzero(bad), time_col,
                   f"{event_col} is set but {time_col} is missing")
 
 
@@ -458,7 +460,7 @@ def check_references(
     bad = (~values.isin(known_set)).to_numpy()
     if bad.any():
         positions = np.flatnonzero(bad)
-        _fail(child, child_schema, positions, column,
+        fail_at(child, child_schema, positions, column,
               f"{values.iloc[positions[0]]!r} is not in the {parent_name} table")
 
 

@@ -33,11 +33,10 @@ import pandas as pd
 
 from predictor.evaluation import metrics as M
 from predictor.evaluation.bootstrap import bootstrap_ci
+from predictor.models.heads import BINARY, HEADS, RELAPSE, RESPONSE
 
 log = logging.getLogger(__name__)
 
-RESPONSE = "response"
-RELAPSE = "relapse"
 MODEL = "model"
 # Metrics that get bootstrap CIs (others are point estimates): cheap and the ones users quote.
 CI_METRICS = {RESPONSE: ("roc_auc", "pr_auc", "brier"), RELAPSE: ("harrell_c",)}
@@ -100,7 +99,7 @@ def fit_learner(learner: Learner, X: pd.DataFrame, targets: Targets,
                 categorical: Sequence[str]) -> Any:
     """Fit a fresh estimator on the rows of ``X`` that have the learner's target."""
     model = learner.make()
-    if learner.head == RESPONSE:
+    if HEADS[learner.head].target == BINARY:
         keep = targets.has_response()
         model.fit(X[keep], targets.response.to_numpy()[keep], categorical_features=categorical)
     else:
@@ -111,8 +110,8 @@ def fit_learner(learner: Learner, X: pd.DataFrame, targets: Targets,
 
 
 def score(learner_head: str, model: Any, X: pd.DataFrame) -> np.ndarray:
-    """P(response) for a response learner, log relative hazard for a relapse learner."""
-    if learner_head == RESPONSE:
+    """P(response) for a binary head's learner, log relative hazard for a survival head's."""
+    if HEADS[learner_head].target == BINARY:
         return np.asarray(model.predict_proba(X), dtype=np.float64).reshape(-1)
     return np.asarray(model.predict_risk(X), dtype=np.float64).reshape(-1)
 

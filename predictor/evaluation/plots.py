@@ -13,8 +13,6 @@ from pathlib import Path
 import matplotlib
 import numpy as np
 import pandas as pd
-from lifelines import KaplanMeierFitter
-from lifelines.statistics import multivariate_logrank_test
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.cm import ScalarMappable
@@ -123,6 +121,25 @@ def risk_groups(risk: Sequence[float], n_groups: int = 3) -> np.ndarray:
     return np.minimum(((ranks - 1) * n_groups / len(risk)).astype(int), n_groups - 1)
 
 
+def kaplan_meier(time: np.ndarray, event: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The Kaplan-Meier step function from time 0 (survival 1): event times and S(t) after
+    each (scikit-survival's estimator; the same curve as lifelines', see
+    experiments/survival_library_check.py)."""
+    from sksurv.nonparametric import kaplan_meier_estimator
+
+    x, y = kaplan_meier_estimator(np.asarray(event, dtype=bool), np.asarray(time, dtype=float))
+    return np.concatenate([[0.0], x]), np.concatenate([[1.0], y])
+
+
+def logrank_p(time: np.ndarray, event: np.ndarray, group: np.ndarray) -> float:
+    """p-value of the log-rank test that the groups share one survival curve."""
+    from sksurv.compare import compare_survival
+
+    target = np.empty(len(time), dtype=[("event", bool), ("time", np.float64)])
+    target["event"], target["time"] = np.asarray(event, dtype=bool), time
+    return float(compare_survival(target, np.asarray(group))[1])
+
+
 def plot_km_by_risk(time: Sequence[float], event: Sequence[float], risk: Sequence[float],
                     path: Path | str, n_groups: int = 3,
                     title: str = "Relapse-free survival by predicted risk",
@@ -136,11 +153,11 @@ def plot_km_by_risk(time: Sequence[float], event: Sequence[float], risk: Sequenc
             [f"group {g + 1}" for g in range(n_groups)]
         for g in range(n_groups):
             mask = group == g
-            km = KaplanMeierFitter().fit(time[mask], event[mask], label=f"{names[g]} risk "
-                                         f"(n={int(mask.sum())})")
-            km.plot_survival_function(ax=ax, ci_show=False)
+            x, y = kaplan_meier(time[mask], event[mask])
+            ax.step(x, y, where="post", label=f"{names[g]} risk (n={int(mask.sum())})")
+        _legend(ax, "upper right")
         if event.sum() > 0:
-            p = multivariate_logrank_test(time, group, event).p_value
+            p = logrank_p(time, event, group)
             ax.text(0.02, 0.04, f"log-rank p = {p:.3g}", transform=ax.transAxes)
     ax.set(xlabel=f"time ({time_unit})", ylabel="relapse-free probability", title=title,
            ylim=(0, 1.02))
@@ -201,9 +218,9 @@ def plot_survival_calibration(time: Sequence[float], event: Sequence[float],
         mean_pred, observed = [], []
         for g in range(n_groups):
             mask = group == g
-            km = KaplanMeierFitter().fit(time[mask], event[mask])
+            x, y = kaplan_meier(time[mask], event[mask])
             mean_pred.append(float(predicted[mask].mean()))
-            observed.append(float(km.predict(float(horizon))))
+            observed.append(float(y[np.searchsorted(x, float(horizon), side="right") - 1]))
         ax.plot(mean_pred, observed, marker="o", label=f"model ({n_groups} groups)")
     ax.plot([0, 1], [0, 1], ls="--", color="grey", lw=1, label="perfect")
     ax.set(xlabel=f"predicted relapse-free probability at {horizon:g} {time_unit}",

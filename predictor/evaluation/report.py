@@ -176,6 +176,6 @@ def contribution_table(contributions: pd.DataFrame, X: pd.DataFrame, top: int = 
 
 def write_report(path: Path, text: str) -> Path:
     """Write atomically (temp file + rename)."""
-    from predictor.models.io import write_text_atomic
+    from predictor.files import write_text_atomic
 
     return write_text_atomic(Path(path), text)

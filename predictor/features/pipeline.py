@@ -44,6 +44,7 @@ from predictor.features.passthrough import PassthroughFeatures
 from predictor.features.published_expression import PublishedExpressionScores
 from predictor.features.systemic import SystemicFeatures
 from predictor.features.tme import TMEFeatures
+from predictor.plain import plain
 
 logger = logging.getLogger(__name__)
 STATE_FORMAT = "predictor.features.FeaturePipeline/1"
@@ -182,7 +183,7 @@ def build_feature_pipeline(cfg: Mapping | None = None, /, **kwargs: Any) -> Feat
     (relative: from the working directory, else the checkout or package) loaded into the
     step params.
     """
-    config = _plain({**_plain(cfg or {}), **_plain(kwargs)})
+    config = plain({**plain(cfg or {}), **plain(kwargs)})
     config.pop("_target_", None)
     config.pop("_convert_", None)
     families = config.pop("families", None) or {}
@@ -226,16 +227,3 @@ def _make(name: str, cls: type[FeatureFamily], options: dict, shared: dict) -> F
                          f"(allowed: {', '.join(sorted(params))})",
                          column=f"features.families.{name}")
     return cls(**options)
-
-
-def _plain(value: Any) -> Any:
-    """Plain dicts/lists from an OmegaConf node (or the value as is)."""
-    try:
-        from omegaconf import DictConfig, ListConfig, OmegaConf
-    except ImportError:  # pragma: no cover - omegaconf ships with hydra
-        return value
-    if isinstance(value, (DictConfig, ListConfig)):
-        return OmegaConf.to_container(value, resolve=True)
-    if isinstance(value, Mapping):
-        return {k: _plain(v) for k, v in value.items()}
-    return value

@@ -19,40 +19,11 @@ from sksurv.linear_model import CoxPHSurvivalAnalysis
 
 from predictor.errors import InputError
 from predictor.models import lgbm
+from predictor.models.checks import TMB_COLUMNS, check_response, check_survival, tmb_column
+from predictor.models.published import RF16, Loris, LorisRefit, LorisRisk
+from predictor.models.published_expression import RESPONSE_BASELINES as EXPRESSION_BASELINES
 
-TMB_COLUMNS = ("tmb", "pt_tmb", "TMB")
-
-
-def _labels(X: pd.DataFrame, y: Iterable[float]) -> tuple[np.ndarray, np.ndarray]:
-    y_arr = pd.Series(y, dtype="float64").to_numpy()
-    if len(y_arr) != len(X):
-        raise InputError(f"{len(X)} feature rows but {len(y_arr)} labels")
-    keep = ~np.isnan(y_arr)
-    if not np.isin(y_arr[keep], (0.0, 1.0)).all():
-        raise InputError("response labels must be 0, 1 or missing")
-    if len(np.unique(y_arr[keep])) < 2:
-        raise InputError("response labels have a single class; cannot fit a baseline")
-    return keep, y_arr[keep].astype(int)
-
-
-def _survival(X: pd.DataFrame, time: Iterable[float], event: Iterable[float]):
-    t = pd.Series(time, dtype="float64").to_numpy()
-    e = pd.Series(event, dtype="float64").to_numpy()
-    if not len(t) == len(e) == len(X):
-        raise InputError(f"{len(X)} feature rows but {len(t)} times and {len(e)} events")
-    keep = ~(np.isnan(t) | np.isnan(e))
-    if (t[keep] < 0).any() or not np.isin(e[keep], (0.0, 1.0)).all():
-        raise InputError("relapse times must be >= 0 and events 0 or 1")
-    return keep, t[keep], e[keep].astype(bool)
-
-
-def tmb_column(X: pd.DataFrame) -> str:
-    """The TMB column the TMB baselines use: the first of ``tmb``, ``pt_tmb``, ``TMB``."""
-    for name in TMB_COLUMNS:
-        if name in X.columns:
-            return name
-    raise InputError(f"no TMB column for the TMB baseline (looked for {', '.join(TMB_COLUMNS)})")
-
+__all__ = ["RELAPSE_BASELINES", "RESPONSE_BASELINES", "TMB_COLUMNS", "tmb_column"]
 
 class _Standardiser:
     """Median imputation + standardisation; drops all-missing and constant columns."""
@@ -89,7 +60,7 @@ class TMBOnly:
         return np.log1p(np.clip(tmb, 0.0, None)).reshape(-1, 1)
 
     def fit(self, X: pd.DataFrame, y: Iterable[float], categorical_features=()) -> TMBOnly:
-        keep, y_arr = _labels(X, y)
+        keep, y_arr = check_response(X, y)
         self.column_ = tmb_column(X)
         values = X[self.column_].to_numpy(dtype=np.float64, na_value=np.nan)[keep]
         self.median_ = float(np.nanmedian(values)) if np.isfinite(values).any() else 0.0
@@ -108,7 +79,7 @@ class LogisticBaseline:
         self.seed = seed
 
     def fit(self, X: pd.DataFrame, y: Iterable[float], categorical_features=()) -> LogisticBaseline:
-        keep, y_arr = _labels(X, y)
+        keep, y_arr = check_response(X, y)
         self.prep_ = _Standardiser().fit(X[keep])
         self.model_ = LogisticRegression(C=self.C, class_weight="balanced", max_iter=2000)
         self.model_.fit(self.prep_.transform(X[keep]), y_arr)
@@ -130,7 +101,7 @@ class RandomForestBaseline:
 
     def fit(self, X: pd.DataFrame, y: Iterable[float],
             categorical_features=()) -> RandomForestBaseline:
-        keep, y_arr = _labels(X, y)
+        keep, y_arr = check_response(X, y)
         self.prep_ = _Standardiser().fit(X[keep])
         self.model_ = RandomForestClassifier(
             n_estimators=self.n_estimators, min_samples_leaf=self.min_samples_leaf,
@@ -168,7 +139,7 @@ class PDL1Only:
         self.seed = seed
 
     def fit(self, X: pd.DataFrame, y: Iterable[float], categorical_features=()) -> PDL1Only:
-        keep, y_arr = _labels(X, y)
+        keep, y_arr = check_response(X, y)
         self.column_ = pdl1_column(X)
         values = X[self.column_].to_numpy(dtype=np.float64, na_value=np.nan)[keep]
         scored = ~np.isnan(values)
@@ -195,7 +166,7 @@ class TMBRisk:
 
     def fit(self, X: pd.DataFrame, time: Iterable[float], event: Iterable[float],
             categorical_features=()) -> TMBRisk:
-        keep, _, _ = _survival(X, time, event)
+        keep, _, _ = check_survival(X, time, event)
         self.column_ = tmb_column(X)
         values = X[self.column_].to_numpy(dtype=np.float64, na_value=np.nan)[keep]
         self.median_ = float(np.nanmedian(values)) if np.isfinite(values).any() else 0.0
@@ -216,7 +187,7 @@ class CoxPHBaseline:
 
     def fit(self, X: pd.DataFrame, time: Iterable[float], event: Iterable[float],
             categorical_features=()) -> CoxPHBaseline:
-        keep, t, e = _survival(X, time, event)
+        keep, t, e = check_survival(X, time, event)
         if e.sum() < 1:
             raise InputError("no relapse events; cannot fit a Cox baseline")
         self.prep_ = _Standardiser().fit(X[keep])
@@ -229,11 +200,6 @@ class CoxPHBaseline:
     def predict_risk(self, X: pd.DataFrame) -> np.ndarray:
         return self.model_.predict(self.prep_.transform(X))
 
-
-from predictor.models.published import RF16, Loris, LorisRefit, LorisRisk  # noqa: E402
-from predictor.models.published_expression import (  # noqa: E402
-    RESPONSE_BASELINES as EXPRESSION_BASELINES,
-)
 
 RESPONSE_BASELINES: dict[str, type] = {
     "tmb_only": TMBOnly,

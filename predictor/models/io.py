@@ -1,4 +1,5 @@
-"""Atomic writes and checked reads of model files, so a crash never leaves a half-written model."""
+"""Checked reads of model files (a missing or corrupt file names itself); writes go through
+:mod:`predictor.files`, so a crash never leaves a half-written model."""
 
 from __future__ import annotations
 
@@ -7,22 +8,16 @@ from pathlib import Path
 from typing import Any
 
 from predictor.errors import InputError
-from predictor.files import atomic_path
+from predictor.files import write_json, write_text_atomic
+
+__all__ = ["check_model_file", "read_json", "write_json_atomic", "write_text_atomic"]
 
 FORMAT_VERSION = 1
 
 
-def write_text_atomic(path: Path, text: str) -> Path:
-    """Write ``text`` (UTF-8) to ``path`` atomically (``predictor.files.atomic_path``)."""
-    path = Path(path)
-    with atomic_path(path) as tmp:
-        tmp.write_text(text, encoding="utf-8")
-    return path
-
-
 def write_json_atomic(path: Path, obj: Any) -> Path:
     """JSON with sorted keys so identical models give identical files (hashable bundles)."""
-    return write_text_atomic(path, json.dumps(obj, indent=2, sort_keys=True) + "\n")
+    return write_json(path, obj)
 
 
 def read_json(path: Path) -> dict:

@@ -20,13 +20,8 @@ import numpy as np
 import pandas as pd
 
 from predictor.errors import InputError
-from predictor.models.io import (
-    FORMAT_VERSION,
-    check_model_file,
-    read_json,
-    write_json_atomic,
-    write_text_atomic,
-)
+from predictor.files import write_text_atomic
+from predictor.models.io import FORMAT_VERSION, check_model_file, read_json, write_json_atomic
 from predictor.models.linear import LinearScorer
 
 log = logging.getLogger(__name__)

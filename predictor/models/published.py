@@ -50,24 +50,9 @@ from sklearn.preprocessing import StandardScaler
 
 from predictor.errors import InputError
 from predictor.features.base import safe_name
+from predictor.models.checks import TMB_COLUMNS, check_response, check_survival
 
 log = logging.getLogger(__name__)
-
-# predictor.models.baselines registers these classes, so it is imported lazily here.
-TMB_COLUMNS = ("tmb", "pt_tmb", "TMB")
-
-
-def _labels(X: pd.DataFrame, y: Iterable[float]):
-    from predictor.models.baselines import _labels as labels
-
-    return labels(X, y)
-
-
-def _survival(X: pd.DataFrame, time: Iterable[float], event: Iterable[float]):
-    from predictor.models.baselines import _survival as survival
-
-    return survival(X, time, event)
-
 
 # Published pan-cancer LORIS (Chang et al., Nature Cancer 2024).
 LORIS_INTERCEPT = -2.0886
@@ -183,7 +168,7 @@ class Loris:
                          for name, names in LORIS_INPUTS.items()}
 
     def fit(self, X: pd.DataFrame, y: Iterable[float], categorical_features=()) -> Loris:
-        keep, _ = _labels(X, y)
+        keep, _ = check_response(X, y)
         self._fit_medians(X[keep])
         return self
 
@@ -213,7 +198,7 @@ class LorisRisk(Loris):
 
     def fit(self, X: pd.DataFrame, time: Iterable[float], event: Iterable[float],  # type: ignore[override]
             categorical_features=()) -> LorisRisk:
-        keep, _, _ = _survival(X, time, event)
+        keep, _, _ = check_survival(X, time, event)
         self._fit_medians(X[keep])
         return self
 
@@ -241,7 +226,7 @@ class LorisRefit(Loris):
         return np.column_stack(columns)
 
     def fit(self, X: pd.DataFrame, y: Iterable[float], categorical_features=()) -> LorisRefit:
-        keep, y_arr = _labels(X, y)
+        keep, y_arr = check_response(X, y)
         self._fit_medians(X[keep])
         self.cancer_columns_ = [str(c) for c in X.columns if str(c).startswith(ONEHOT_PREFIX)]
         design = self._design(X[keep])
@@ -278,7 +263,7 @@ class RF16:
         return np.where(np.isnan(matrix), self.medians_, matrix)
 
     def fit(self, X: pd.DataFrame, y: Iterable[float], categorical_features=()) -> RF16:
-        keep, y_arr = _labels(X, y)
+        keep, y_arr = check_response(X, y)
         matrix = self._matrix(X[keep])
         present = np.isfinite(matrix).any(axis=0)
         if not present.any():

@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from predictor.errors import InputError
+from predictor.models.checks import check_response
 
 TMB_SCORE_COLUMNS = ("tmb", "pt_tmb", "pt_tmb_nonsynonymous", "TMB")
 
@@ -38,9 +39,7 @@ class PublishedScore:
         return X[self.column_].to_numpy(dtype=np.float64, na_value=np.nan)
 
     def fit(self, X: pd.DataFrame, y: Iterable[float], categorical_features=()) -> PublishedScore:
-        from predictor.models.baselines import _labels
-
-        keep, _ = _labels(X, y)
+        keep, _ = check_response(X, y)
         present = [c for c in self.columns if c in X.columns]
         if not present:
             raise InputError(f"no {self.label} column in the feature matrix (looked for "

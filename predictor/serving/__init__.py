@@ -9,3 +9,7 @@
 
 Modules import their heavy dependencies lazily so ``predictor --help`` stays fast.
 """
+
+# Rows per chunk of a streamed flat file (``predictor predict --batch-size``): 20,000 scored
+# faster and used half the memory of 100,000 (README.md here).
+DEFAULT_BATCH_SIZE = 20_000

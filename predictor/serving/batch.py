@@ -9,15 +9,14 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 from predictor.errors import InputError
+from predictor.serving import DEFAULT_BATCH_SIZE
 from predictor.serving.io import (
     PredictionWriter,
     check_output_path,
     count_rows,
-    header_columns,
     output_format,
     prefetch,
 )
@@ -25,8 +24,6 @@ from predictor.serving.io import (
 log = logging.getLogger(__name__)
 
 ENGINES = ("local", "dask")
-PARQUET_SUFFIXES = (".parquet", ".pq")
-FLAT_SUFFIXES = (".csv", ".tsv", ".txt", *PARQUET_SUFFIXES)
 
 
 def run_batch_prediction(
@@ -36,7 +33,7 @@ def run_batch_prediction(
     fmt: str | None = None,
     backend: str = "compiled",
     explain: int = 0,
-    batch_size: int = 100_000,
+    batch_size: int = DEFAULT_BATCH_SIZE,
     engine: str = "local",
     scheduler: str | None = None,
     overwrite: bool = False,
@@ -98,6 +95,8 @@ def _landmark_day(manifest: dict) -> float | None:
 
 
 def _check_input(path: Path) -> None:
+    from predictor.data.tables import FLAT_SUFFIXES
+
     if not path.exists():
         raise InputError("input not found", file=path)
     if path.is_file():
@@ -108,55 +107,21 @@ def _check_input(path: Path) -> None:
             raise InputError("input file is empty", file=path)
 
 
-def parquet_parts(path: Path) -> list[Path]:
-    """The Parquet files of a partitioned dataset folder (empty for other folders)."""
-    if not path.is_dir():
-        return []
-    return sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower()
-                  in PARQUET_SUFFIXES and not p.name.startswith((".", "_")))
-
-
 def _run_local(predictor, input_path: Path, output: Path, fmt: str, explain: int,
                batch_size: int, overwrite: bool = False) -> int:
+    from predictor.data.readers import iter_cohorts, streamed_files
+
     mapping = predictor.manifest.get("input_mapping")
-    with PredictionWriter(output, fmt, overwrite) as writer:
-        if input_path.is_dir() and not parquet_parts(input_path):
-            cohort = _read_folder(input_path)
-            writer.write(predictor.predict(cohort, explain=explain))
-        elif input_path.is_file() and not _has_id_column(input_path, mapping):
-            # Patients are then numbered by row; only a whole-file read numbers them uniquely.
-            cohort = _read_folder(input_path, mapping)
-            writer.write(predictor.predict(cohort, explain=explain))
-        else:
-            files = parquet_parts(input_path) if input_path.is_dir() else [input_path]
-            with _Progress(files) as advance:
-                for cohort in prefetch(_chunks(files, mapping, batch_size)):
-                    frame = predictor.predict(cohort, explain=explain)
-                    writer.write(frame)
-                    advance(len(frame))
+    with PredictionWriter(output, fmt, overwrite) as writer, \
+            _Progress(streamed_files(input_path, mapping)) as advance:
+        for cohort in prefetch(iter_cohorts(input_path, mapping, batch_size)):
+            frame = predictor.predict(cohort, explain=explain)
+            writer.write(frame)
+            advance(len(frame))
         if writer.rows == 0:
             raise InputError("input has no patients (only a header?)", file=input_path)
         writer.commit()
         return writer.rows
-
-
-def _read_folder(path: Path, mapping: dict | None = None):
-    from predictor.data.readers import read_cohort
-
-    return read_cohort(path, mapping)
-
-
-def _has_id_column(path: Path, mapping: dict | None) -> bool:
-    """Whether a flat file has its patient id column (read from the header only)."""
-    id_column = (mapping or {}).get("id_column") or "patient_id"
-    return id_column in header_columns(path)
-
-
-def _chunks(files: list[Path], mapping: dict | None, batch_size: int) -> Iterator:
-    from predictor.data.readers import iter_flat_chunks
-
-    for path in files:
-        yield from iter_flat_chunks(path, mapping, batch_size)
 
 
 def _total_rows(files: list[Path]) -> int | None:

@@ -17,7 +17,6 @@ Why: a bundle is written atomically (built in a temp dir, then renamed), verifie
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import json
 import logging
@@ -25,7 +24,7 @@ import os
 import shutil
 import tempfile
 import weakref
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from importlib import metadata as importlib_metadata
 from pathlib import Path
 from typing import Any
@@ -35,11 +34,14 @@ import pandas as pd
 import yaml
 
 from predictor.errors import InputError
-from predictor.models.io import read_json, write_text_atomic
+from predictor.files import write_text_atomic
+from predictor.models.heads import HEADS
+from predictor.models.io import read_json
+from predictor.plain import plain
 from predictor.serving import compiled as C
 from predictor.serving.inputs import used_inputs
 from predictor.serving.model_card import CARD_FILE, render_model_card
-from predictor.serving.predictor import Head, Predictor
+from predictor.serving.predictor import Head, Predictor, model_matrix
 from predictor.serving.shift import PROFILE_FILE, ShiftMonitor, training_profile
 
 log = logging.getLogger(__name__)
@@ -50,9 +52,6 @@ MODEL_FILE = "model.txt"
 COMPILED_DIR = "compiled"
 FORMAT = "predictor-bundle"
 FORMAT_VERSION = 1
-HEADS = ("response", "relapse")
-DEFAULT_TRACKING_URI = "sqlite:///mlruns.db"
-PROGRESS_BAR_ENV = "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"
 BACKENDS = ("compiled", "lightgbm")
 
 
@@ -102,7 +101,7 @@ def save_bundle(
             metadata=metadata, compile=compile, probe_cohort=probe_cohort,
             training_features=training_features)
         write_text_atomic(work / MANIFEST, yaml.safe_dump(manifest, sort_keys=False))
-        _make_readable(work)
+        make_readable(work)
         _swap_into_place(work, out_dir)
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)
@@ -114,7 +113,7 @@ def save_bundle(
 def _write_contents(work: Path, *, feature_pipeline, heads, input_mapping, label_rule,
                     horizons, metadata, compile, probe_cohort, training_features) -> dict:
     write_text_atomic(work / FEATURES_FILE,
-                       json.dumps(_plain(feature_pipeline.to_state()), indent=1, sort_keys=True))
+                       json.dumps(plain(feature_pipeline.to_state()), indent=1, sort_keys=True))
     head_info: dict[str, dict] = {}
     for name, model in heads.items():
         if model is None:
@@ -142,7 +141,7 @@ def _write_contents(work: Path, *, feature_pipeline, heads, input_mapping, label
         for name, info in head_info.items():
             probe = None
             if probe_features is not None:
-                probe = Predictor._matrix(probe_features, info["feature_names"])
+                probe = model_matrix(probe_features, info["feature_names"])
             built = C.compile_booster(work / info["model_file"], work / COMPILED_DIR, probe,
                                       name=name)
             compiled_info[name] = {"backend": built.backend, "max_abs_diff": built.max_abs_diff,
@@ -153,12 +152,12 @@ def _write_contents(work: Path, *, feature_pipeline, heads, input_mapping, label
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
         "created_utc": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "predictor_version": _version(),
+        "predictor_version": predictor_version(),
         "heads": list(head_info),
         "threshold": None if response is None else float(response.threshold_),
         "horizons_months": horizons_list,
-        "input_mapping": _plain(dict(input_mapping)) if input_mapping is not None else None,
-        "label_rule": _plain(dict(label_rule)) if label_rule is not None else None,
+        "input_mapping": plain(dict(input_mapping)) if input_mapping is not None else None,
+        "label_rule": plain(dict(label_rule)) if label_rule is not None else None,
         "feature_names": [str(n) for n in feature_pipeline.get_feature_names_out()],
         "categorical_features": [str(n) for n in
                                  getattr(feature_pipeline, "categorical_features_", [])],
@@ -168,10 +167,10 @@ def _write_contents(work: Path, *, feature_pipeline, heads, input_mapping, label
         "training_profile": profile_file,
         "training_fingerprint": (metadata or {}).get("fingerprint") or (
             probe_cohort.fingerprint() if probe_cohort is not None else None),
-        "metadata": _plain(dict(metadata or {})),
+        "metadata": plain(dict(metadata or {})),
     }
     write_text_atomic(work / CARD_FILE, render_model_card(manifest))
-    manifest["files"] = _hash_tree(work)
+    manifest["files"] = hash_tree(work)
     return manifest
 
 
@@ -193,7 +192,7 @@ def _horizons(horizons: Iterable[float] | None, relapse_model: Any | None) -> li
     return values
 
 
-def _hash_tree(root: Path) -> dict[str, str]:
+def hash_tree(root: Path) -> dict[str, str]:
     """sha256 of every file under ``root`` except the manifest, by relative POSIX path."""
     files = {}
     for path in sorted(root.rglob("*")):
@@ -202,7 +201,7 @@ def _hash_tree(root: Path) -> dict[str, str]:
     return files
 
 
-def _make_readable(root: Path) -> None:
+def make_readable(root: Path) -> None:
     """Temp files and dirs are private (0600/0700); a bundle is meant to be shared."""
     os.chmod(root, 0o755)
     for path in root.rglob("*"):
@@ -225,27 +224,7 @@ def _swap_into_place(work: Path, out_dir: Path) -> None:
         os.replace(work, out_dir)
 
 
-def _plain(value: Any) -> Any:
-    """YAML/JSON-safe copy: numpy scalars/arrays, tuples and paths become plain Python."""
-    if isinstance(value, Mapping):  # YAML keeps scalar keys (value maps like {1: Male})
-        return {(_plain(k) if isinstance(k, str | int | float | bool | np.generic) else str(k)):
-                _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple | set):
-        return [_plain(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return [_plain(v) for v in value.tolist()]
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, Path):
-        return str(value)
-    if isinstance(value, float) and not np.isfinite(value):
-        return None
-    if value is pd.NA:
-        return None
-    return value
-
-
-def _version() -> str:
+def predictor_version() -> str:
     try:
         return importlib_metadata.version("predictor")
     except importlib_metadata.PackageNotFoundError:
@@ -261,7 +240,9 @@ def resolve_bundle_dir(uri: str | Path) -> tuple[Path, Path | None]:
     """
     text = str(uri)
     if text.startswith(("runs:/", "models:/")):
-        download = _download_mlflow(text)
+        from predictor.tracking.artifacts import download_model
+
+        download = download_model(text)
         return _find_bundle(download, text), download
     path = Path(text).expanduser()
     if not path.exists():
@@ -272,67 +253,14 @@ def resolve_bundle_dir(uri: str | Path) -> tuple[Path, Path | None]:
     return _find_bundle(path, text), None
 
 
-def _download_mlflow(uri: str) -> Path:
-    import mlflow
-    from mlflow.exceptions import MlflowException
-
-    tracking = os.environ.get("MLFLOW_TRACKING_URI")
-    if not tracking:
-        if not Path(DEFAULT_TRACKING_URI.removeprefix("sqlite:///")).is_file():
-            raise InputError(f"cannot resolve {uri!r}: no MLflow store ({DEFAULT_TRACKING_URI} "
-                             "in the working folder); set MLFLOW_TRACKING_URI")
-        tracking = DEFAULT_TRACKING_URI
-    registry = os.environ.get("MLFLOW_REGISTRY_URI") or tracking
-    target = Path(tempfile.mkdtemp(prefix="predictor-bundle-"))
-    try:
-        with _quiet_loggers("mlflow", "alembic"), _mlflow_uris(tracking, registry):
-            mlflow.artifacts.download_artifacts(artifact_uri=uri, dst_path=str(target),
-                                                tracking_uri=tracking, registry_uri=registry)
-    except (MlflowException, OSError, ValueError) as error:
-        shutil.rmtree(target, ignore_errors=True)
-        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise InputError(f"model URI {uri!r} resolves to nothing ({first[:200]})") from None
-    return target
-
-
-@contextlib.contextmanager
-def _mlflow_uris(tracking: str, registry: str) -> Iterator[None]:
-    """Point MLflow's process-wide URIs at ``tracking``/``registry`` for one download.
-
-    Why: ``models:/`` resolution in MLflow 3 reads the global registry URI and ignores the
-    ``registry_uri`` argument, and a library caller may have set another global URI. The
-    previous globals are restored afterwards (module attributes, not the environment).
-    """
-    from mlflow.tracking._model_registry import utils as registry_utils
-    from mlflow.tracking._tracking_service import utils as tracking_utils
-
-    saved = (getattr(tracking_utils, "_tracking_uri", None),
-             getattr(registry_utils, "_registry_uri", None))
-    bar = os.environ.get(PROGRESS_BAR_ENV)
-    tracking_utils._tracking_uri = tracking
-    registry_utils._registry_uri = registry
-    if bar is None:  # MLflow's download bar would clutter the CLI's stderr
-        os.environ[PROGRESS_BAR_ENV] = "false"
-    try:
-        yield
-    finally:
-        tracking_utils._tracking_uri, registry_utils._registry_uri = saved
-        if bar is None:
-            os.environ.pop(PROGRESS_BAR_ENV, None)
-
-
-@contextlib.contextmanager
-def _quiet_loggers(*names: str) -> Iterator[None]:
-    """MLflow logs store migrations at INFO on stderr; the CLI promises one error line."""
-    loggers = [logging.getLogger(n) for n in names]
-    levels = [lg.level for lg in loggers]
-    for lg in loggers:
-        lg.setLevel(logging.WARNING)
-    try:
-        yield
-    finally:
-        for lg, level in zip(loggers, levels, strict=True):
-            lg.setLevel(level)
+def read_model_card(bundle_dir: Path) -> str:
+    """A bundle's card: its ``MODEL_CARD.md``, or rendered from the manifest of a bundle
+    written before cards existed. The manifest is checked first (format and version)."""
+    manifest = read_manifest(bundle_dir)
+    card = Path(bundle_dir) / CARD_FILE
+    if card.is_file():
+        return card.read_text(encoding="utf-8")
+    return render_model_card({k: v for k, v in manifest.items() if k != "files"})
 
 
 def _find_bundle(root: Path, uri: str) -> Path:
@@ -403,11 +331,11 @@ def load_bundle_dir(bundle_dir: Path, backend: str = "compiled") -> Predictor:
     pipeline = FeaturePipeline.from_state(state)
     heads: dict[str, Head] = {}
     for name in manifest.get("heads", []):
-        if name not in HEADS:
+        if name not in HEADS:  # a head this version does not know
             raise InputError(f"unknown model head {name!r} in bundle.yaml",
                              file=bundle_dir / MANIFEST)
         info = manifest["head_info"][name]
-        model = _model_class(name).load(bundle_dir / info["dir"])
+        model = HEADS[name].model_class().load(bundle_dir / info["dir"])
         scorer = C.load_scorer(bundle_dir / info["model_file"], bundle_dir / COMPILED_DIR,
                                name, backend=backend)
         heads[name] = Head(name=name, model=model, scorer=scorer,
@@ -420,14 +348,4 @@ def load_bundle_dir(bundle_dir: Path, backend: str = "compiled") -> Predictor:
         threshold=None if threshold is None else float(threshold),
         horizons=[float(h) for h in manifest.get("horizons_months") or []],
         manifest=manifest, bundle_dir=bundle_dir, shift=shift)
-
-
-def _model_class(name: str):
-    if name == "response":
-        from predictor.models.response import ResponseModel
-
-        return ResponseModel
-    from predictor.models.relapse import RelapseModel
-
-    return RelapseModel
 

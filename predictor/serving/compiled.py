@@ -30,7 +30,7 @@ from typing import Protocol
 import numpy as np
 
 from predictor.errors import InputError
-from predictor.files import atomic_path
+from predictor.files import atomic_path, write_json
 
 log = logging.getLogger(__name__)
 
@@ -124,11 +124,6 @@ def cache_dir() -> Path:
     """Where libraries rebuilt for this CPU go: ``$XDG_CACHE_HOME/predictor`` or ~/.cache."""
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(base) / "predictor" / "compiled"
-
-
-def _write_json_atomic(path: Path, data: dict) -> None:
-    with atomic_path(path) as tmp:
-        tmp.write_text(json.dumps(data, indent=2, sort_keys=True))
 
 
 def _write_npy_atomic(path: Path, array: np.ndarray) -> None:
@@ -417,7 +412,7 @@ def compile_booster(
                            f"> {TOLERANCE:g} on the probe")
         library.unlink(missing_ok=True)
         log.warning("%s: falling back to LightGBM: %s", name, info.reason)
-    _write_json_atomic(out_dir / f"{name}{SIDECAR_SUFFIX}", info.to_dict())
+    write_json(out_dir / f"{name}{SIDECAR_SUFFIX}", info.to_dict(), newline=False)
     return info
 
 

@@ -17,8 +17,9 @@ from pathlib import Path
 
 import pandas as pd
 
+from predictor.data.flat import cohort_from_frame
 from predictor.errors import InputError
-from predictor.serving.io import PredictionWriter, cohort_from_frame
+from predictor.serving.io import PredictionWriter
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +38,8 @@ def score_partition(frame: pd.DataFrame, bundle_dir: str, backend: str, manifest
     predictor = _worker_predictor(bundle_dir, backend, manifest_sha)
     if len(frame) == 0:
         return pd.DataFrame(columns=predictor.output_columns)
-    cohort = cohort_from_frame(frame, predictor.manifest.get("input_mapping"), source)
+    cohort = cohort_from_frame(frame, predictor.manifest.get("input_mapping"), source=source,
+                               name="batch")
     return predictor.predict(cohort, explain=explain)
 
 

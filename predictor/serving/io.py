@@ -149,35 +149,6 @@ def count_rows(path: Path) -> int | None:
     return max(lines - 1, 0)  # minus the header row
 
 
-def header_columns(path: Path) -> list[str]:
-    """Column names of a CSV/TSV/Parquet file without reading its rows ([] if unreadable)."""
-    if path.suffix.lower() in (".parquet", ".pq"):
-        try:
-            return list(pq.ParquetFile(path).schema_arrow.names)
-        except (pa.ArrowInvalid, OSError):
-            return []
-    with open(path, encoding="utf-8-sig", errors="replace") as handle:
-        line = handle.readline().rstrip("\r\n")
-    sep = "," if path.suffix.lower() == ".csv" else "\t"
-    return [name.strip().strip('"') for name in line.split(sep)]
-
-
-def cohort_from_frame(frame: pd.DataFrame, mapping: dict | None, source: str | None):
-    """A validated Cohort from a one-row-per-patient DataFrame (e.g. a Dask partition)."""
-    from predictor.data.cohort import Cohort
-    from predictor.data.mappings import apply_mapping, load_mapping
-
-    table = frame.reset_index(drop=True)
-    for name in table.columns:
-        if isinstance(table[name].dtype, pd.StringDtype) or table[name].dtype == object:
-            table[name] = table[name].astype("string")
-    table.attrs["source"] = source
-    tables = apply_mapping(table, load_mapping(mapping))
-    for part in tables.values():
-        part.attrs["source"] = source
-    return Cohort.from_tables(**tables, name="batch")
-
-
 class _Failure:
     """An exception raised by the producer thread, re-raised in the consumer."""
 

@@ -37,12 +37,8 @@ class LabelledCohort:
 
 
 def describe_label_rule(rule: dict) -> str:
-    if rule.get("source") == "responder":
-        return "the cohort's responder column (`responder`)"
-    text = f"best_response in {{{', '.join(rule.get('positive') or [])}}}"
-    if rule.get("sd_min_months") is not None:
-        text += f", or SD with PFS >= {rule['sd_min_months']:g} months"
-    return text
+    """A bundle's stored label rule in the one wording of :meth:`ResponseRule.describe`."""
+    return ResponseRule.from_mapping(rule).describe()
 
 
 def read_labelled(manifest: dict, input_path: str | Path, mapping=None,

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from pathlib import Path
+
+from predictor.data.labels import ResponseRule
 
 CARD_FILE = "MODEL_CARD.md"
 METRIC_NAMES = {"cv_roc_auc": "response ROC AUC, cross-validated",
@@ -118,21 +119,4 @@ def _ci_text(values: Mapping, key: str) -> str:
 
 
 def _response_rule(rule: Mapping) -> str:
-    if rule.get("source") == "responder":
-        return "the cohort's own responder column"
-    text = f"best overall response in {{{', '.join(rule.get('positive') or [])}}}"
-    if rule.get("sd_min_months") is not None:
-        text += f", or stable disease lasting >= {rule['sd_min_months']:g} months"
-    return text
-
-
-def read_model_card(bundle_dir: Path) -> str:
-    """A bundle's card: its ``MODEL_CARD.md``, or rendered from the manifest of a bundle
-    written before cards existed. The manifest is checked first (format and version)."""
-    from predictor.serving.bundle import read_manifest
-
-    manifest = read_manifest(bundle_dir)
-    card = Path(bundle_dir) / CARD_FILE
-    if card.is_file():
-        return card.read_text(encoding="utf-8")
-    return render_model_card({k: v for k, v in manifest.items() if k != "files"})
+    return ResponseRule.from_mapping(rule).describe()

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from predictor.errors import InputError
+from predictor.models.relapse import horizon_column
 from predictor.serving.compiled import RawScorer, prepare_matrix
 from predictor.serving.inputs import absent_inputs, absent_message
 from predictor.serving.shift import ShiftMonitor
@@ -24,11 +25,6 @@ from predictor.serving.shift import ShiftMonitor
 log = logging.getLogger(__name__)
 
 PATIENT_ID = "patient_id"
-
-
-def horizon_column(horizon: float) -> str:
-    """``relapse_free_probability_12m`` (same naming as the relapse head)."""
-    return f"relapse_free_probability_{float(horizon):g}m"
 
 
 @dataclass
@@ -97,7 +93,7 @@ class Predictor:
         def matrix_for(head: Head) -> np.ndarray:
             key = tuple(head.feature_names)
             if key not in matrices:
-                matrices[key] = prepare_matrix(self._matrix(X, key), snap=snap)
+                matrices[key] = prepare_matrix(model_matrix(X, key), snap=snap)
             return matrices[key]
 
         if self.response is not None:
@@ -136,7 +132,7 @@ class Predictor:
             raise InputError(f"--explain: this bundle has no {head} head")
         names = chosen.feature_names
         if matrix is None:
-            matrix = self._matrix(X, names)
+            matrix = model_matrix(X, names)
         contrib = np.asarray(chosen.model.contribution_matrix(matrix))
         contrib = contrib[:, : len(names)]  # the last column is the expected value (bias)
         k = min(k, len(names))
@@ -192,18 +188,18 @@ class Predictor:
             log.warning("%d model feature(s) missing from the input, predicted as missing "
                         "(NaN): %s", len(missing), ", ".join(missing))
 
-    @staticmethod
-    def _matrix(X: pd.DataFrame, names: Sequence[str]) -> np.ndarray:
-        """The model's columns of ``X`` (absent ones NaN) as a C-ordered float64 matrix."""
-        names = list(names)
-        frame = X
-        if [str(c) for c in X.columns] != names:
-            frame = X.set_axis([str(c) for c in X.columns], axis=1).reindex(columns=names)
-        try:
-            if all(dtype == np.float64 for dtype in frame.dtypes):
-                values = frame.to_numpy()  # one float block: a view, no copy
-            else:
-                values = frame.to_numpy(dtype=np.float64, na_value=np.nan)
-        except (TypeError, ValueError) as error:
-            raise InputError(f"features are not numeric ({error})") from None
-        return np.ascontiguousarray(values, dtype=np.float64)
+
+def model_matrix(X: pd.DataFrame, names: Sequence[str]) -> np.ndarray:
+    """The model's columns of ``X`` (absent ones NaN) as a C-ordered float64 matrix."""
+    names = list(names)
+    frame = X
+    if [str(c) for c in X.columns] != names:
+        frame = X.set_axis([str(c) for c in X.columns], axis=1).reindex(columns=names)
+    try:
+        if all(dtype == np.float64 for dtype in frame.dtypes):
+            values = frame.to_numpy()  # one float block: a view, no copy
+        else:
+            values = frame.to_numpy(dtype=np.float64, na_value=np.nan)
+    except (TypeError, ValueError) as error:
+        raise InputError(f"features are not numeric ({error})") from None
+    return np.ascontiguousarray(values, dtype=np.float64)

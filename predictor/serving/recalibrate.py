@@ -237,7 +237,8 @@ def _write_bundle(parent_dir: Path, output: Path, manifest: dict, update: Update
                   hazard, record: dict) -> None:
     """Copy the parent's verified files, replace the calibration (and baseline), write a new
     manifest and model card; built next to ``output`` and renamed into place at the end."""
-    from predictor.serving.bundle import MANIFEST, _hash_tree, _make_readable, _plain
+    from predictor.plain import plain
+    from predictor.serving.bundle import MANIFEST, hash_tree, make_readable
     from predictor.serving.model_card import CARD_FILE, render_model_card
 
     output.parent.mkdir(parents=True, exist_ok=True)
@@ -265,14 +266,14 @@ def _write_bundle(parent_dir: Path, output: Path, manifest: dict, update: Update
         meta = dict(new.get("metadata") or {})
         meta["name"] = f"{meta.get('name', 'predictor model')} (recalibrated)"
         new.update(created_utc=record["created_utc"], threshold=float(update.threshold),
-                   metadata=meta, recalibration=_plain(record))
-        from predictor.serving.bundle import _version
+                   metadata=meta, recalibration=plain(record))
+        from predictor.serving.bundle import predictor_version
 
-        new["predictor_version"] = _version()
+        new["predictor_version"] = predictor_version()
         write_text_atomic(work / CARD_FILE, render_model_card(new))
-        new["files"] = _hash_tree(work)
-        write_text_atomic(work / MANIFEST, yaml.safe_dump(_plain(new), sort_keys=False))
-        _make_readable(work)
+        new["files"] = hash_tree(work)
+        write_text_atomic(work / MANIFEST, yaml.safe_dump(plain(new), sort_keys=False))
+        make_readable(work)
         if output.is_dir():
             output.rmdir()  # empty (checked before)
         os.replace(work, output)

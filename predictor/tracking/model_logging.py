@@ -21,7 +21,6 @@ from mlflow.types import ColSpec, Schema
 from predictor.data import schema as S
 from predictor.data.cohort import Cohort
 
-PYFUNC_CODE = Path(__file__).with_name("pyfunc_model.py")
 MODEL_NAME = "model"
 # Runtime requirements written into the model's requirements.txt, so MLflow does not have to
 # import-sniff the model in a subprocess.
@@ -86,11 +85,13 @@ def signature_for(input_example: pd.DataFrame, output_example: pd.DataFrame) -> 
 def log_predictor_model(
     bundle_dir: Path,
     *,
+    model_code: Path,
     input_example: pd.DataFrame,
     output_example: pd.DataFrame,
     registered_model_name: str | None,
 ) -> str:
-    """Log the bundle as the active run's ``model``; return the URI to print.
+    """Log the bundle as the active run's ``model`` (``model_code``: the models-from-code
+    file that serves it, :data:`predictor.serving.pyfunc_model.PYFUNC_CODE`); return the URI.
 
     ``models:/<name>/<version>`` when registered, else ``runs:/<run_id>/model``.
     """
@@ -101,7 +102,7 @@ def log_predictor_model(
     signature = signature_for(input_example, output_example)
     info = mlflow.pyfunc.log_model(
         name=MODEL_NAME,
-        python_model=str(PYFUNC_CODE),
+        python_model=str(model_code),
         artifacts={"bundle": str(bundle_dir)},
         signature=signature,
         input_example=input_example,

@@ -66,6 +66,7 @@ def log_training_run(
     artifact_files: Iterable[Path],
     artifact_dirs: Mapping[str, Path],
     bundle_dir: Path | None,
+    model_code: Path | None,
     input_example: pd.DataFrame | None,
     output_example: pd.DataFrame | None,
     parent_run_id: str | None = None,
@@ -87,9 +88,10 @@ def log_training_run(
             if Path(folder).is_dir() and any(Path(folder).iterdir()):
                 mlflow.log_artifacts(str(folder), artifact_path=name)
         model_uri = None
-        if tracking.get("log_model", True) and bundle_dir is not None:
+        if tracking.get("log_model", True) and bundle_dir is not None and model_code:
             model_uri = log_predictor_model(
-                Path(bundle_dir), input_example=input_example, output_example=output_example,
+                Path(bundle_dir), model_code=Path(model_code), input_example=input_example,
+                output_example=output_example,
                 registered_model_name=tracking.get("registered_model_name"))
     log.info("MLflow run %s logged to %s", run_id, uri)
     return LoggedRun(run_id=run_id, model_uri=model_uri, tracking_uri=uri)

@@ -125,13 +125,11 @@ def test_two_pooled_studies_carry_their_study_and_nan_for_unshared_genes(
 
 
 def test_cohort_column_gives_one_group_per_pooled_study(shared_data: Path) -> None:
-    from omegaconf import OmegaConf
-
-    from predictor.training import cohort_column
+    from predictor.training import CohortData
 
     root = shared_data / "icb_rnaseq"
     pooled = read_cohort([root / "miao_2018_kirc", root / "zhao_2019_gbm"])
-    groups = cohort_column(pooled, OmegaConf.create({"cohort_column": "cohort"}))
+    groups = CohortData(cohort_column="cohort").cohort_groups(pooled)
     assert groups.nunique() == 2 and len(groups) == 50
 
 
@@ -293,7 +291,7 @@ def test_flat_expression_mapping_errors(tmp_path: Path) -> None:
 def test_data_path_may_be_a_list_in_the_config(shared_data: Path) -> None:
     from omegaconf import OmegaConf
 
-    from predictor.training import cohort_paths
+    from predictor.training.data import cohort_paths
 
     root = shared_data / "icb_rnaseq"
     cfg = OmegaConf.create({"path": [str(root / "miao_2018_kirc"), str(root / "zhao_2019_gbm")]})

@@ -46,6 +46,18 @@ def test_km_by_risk_and_risk_groups(tmp_path):
     assert _is_png(path)
 
 
+def test_kaplan_meier_and_log_rank_by_hand() -> None:
+    # times 1..4, the one at 2 censored: S = 3/4 after 1, 3/4 * 1/2 after 3, 0 after 4
+    x, y = plots.kaplan_meier(np.array([1.0, 2.0, 3.0, 4.0]), np.array([1.0, 0.0, 1.0, 1.0]))
+    assert x.tolist() == [0.0, 1.0, 2.0, 3.0, 4.0]
+    assert np.allclose(y, [1.0, 0.75, 0.75, 0.375, 0.0])
+    time = np.tile(np.arange(1.0, 21.0), 2)
+    event = np.ones(40)
+    assert plots.logrank_p(time, event, np.repeat([0, 1], 20)) == pytest.approx(1.0)
+    early = np.r_[np.arange(1.0, 21.0), np.arange(1.0, 21.0) + 30]  # group 1: 30 months later
+    assert plots.logrank_p(early, event, np.repeat([0, 1], 20)) < 1e-6
+
+
 def test_importance_and_contribution_plots(tmp_path):
     rng = np.random.default_rng(2)
     features = pd.DataFrame(rng.normal(size=(40, 3)), columns=["tmb", "cd8", "age"])

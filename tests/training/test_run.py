@@ -11,11 +11,14 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from hydra import compose, initialize_config_dir
+from hydra.utils import instantiate
 
-from predictor import training
+from predictor import resources, training
+from predictor.data.truth import read_truth
 from predictor.errors import InputError
 from predictor.evaluation import harness
 from predictor.train import CONFIG_DIR
+from predictor.training.bundle import bundle_mapping
 
 pytestmark = pytest.mark.slow
 
@@ -27,6 +30,11 @@ TINY = ["+experiment=demo_fast", "data=simulated", "data.simulate.n_patients=140
 def config(extra: list[str] = ()):  # type: ignore[assignment]
     with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
         return compose(config_name="config", overrides=[*TINY, *extra])
+
+
+def load(data_cfg, seed: int):  # type: ignore[no-untyped-def]
+    """The data group as run_training builds it, loaded."""
+    return instantiate(data_cfg).load(seed)
 
 
 def same(a: float, b: float) -> bool:
@@ -42,7 +50,7 @@ def test_same_config_and_seed_give_the_same_metrics_and_cv_never_sees_the_test_s
         seen.append(set(cohort.patient_ids))
         return original(cohort, *args, **kwargs)
 
-    monkeypatch.setattr(training.H, "cross_validate", recording)
+    monkeypatch.setattr(harness, "cross_validate", recording)
     cfg = config()
     first = training.run_training(cfg, output_dir=tmp_path / "a")
     second = training.run_training(cfg, output_dir=tmp_path / "b")
@@ -51,7 +59,7 @@ def test_same_config_and_seed_give_the_same_metrics_and_cv_never_sees_the_test_s
     assert differing == []
     assert first.objective == first.metrics["cv_roc_auc"]
 
-    data = training.load_data(cfg.data, int(cfg.seed))
+    data = load(cfg.data, int(cfg.seed))
     assert data.test is not None
     test_ids = set(data.test.patient_ids)
     assert seen[0] == set(data.train.patient_ids) and not seen[0] & test_ids
@@ -89,10 +97,11 @@ def test_without_a_test_split_oracle_is_on_cv_and_heads_can_be_switched_off(
 def test_user_errors_are_input_errors(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="cross-validation metric"):
         training.run_training(config(["optimized_metric=test_roc_auc"]), output_dir=tmp_path)
-    with pytest.raises(InputError, match="unknown response baseline"):
-        training.make_learners(config(["model.baselines.response=[nope]"]))
+    with pytest.raises(InputError, match=r"unknown estimator class 'no\.such\.Class'"):
+        training.make_learners(
+            config(["+model.baselines.response.nope._target_=no.such.Class"]))
     with pytest.raises(InputError, match="truth file not found"):
-        training.read_truth(tmp_path / "missing.tsv")
+        read_truth(tmp_path / "missing.tsv")
 
 
 def test_the_app_reports_bad_input_in_one_line_with_exit_code_2(tmp_path: Path) -> None:
@@ -143,7 +152,7 @@ def test_a_separate_test_file_is_the_held_out_set(tmp_path: Path,
     write_table(rows.iloc[30:], tmp_path / "overlap.tsv")
     cfg = config([f"data.path={tmp_path / 'train.tsv'}",
                   f"data.test_path={tmp_path / 'test.tsv'}"])
-    data = training.load_data(cfg.data, 0)
+    data = load(cfg.data, 0)
     assert set(data.train.patient_ids) == set(ids[:40])
     assert set(data.test.patient_ids) == set(ids[40:])
     assert data.separate_test() and len(data.all_patient_ids()) == 60
@@ -151,7 +160,7 @@ def test_a_separate_test_file_is_the_held_out_set(tmp_path: Path,
     cfg = config([f"data.path={tmp_path / 'train.tsv'}",
                   f"data.test_path={tmp_path / 'overlap.tsv'}"])
     with caplog.at_level("WARNING", logger="predictor.training"):
-        data = training.load_data(cfg.data, 0)  # ids may restart per file: warn, don't fail
+        data = load(cfg.data, 0)  # ids may restart per file: warn, don't fail
     assert "10 patient id(s) appear in both" in caplog.text
     assert data.separate_test() and len(data.test) == 30
 
@@ -159,12 +168,12 @@ def test_a_separate_test_file_is_the_held_out_set(tmp_path: Path,
 def test_shipped_paths_resolve_from_any_folder_and_rules_are_described(tmp_path: Path) -> None:
     from predictor.data.labels import ResponseRule
 
-    assert training.resolve_path("data/demo") == training.REPO_ROOT / "data" / "demo"
+    assert training.resolve_path("data/demo") == resources.resource_root() / "data" / "demo"
     assert training.resolve_path(str(tmp_path)) == tmp_path
     assert training.resolve_path(None) is None
-    assert training.describe_rule(ResponseRule("best_response", ("CR", "PR"), 6.0)) == \
-        "best_response in {CR, PR}, or SD with PFS >= 6 months"
-    assert "responder" in training.describe_rule(ResponseRule("responder"))
+    assert ResponseRule("best_response", ("CR", "PR"), 6.0).describe() == \
+        "best overall response in {CR, PR}, or stable disease lasting >= 6 months"
+    assert "responder" in ResponseRule("responder").describe()
 
 
 def test_summary_names_the_best_baseline_next_to_the_model() -> None:
@@ -195,15 +204,18 @@ def test_a_flat_table_is_read_through_its_mapping_and_the_bundle_keeps_it(
                "features": ["TMB"]}
     (tmp_path / "mapping.yaml").write_text(yaml.safe_dump(mapping))
     for given in (str(tmp_path / "mapping.yaml"), mapping):
-        data_cfg = OmegaConf.create({"path": str(tmp_path / "cohort.csv"), "mapping": given,
+        data_cfg = OmegaConf.create({"_target_": "predictor.training.data.CohortData",
+                                     "_convert_": "all", "path": str(tmp_path / "cohort.csv"),
+                                     "mapping": given,
                                      "response_rule": {"source": "responder"},
                                      "relapse_endpoint": "pfs", "test_fraction": 0,
                                      "truth_file": None, "stratify_column": "cancer_type"})
-        data = training.load_data(data_cfg, 0)
-        targets = training.targets_of(data.train, data_cfg)
+        spec = instantiate(data_cfg)
+        data = spec.load(0)
+        targets = spec.targets(data.train)
         assert list(targets.response) == [1.0, 0.0, 1.0, 0.0]
         assert list(data.train.clinical["TMB"]) == [12.0, 3.0, 20.0, 1.0]
-        assert training.bundle_mapping(data.mapping)["id_column"] == "ID"
+        assert bundle_mapping(data.mapping)["id_column"] == "ID"
 
 
 def test_a_cohort_with_one_outcome_trains_that_head_alone(tmp_path: Path) -> None:
