@@ -22,6 +22,11 @@ import pyarrow as pa
 
 from predictor.data import schema as S
 from predictor.data.cohort import Cohort
+from predictor.data.expression_io import (
+    find_expression_profile,
+    read_expression_table,
+    write_expression_profile,
+)
 from predictor.data.flat import CBIO_NULL_VALUES, read_arrow, read_delimited, write_delimited
 from predictor.data.lines import physical_line
 from predictor.data.mappings import numeric_extras, schema_first
@@ -92,7 +97,9 @@ SEG_COLUMNS = {"ID": "sample_id", "chrom": "chrom", "loc.start": "start", "loc.e
 
 # ============================================================================ reading
 def read_cbioportal(folder: Path, *, panel_sizes: dict | None = None) -> Cohort:
-    """Read a cBioPortal study folder (clinical, MAF, CNA, segments, panels, our extras).
+    """Read a cBioPortal study folder (clinical, MAF, CNA, segments, panels, expression, our
+    extras). The expression profile is found through its meta file (see
+    :func:`predictor.data.expression_io.find_expression_profile`).
 
     ``panel_sizes`` ({panel id: megabases}) is stored in ``cohort.meta["panel_sizes"]`` for the
     TMB features.
@@ -137,6 +144,9 @@ def read_cbioportal(folder: Path, *, panel_sizes: dict | None = None) -> Cohort:
     for name, filename in EXTRA_FILES.items():
         if (folder / filename).exists():
             tables[name] = read_delimited(folder / filename, numeric=_numeric_columns(name))
+    profile = find_expression_profile(folder, _metas(folder))
+    if profile is not None:
+        tables["expression"] = read_expression_table(profile[0], profile[1])
     meta: dict = {"study": study, "source": str(folder)}
     if panel_sizes:
         meta["panel_sizes"] = {str(k): float(v) for k, v in panel_sizes.items()}
@@ -168,6 +178,12 @@ def segment_file(folder: Path, study: dict[str, str]) -> Path | None:
     log.warning("%s: no .seg file for the study's genome %s among %s; reading %s", folder,
                 wanted, ", ".join(p.name for p in files), files[0].name)
     return files[0]
+
+
+def _metas(folder: Path) -> dict[Path, dict[str, str]]:
+    """Every data meta file of the study (not ``meta_study.txt``), parsed."""
+    return {path: read_meta(path) for path in sorted(folder.glob("meta_*.txt"))
+            if path.name != "meta_study.txt"}
 
 
 def _segment_builds(folder: Path) -> dict[str, str]:
@@ -505,7 +521,9 @@ def write_cbioportal(
     """Write ``cohort`` as a cBioPortal study folder, atomically; ``out_dir`` must be new/empty.
 
     ``extra_files`` ({file name: table}) are written as TSV next to the study (e.g. a
-    simulator's ``ground_truth.tsv``); no reader loads them into a cohort.
+    simulator's ``ground_truth.tsv``); no reader loads them into a cohort. Expression is
+    written as a cBioPortal profile: ``data_mrna_seq_tpm.txt`` + ``meta_mrna_seq_tpm.txt`` for
+    TPM (RSEM, FPKM and unknown units get their own names, see ``expression_io.PROFILES``).
 
     The TME, clone and ctDNA tables (``data_tme.txt``, ``data_clones.txt``, ``data_ctdna.txt``)
     have no cBioPortal data type, so they get no meta file: cBioPortal's validator and importer
@@ -570,6 +588,8 @@ def _write_study(cohort: Cohort, folder: Path, extra_files: dict[str, pd.DataFra
             "genetic_alteration_type": "COPY_NUMBER_ALTERATION", "datatype": "SEG",
             "reference_genome_id": "hg19", "description": "Copy-number segments.",
             "data_filename": SEG_FILE})
+    if cohort.expression is not None:
+        write_expression_profile(cohort.expression, folder, study_id)
     for name, filename in EXTRA_FILES.items():  # read by name, so no meta file (see above)
         table = getattr(cohort, name)
         if table is not None:

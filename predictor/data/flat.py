@@ -141,10 +141,12 @@ def read_arrow(
     text: Iterable[str] | None = None,
     skip_comments: bool = True,
     null_values: Iterable[str] = NULL_VALUES,
+    float_type: pa.DataType = pa.float64(),
 ) -> tuple[pa.Table, int]:
     """The table as Arrow and the file line of its first data row.
 
-    Columns in ``numeric`` are float64; with ``text`` given, every column not in it is float64.
+    Columns in ``numeric`` are ``float_type`` (float64); with ``text`` given, every column not
+    in it is ``float_type``.
     If a number does not parse, every column is read as text instead (the caller's check then
     names the offending line).
     """
@@ -155,10 +157,10 @@ def read_arrow(
     names = _header(path, skip, delimiter)
     if text is not None:
         text_set = set(text)
-        types = {n: (pa.string() if n in text_set else pa.float64()) for n in names}
+        types = {n: (pa.string() if n in text_set else float_type) for n in names}
     else:
         numeric_set = set(numeric)
-        types = {n: (pa.float64() if n in numeric_set else pa.string()) for n in names}
+        types = {n: (float_type if n in numeric_set else pa.string()) for n in names}
     args = (path, skip, names, delimiter, list(null_values))
     try:
         return _arrow_read(*args, types), skip + 2

@@ -32,7 +32,8 @@ def assert_same_cohort(left: Cohort, right: Cohort) -> None:
 # cBioPortal's meta file types (genetic_alteration_type, datatype) that the writer may use.
 CBIOPORTAL_TYPES = {("CLINICAL", "PATIENT_ATTRIBUTES"), ("CLINICAL", "SAMPLE_ATTRIBUTES"),
                     ("MUTATION_EXTENDED", "MAF"), ("COPY_NUMBER_ALTERATION", "DISCRETE"),
-                    ("COPY_NUMBER_ALTERATION", "SEG"), ("GENE_PANEL_MATRIX", "GENE_PANEL_MATRIX")}
+                    ("COPY_NUMBER_ALTERATION", "SEG"), ("GENE_PANEL_MATRIX", "GENE_PANEL_MATRIX"),
+                    ("MRNA_EXPRESSION", "CONTINUOUS")}
 
 
 def assert_meta_files_are_cbioportal_types(study: Path) -> None:

@@ -1,0 +1,271 @@
+"""Expression files <-> :class:`Expression`: cBioPortal profiles and flat gene tables.
+
+A cBioPortal study names its expression profiles in meta files (``genetic_alteration_type:
+MRNA_EXPRESSION``). Only ``datatype: CONTINUOUS`` profiles are expression levels; z-score
+profiles (``datatype: Z-SCORE``) are relative to a reference population, so they are skipped
+(and refused when they are all a study has). The unit comes from the profile's ``stable_id``
+(``mrna_seq_tpm`` -> TPM, ``rna_seq_v2_mrna``/``mrna_seq_v2_rsem`` -> RSEM, ``*fpkm*`` -> FPKM).
+
+Files are parsed by Arrow straight into float32 columns, so a 20,000 genes x 1,000 samples TPM
+file reads in seconds; cells are never visited one by one in Python.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from predictor.data.expression import Expression
+from predictor.data.flat import read_arrow, write_delimited
+from predictor.data.lines import physical_line
+from predictor.errors import InputError
+
+log = logging.getLogger(__name__)
+
+GENE_COLUMN = "Hugo_Symbol"
+ENTREZ_COLUMN = "Entrez_Gene_Id"
+TEXT_COLUMNS = (GENE_COLUMN, ENTREZ_COLUMN)
+# unit -> (data file, stable_id, profile name) written by ``write_expression_profile``.
+PROFILES = {
+    "tpm": ("data_mrna_seq_tpm.txt", "mrna_seq_tpm", "mRNA expression (RNA-seq TPM)"),
+    "rsem": ("data_mrna_seq_v2_rsem.txt", "rna_seq_v2_mrna", "mRNA expression (RNA-seq RSEM)"),
+    "fpkm": ("data_mrna_seq_fpkm.txt", "mrna_seq_fpkm", "mRNA expression (RNA-seq FPKM)"),
+    "unknown": ("data_mrna_seq_expression.txt", "mrna_seq_expression",
+                "mRNA expression (RNA-seq, unit not stated)"),
+}
+UNIT_ORDER = ("tpm", "rsem", "fpkm", "unknown")  # preferred when a study has several
+# Linear-scale expression reaches the thousands; values all below this look like log2.
+LOG_LOOKING_MAX = 30.0
+MISSING_TEXT = "NA"
+
+
+# ============================================================================ writing
+def write_expression_profile(expression: Expression, folder: Path, study_id: str) -> str:
+    """Write ``expression`` as a cBioPortal profile (data + meta file) into ``folder``.
+
+    The data file is ``Hugo_Symbol`` then one column per sample; a value is the float32's
+    shortest text that reads back to the same float32, ``NA`` where not measured. Returns the
+    data file name.
+    """
+    filename, stable_id, name = PROFILES[expression.unit]
+    unit_text = "TPM" if expression.unit == "tpm" else expression.unit.upper()
+    write_expression_table(expression, folder / filename)
+    meta = {
+        "cancer_study_identifier": study_id,
+        "genetic_alteration_type": "MRNA_EXPRESSION",
+        "datatype": "CONTINUOUS",
+        "stable_id": stable_id,
+        "profile_name": name,
+        "profile_description": f"Tumour RNA-seq, {unit_text} on the linear scale "
+                               "(written by predictor).",
+        "show_profile_in_analysis_tab": "false",
+        "data_filename": filename,
+    }
+    (folder / f"meta_{filename[len('data_'):]}").write_text(
+        "".join(f"{k}: {v}\n" for k, v in meta.items()))
+    return filename
+
+
+def write_expression_table(expression: Expression, path: Path) -> None:
+    """A genes x samples TSV (``Hugo_Symbol`` + one column per sample), written in Arrow."""
+    arrays = [pa.array(np.asarray(expression.genes, dtype=object), type=pa.string())]
+    for j in range(expression.values.shape[1]):
+        column = pa.array(expression.values[:, j], type=pa.float32(), from_pandas=True)
+        arrays.append(pc.fill_null(pc.cast(column, pa.string()), MISSING_TEXT))
+    names = [GENE_COLUMN, *map(str, expression.samples)]
+    table = pa.Table.from_arrays(arrays, names=names)
+    with open(path, "wb") as handle:
+        try:
+            write_delimited(table, handle)
+        except InputError as error:
+            raise InputError(error.message, file=Path(path).name, column=error.column) from None
+
+
+# ============================================================================ reading
+def read_expression_table(path: Path, unit: str = "unknown", *,
+                          orientation: str = "genes_x_samples",
+                          gene_column: str = GENE_COLUMN) -> Expression:
+    """Read a genes x samples (cBioPortal) or samples x genes table into an ``Expression``.
+
+    ``genes_x_samples``: ``gene_column`` (cBioPortal's ``Hugo_Symbol``; an ``Entrez_Gene_Id``
+    column is ignored) then one column per sample. ``samples_x_genes``: ``gene_column`` holds
+    the sample ids and every other column is a gene. Errors name file, line and column:
+    a value that is not a number, a negative value, a duplicate column. Duplicate gene symbols
+    are collapsed (maximum per sample, one warning); rows without a symbol are skipped (one
+    warning); values that look log-transformed give a warning.
+    """
+    path = Path(path)
+    if orientation not in ("genes_x_samples", "samples_x_genes"):
+        raise InputError(f"expression orientation must be genes_x_samples or samples_x_genes, "
+                         f"not {orientation!r}", file=path)
+    delimiter = "," if path.suffix.lower() == ".csv" else "\t"
+    text = TEXT_COLUMNS if orientation == "genes_x_samples" else (gene_column,)
+    if orientation == "genes_x_samples" and gene_column not in text:
+        text = (*text, gene_column)
+    table, first_line = read_arrow(path, delimiter=delimiter, text=text,
+                                   float_type=pa.float32())
+    if gene_column not in table.column_names:
+        what = "gene symbols" if orientation == "genes_x_samples" else "sample ids"
+        raise InputError(f"missing column {gene_column!r} ({what})", file=path,
+                         column=gene_column)
+    labels = pd.Series(table.column(gene_column).to_pylist(), dtype="string").str.strip()
+    value_cols = [c for c in table.column_names if c not in text]
+    if not value_cols:
+        raise InputError("no expression columns (only gene/id columns)", file=path)
+    if orientation == "genes_x_samples":
+        matrix = _matrix(table, value_cols, path, first_line)  # rows x columns = genes x samples
+        genes, samples = labels, pd.Series(value_cols, dtype="string")
+    else:
+        missing = labels.isna().to_numpy()
+        if missing.any():
+            i = int(np.flatnonzero(missing)[0])
+            raise InputError("sample id is missing", file=path, column=gene_column,
+                             line=physical_line(path, first_line, first_line + i))
+        dup = labels.duplicated().to_numpy()
+        if dup.any():
+            i = int(np.flatnonzero(dup)[0])
+            raise InputError(f"sample {labels.iloc[i]!r} appears twice", file=path,
+                             column=gene_column,
+                             line=physical_line(path, first_line, first_line + i))
+        matrix = _matrix(table, value_cols, path, first_line).T.copy()
+        genes, samples = pd.Series(value_cols, dtype="string"), labels
+    matrix, genes = _clean_genes(matrix, genes, path)
+    _warn_if_log(matrix, path)
+    return Expression(matrix, pd.Index(genes, dtype="string"),
+                      pd.Index(samples, dtype="string"), unit, str(path))
+
+
+def _matrix(table: pa.Table, columns: list[str], path: Path, first_line: int) -> np.ndarray:
+    """Rows x ``columns`` float32 (NaN = missing); non-numbers and negatives name their cell."""
+    out = np.empty((table.num_rows, len(columns)), dtype=np.float32)
+    for j, name in enumerate(columns):
+        column = table.column(name)
+        if not pa.types.is_floating(column.type):
+            column = _numbers(column, path, first_line, name)
+        out[:, j] = column.to_numpy(zero_copy_only=False)
+    bad = np.isinf(out)
+    if bad.any():
+        i, j = (int(k[0]) for k in np.nonzero(bad))
+        raise InputError(f"expression must be a finite number, got {out[i, j]}", file=path,
+                         line=physical_line(path, first_line, first_line + i),
+                         column=columns[j])
+    negative = out < 0
+    if negative.any():
+        i, j = (int(k[0]) for k in np.nonzero(negative))
+        raise InputError(f"expression must not be negative, got {out[i, j]:g} (expected "
+                         "linear-scale TPM/RSEM/FPKM, not log values or z-scores)", file=path,
+                         line=physical_line(path, first_line, first_line + i),
+                         column=columns[j])
+    return out
+
+
+def _numbers(column: pa.ChunkedArray, path: Path, first_line: int, name: str) -> pa.Array:
+    """A text column (the file had a non-number somewhere) as float32, or the first bad cell."""
+    text = pd.Series(column.to_pylist(), dtype="string").str.strip()
+    text = text.mask(text == "", pd.NA)
+    numbers = pd.to_numeric(text, errors="coerce")
+    bad = (numbers.isna() & text.notna()).to_numpy()
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise InputError(f"expression must be a number, got {text.iloc[i]!r}", file=path,
+                         line=physical_line(path, first_line, first_line + i), column=name)
+    return pa.array(numbers.to_numpy(dtype="float32", na_value=np.nan), from_pandas=True)
+
+
+def _clean_genes(matrix: np.ndarray, genes: pd.Series,
+                 path: Path) -> tuple[np.ndarray, pd.Series]:
+    """Rows without a symbol dropped; duplicate symbols collapsed to their maximum."""
+    missing = genes.isna().to_numpy()
+    if missing.any():
+        log.warning("%s: %d rows without a gene symbol skipped", path, int(missing.sum()))
+        matrix, genes = matrix[~missing], genes[~missing].reset_index(drop=True)
+    dup = genes.duplicated(keep=False).to_numpy()
+    if not dup.any():
+        return matrix, genes
+    unique = pd.Index(pd.unique(genes), dtype="string")
+    n_dup = int(genes[dup].nunique())
+    log.warning("%s: %d gene symbols appear on several rows (e.g. %r); each is collapsed to "
+                "its maximum per sample", path, n_dup, str(genes[dup].iloc[0]))
+    row = unique.get_indexer(pd.Index(genes, dtype="string"))
+    out = matrix[np.sort(np.unique(row, return_index=True)[1])].copy()
+    for i in np.flatnonzero(dup):  # only duplicated rows: a few, each a vector op
+        out[row[i]] = np.fmax(out[row[i]], matrix[i])
+    return out, pd.Series(unique, dtype="string")
+
+
+def _warn_if_log(matrix: np.ndarray, path: Path) -> None:
+    """Linear TPM/RSEM/FPKM reach hundreds or thousands; all < 30 with decimals looks like log."""
+    finite = matrix[~np.isnan(matrix)]
+    if not finite.size:
+        return
+    top = float(finite.max())
+    if top < LOG_LOOKING_MAX and bool(np.any(finite != np.round(finite))):
+        log.warning("%s: every expression value is below %g (max %.3g); the values look "
+                    "log-transformed, but expression must be on the linear scale", path,
+                    LOG_LOOKING_MAX, top)
+
+
+# ============================================================================ study profiles
+def _unit_of(stable_id: str, filename: str) -> str:
+    text = f"{stable_id} {filename}".lower()
+    if "tpm" in text:
+        return "tpm"
+    if "fpkm" in text:
+        return "fpkm"
+    if "rsem" in text or "rna_seq_v2_mrna" in text or "rna_seq_v2_expression" in text:
+        return "rsem"
+    return "unknown"
+
+
+def _is_zscore(meta: dict[str, str]) -> bool:
+    return (meta.get("datatype", "").upper() == "Z-SCORE"
+            or bool(re.search(r"z_?scores?", meta.get("stable_id", ""), re.IGNORECASE)))
+
+
+def find_expression_profile(folder: Path,
+                            metas: dict[Path, dict[str, str]]) -> tuple[Path, str] | None:
+    """The expression data file of a study and its unit, found through its meta files.
+
+    Only ``MRNA_EXPRESSION`` + ``CONTINUOUS`` profiles count; z-score profiles are skipped
+    with a note, and refused when they are all the study has. Several level profiles: TPM,
+    then RSEM, then FPKM is read (the choice is logged).
+    """
+    levels: list[tuple[str, Path]] = []
+    zscores: list[str] = []
+    for meta_path, meta in metas.items():
+        if meta.get("genetic_alteration_type", "").upper() != "MRNA_EXPRESSION":
+            continue
+        filename = meta.get("data_filename", "")
+        if not filename:
+            continue
+        if _is_zscore(meta):
+            zscores.append(filename)
+            continue
+        if meta.get("datatype", "").upper() != "CONTINUOUS":
+            continue
+        data = folder / filename
+        if not data.is_file():
+            raise InputError(f"{meta_path.name} names {filename}, which is not in the study",
+                             file=meta_path)
+        levels.append((_unit_of(meta.get("stable_id", ""), filename), data))
+    if not levels:
+        if zscores:
+            raise InputError("the only expression profiles are z-scores "
+                             f"({', '.join(sorted(zscores))}); z-scores are relative to a "
+                             "reference population, not expression levels: add the TPM, RSEM "
+                             "or FPKM profile", file=folder)
+        return None
+    levels.sort(key=lambda item: (UNIT_ORDER.index(item[0]), item[1].name))
+    unit, path = levels[0]
+    if zscores:
+        log.info("%s: z-score expression profiles ignored (%s); reading %s", folder,
+                 ", ".join(sorted(zscores)), path.name)
+    if len(levels) > 1:
+        log.info("%s: several expression profiles; reading %s (%s)", folder, path.name, unit)
+    return path, unit
