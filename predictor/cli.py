@@ -34,12 +34,17 @@ def simulate(
     out: Annotated[Path, typer.Option("--out", help="Output study folder (must not exist).")],
     patients: Annotated[int, typer.Option("--patients", min=1, help="Number of patients.")] = 1000,
     seed: Annotated[int, typer.Option("--seed", help="Random seed.")] = 0,
+    expression_genes: Annotated[str, typer.Option(
+        "--expression-genes",
+        help="Tumour RNA-seq (TPM): small (marker genes + 800 background genes), full "
+             "(20,000 genes) or none.")] = "small",
 ) -> None:
     """Simulate a cohort as a cBioPortal study plus TME/clone/ctDNA tables and ground truth."""
     from predictor.data.simulator import simulate_study
 
     try:
-        summary = simulate_study(n_patients=patients, seed=seed, out_dir=out)
+        summary = simulate_study(n_patients=patients, seed=seed, out_dir=out,
+                                 expression=expression_genes)
     except InputError as error:
         _fail(error)
     typer.echo(summary)

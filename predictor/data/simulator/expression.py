@@ -352,7 +352,7 @@ def simulate_expression(
     expression = Expression(values, pd.Index(genes), pd.Index(sample_ids), unit="tpm")
     truth = pd.DataFrame({"patient_id": patient_ids, "sample_id": sample_ids})
     for c, name in enumerate(COMPARTMENTS):
-        truth[f"true_{name}_cells"] = frac[:, c]
+        truth[f"true_{name}_fraction"] = frac[:, c]
     for name, value in states.items():
         truth[f"true_{name}"] = value
     return expression, truth.round(6)
