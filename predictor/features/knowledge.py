@@ -132,3 +132,52 @@ def load_gene_sets(path: str | Path = DEFAULT_GENE_SETS) -> dict[str, dict]:
             raise InputError(f"pathway {name!r} lists no genes", file=source)
         out[str(name)] = {"oncogenes": onc, "tumor_suppressors": tsg}
     return out
+
+
+DEFAULT_EXPRESSION_SIGNATURES = "conf/knowledge/expression_signatures.yaml"
+DIRECTIONS = ("up", "down")
+
+
+def load_expression_signatures(path: str | Path = DEFAULT_EXPRESSION_SIGNATURES) -> dict:
+    """``{"signatures": {name: {genes, direction}}, "composites": {name: {plus, minus}}}``.
+
+    A gene entry ``"NEW|OLD"`` names one gene by its symbols across annotation generations.
+    Citations and notes stay in the file (they do not change a score).
+    """
+    source = resolve_path(path)
+    data = _read_yaml(source)
+    if not isinstance(data, dict) or not isinstance(data.get("signatures"), dict):
+        raise InputError("an expression signature file needs a 'signatures' mapping",
+                         file=source)
+    signatures: dict[str, dict] = {}
+    for name, entry in data["signatures"].items():
+        where = f"signature {name!r}"
+        if not isinstance(entry, dict):
+            raise InputError(f"{where} must be a mapping", file=source)
+        genes = [str(g).strip() for g in entry.get("genes") or [] if str(g).strip()]
+        if not genes:
+            raise InputError(f"{where} lists no genes", file=source)
+        if len(set(genes)) != len(genes):
+            raise InputError(f"{where} lists a gene twice", file=source)
+        direction = str(entry.get("direction", "up"))
+        if direction not in DIRECTIONS:
+            raise InputError(f"{where}: direction must be up or down", file=source)
+        if not entry.get("citation"):
+            raise InputError(f"{where} needs a 'citation'", file=source)
+        signatures[str(name)] = {"genes": genes, "direction": direction}
+    composites: dict[str, dict] = {}
+    for name, entry in (data.get("composites") or {}).items():
+        where = f"composite {name!r}"
+        if not isinstance(entry, dict):
+            raise InputError(f"{where} must be a mapping", file=source)
+        plus = [str(s) for s in entry.get("plus") or []]
+        minus = [str(s) for s in entry.get("minus") or []]
+        unknown = [s for s in plus + minus if s not in signatures]
+        if unknown:
+            raise InputError(f"{where} uses unknown signature {unknown[0]!r}", file=source)
+        if not plus and not minus:
+            raise InputError(f"{where} lists no signature", file=source)
+        if str(name) in signatures:
+            raise InputError(f"{where} has the name of a signature", file=source)
+        composites[str(name)] = {"plus": plus, "minus": minus}
+    return {"signatures": signatures, "composites": composites}

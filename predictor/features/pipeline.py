@@ -28,7 +28,14 @@ from predictor.features.base import (
 from predictor.features.clinical import ClinicalFeatures
 from predictor.features.clonal import ClonalFeatures
 from predictor.features.copynumber import CopyNumberFeatures
-from predictor.features.knowledge import DEFAULT_DRUGS, load_drugs, load_gene_sets
+from predictor.features.expression import ExpressionTMEFeatures
+from predictor.features.knowledge import (
+    DEFAULT_DRUGS,
+    DEFAULT_EXPRESSION_SIGNATURES,
+    load_drugs,
+    load_expression_signatures,
+    load_gene_sets,
+)
 from predictor.features.maf import DEFAULT_PANEL_SIZES_MB
 from predictor.features.mechanism import MechanismFeatures
 from predictor.features.monitoring import CtDNAFeatures
@@ -48,6 +55,7 @@ FAMILIES: dict[str, type[FeatureFamily]] = {
     "clonal": ClonalFeatures,
     "copynumber": CopyNumberFeatures,
     "tme": TMEFeatures,
+    "expression": ExpressionTMEFeatures,
     "systemic": SystemicFeatures,
     "mechanism": MechanismFeatures,
     "monitoring": CtDNAFeatures,
@@ -167,7 +175,8 @@ def build_feature_pipeline(cfg: Mapping | None = None, /, **kwargs: Any) -> Feat
     Keys: ``families`` (name -> options; ``enabled: false`` turns one off; families not
     listed are off), and shared options handed to the families that take them:
     ``panel_sizes_mb``, ``default_panel_size_mb``, ``clonal_threshold``, ``estimate_purity``,
-    ``default_purity``. ``mutation.gene_sets`` and ``mechanism.knowledge_base`` are YAML paths
+    ``default_purity``. ``mutation.gene_sets``, ``mechanism.knowledge_base`` and
+    ``expression.gene_sets`` are YAML paths
     (relative: from the working directory, else the checkout or package) loaded into the
     step params.
     """
@@ -200,6 +209,9 @@ def _make(name: str, cls: type[FeatureFamily], options: dict, shared: dict) -> F
         options["pathways"] = load_gene_sets(path) if path else None
     if name == "mechanism":
         options["drugs"] = load_drugs(options.pop("knowledge_base", DEFAULT_DRUGS))
+    if name == "expression":
+        path = options.pop("gene_sets", None) or DEFAULT_EXPRESSION_SIGNATURES
+        options["gene_sets"] = path if isinstance(path, dict) else load_expression_signatures(path)
     params = set(cls().get_params())
     for key, value in shared.items():
         if key in params and key not in options:
