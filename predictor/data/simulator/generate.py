@@ -157,7 +157,8 @@ def state_expression(st: State, seed: int, genes: str = "small") -> tuple[Expres
         sample_ids=st.sample_ids, patient_ids=st.ids, cancer=st.patients.cancer,
         site=st.patients.site, purity=gen.purity, cna=gen.cna, keap1=gen.has("KEAP1_G333C"),
         jak_loss=gen.has("JAK1_Q503X") | gen.has("JAK2_I682FS"), b2m_loss=gen.has("B2M_L15FS"),
-        hla_a_loss=gen.has("HLA-A_K68FS"), tme=st.tme, seed=seed, full_width=genes == "full")
+        hla_a_loss=gen.has("HLA-A_K68FS"), tme=st.tme, female=st.patients.female, seed=seed,
+        full_width=genes == "full")
 
 
 def simulate_cohort(n_patients: int, seed: int, *,
