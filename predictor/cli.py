@@ -159,11 +159,17 @@ def schema() -> None:
 @bench_app.command("simulate")
 def bench_simulate(
     sizes: Annotated[str, typer.Option(help="Patient counts, comma-separated.")] = DEFAULT_SIZES,
+    expression_genes: Annotated[str, typer.Option(
+        "--expression-genes", help="Simulated RNA-seq: small, full or none.")] = "small",
 ) -> None:
     """Patients/s and MAF rows/s of simulating, writing and reading back a study."""
     from predictor.bench.simulate import run
+    from predictor.data.simulator.expression import MODES
 
-    run([int(s) for s in sizes.split(",")])
+    if expression_genes not in MODES:
+        _fail(InputError(f"--expression-genes must be one of {', '.join(MODES)}, "
+                         f"got {expression_genes!r}"))
+    run([int(s) for s in sizes.split(",")], expression=expression_genes)
 
 
 @bench_app.command("features")

@@ -365,22 +365,31 @@ def simulate_expression(
     ifn_tumour = np.where(jak_loss, 0.15, 1.0)
     y_linked = np.where(female, 0.01, 1.0)  # EIF1AY (chromosome Y): men only
 
+    # Compartments that respond to the states alike share one exp() (tumour stays apart).
+    names = list(lfc)
+    lfc_all = np.stack([lfc[k] for k in names])  # (states, compartments, genes)
+    state_mat = np.column_stack([states[k] for k in names])  # (samples, states)
+    tumour_states = state_mat.copy()
+    tumour_states[:, names.index("ifn_gamma")] *= ifn_tumour
+    groups: dict[bytes, list[int]] = {}
+    for c in range(len(COMPARTMENTS)):
+        key = b"tumour" if c == tumour else lfc_all[:, c, :].tobytes()
+        groups.setdefault(key, []).append(c)
+
     values = np.empty((n_genes, n), dtype=np.float32)
-    step = chunk or max(1, int(2e7 // max(n_genes, n_mark * len(COMPARTMENTS))))
+    step = chunk or max(1, int(2e7 // n_genes))
     for lo in range(0, n, step):
         s = slice(lo, min(n, lo + step))
         m = s.stop - s.start
-        # Named genes: compartment profile x exp(sum of state effects), mixed by RNA weight.
-        log_mult = np.zeros((len(COMPARTMENTS), n_mark, m))
-        for name, mat in lfc.items():
-            st = states[name][s][None, None, :] * np.ones((len(COMPARTMENTS), 1, 1))
-            if name == "ifn_gamma":
-                st[tumour] *= ifn_tumour[s][None, :]
-            log_mult += mat[:, :, None] * st
-        comp = prof_m[:, :, None] * np.exp(log_mult)
-        comp[tumour] *= tum_mult[:, s]
+        # Named genes: sum over compartments of RNA weight x profile x exp(state effects).
+        named = np.zeros((m, n_mark))
+        for comps in groups.values():
+            is_tumour = comps == [tumour]
+            st = tumour_states[s] if is_tumour else state_mat[s]
+            part = (weight[s][:, comps] @ prof_m[comps]) * np.exp(st @ lfc_all[:, comps[0], :])
+            named += part * tum_mult[:, s].T if is_tumour else part
         expected = np.empty((n_genes, m))
-        expected[:n_mark] = np.einsum("cgs,sc->gs", comp, weight[s])
+        expected[:n_mark] = named.T
         expected[col["EIF1AY"]] *= y_linked[s]
         expected[n_mark:] = (weight[s] @ prof_bg).T
         hidden = weight[s] @ remainder
