@@ -125,3 +125,24 @@ def test_full_width_has_twenty_thousand_genes() -> None:
     small, _ = simulate_cohort(20, 1)
     assert cohort.expression.shape == (N_FULL_GENES, 20)
     assert set(small.expression.genes) <= set(cohort.expression.genes)
+
+
+def test_cli_expression_genes_option(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from predictor.cli import app
+
+    runner = CliRunner()
+    off = runner.invoke(app, ["simulate", "--patients", "20", "--seed", "4", "--out",
+                              str(tmp_path / "off"), "--expression-genes", "none"])
+    assert off.exit_code == 0, off.output
+    assert not (tmp_path / "off" / "data_mrna_seq_tpm.txt").exists()
+    small = runner.invoke(app, ["simulate", "--patients", "20", "--seed", "4", "--out",
+                                str(tmp_path / "small")])
+    assert small.exit_code == 0 and "genes (TPM)" in small.output, small.output
+    header = (tmp_path / "small" / "data_mrna_seq_tpm.txt").read_text().splitlines()[0]
+    assert header.split("\t")[0] == "Hugo_Symbol" and len(header.split("\t")) == 21
+    bad = runner.invoke(app, ["simulate", "--patients", "20", "--out", str(tmp_path / "bad"),
+                              "--expression-genes", "wide"])
+    assert bad.exit_code == 2 and "--expression-genes" in bad.output
+    assert not (tmp_path / "bad").exists()
