@@ -377,7 +377,7 @@ def simulate_expression(
         groups.setdefault(key, []).append(c)
 
     values = np.empty((n_genes, n), dtype=np.float32)
-    step = chunk or max(1, int(2e7 // n_genes))
+    step = chunk or max(1, int(5e6 // n_genes))  # ~40 MB per float64 temporary
     for lo in range(0, n, step):
         s = slice(lo, min(n, lo + step))
         m = s.stop - s.start
