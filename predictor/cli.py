@@ -52,7 +52,8 @@ def simulate(
 
 @app.command()
 def validate(
-    path: Annotated[Path, typer.Argument(help="cBioPortal study folder or CSV/TSV/Parquet table.")],
+    path: Annotated[list[Path], typer.Argument(
+        help="cBioPortal study folder or CSV/TSV/Parquet table; several are pooled.")],
     mapping: Annotated[
         Path | None, typer.Option("--mapping", help="YAML column mapping for flat tables "
                                   "(a shipped one, e.g. conf/mappings/chowell_icb.yaml, works "
@@ -64,6 +65,8 @@ def validate(
     ] = None,
 ) -> None:
     """Check a cohort against the schema; print a summary or one error line (exit 2).
+
+    Several paths are checked as one pooled cohort (as ``data.path: [a, b]`` trains on them).
 
     With ``--model`` (a bundle folder, runs:/ or models:/ URI), the cohort is read with the
     model's column mapping (unless ``--mapping`` is given) and what ``predictor predict`` would
@@ -80,7 +83,7 @@ def validate(
             predictor = load_bundle(model, backend="lightgbm")  # nothing to compile for a check
         chosen = (resolve_user_path(mapping) if mapping is not None else
                   predictor.manifest.get("input_mapping") if predictor is not None else None)
-        cohort = read_cohort(path, mapping=chosen)
+        cohort = read_cohort(path[0] if len(path) == 1 else path, mapping=chosen)
         findings = predictor.input_findings(cohort) if predictor is not None else []
     except InputError as error:
         _fail(error)
@@ -180,6 +183,17 @@ def bench_features(
     from predictor.bench.features import run
 
     run([int(s) for s in sizes.split(",")])
+
+
+@bench_app.command("expression")
+def bench_expression(
+    genes: Annotated[int, typer.Option(help="Genes (rows) of the TPM profile.")] = 20_000,
+    samples: Annotated[str, typer.Option(help="Sample counts, comma-separated.")] = "100,1000",
+) -> None:
+    """Seconds and peak memory of writing and reading a genes x samples TPM profile."""
+    from predictor.bench.expression import run
+
+    run(genes, [int(s) for s in samples.split(",")])
 
 
 @bench_app.command("predict")

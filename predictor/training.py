@@ -82,6 +82,18 @@ def cohort_path(path: str | Path | None) -> Path | None:
     return resolved
 
 
+def cohort_paths(path) -> Path | list[Path] | None:
+    """``data.path`` resolved: one path, or a list of paths whose studies are pooled (each
+    patient's study id in the ``cohort`` column; ``data.cohort_column: cohort`` then makes CV
+    leave-one-cohort-out)."""
+    if isinstance(path, str | Path) or path is None:
+        return cohort_path(path)
+    paths = [cohort_path(p) for p in path]
+    if not paths or any(p is None for p in paths):
+        raise InputError("data.path lists no study, or an empty entry")
+    return paths  # type: ignore[return-value]
+
+
 def label_rule(data_cfg: DictConfig) -> ResponseRule:
     rule = data_cfg.response_rule
     sd = rule.get("sd_min_months")
@@ -187,9 +199,10 @@ def load_data(data_cfg: DictConfig, seed: int,
         truth = truth.set_index("patient_id") if "patient_id" in truth.columns else truth
         truth.index = truth.index.astype("string")
     else:
-        path = cohort_path(data_cfg.get("path"))
+        path = cohort_paths(data_cfg.get("path"))
         if path is None:
-            raise InputError("data.path is not set (a cBioPortal folder or a flat table)")
+            raise InputError("data.path is not set (a cBioPortal folder or a flat table, or a "
+                             "list of them to pool)")
         cohort = read_cohort(path, mapping=mapping_arg)
     truth_path = resolve_path(data_cfg.get("truth_file"))
     if truth_path is not None:

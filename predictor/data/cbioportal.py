@@ -26,6 +26,7 @@ from predictor.data.expression_io import (
     find_expression_profile,
     read_expression_table,
     write_expression_profile,
+    zscore_profiles,
 )
 from predictor.data.flat import CBIO_NULL_VALUES, read_arrow, read_delimited, write_delimited
 from predictor.data.lines import physical_line
@@ -88,6 +89,8 @@ STATUS_WORDS = {
 }
 YES_NO = {"YES": 1, "Y": 1, "TRUE": 1, "1": 1, "NO": 0, "N": 0, "FALSE": 0, "0": 0,
           "NE": None, "NA": None, "NOT EVALUABLE": None}
+# Binary clinical columns read from YES/NO (also Y/N, TRUE/FALSE, 1/0; NE/NA -> missing).
+YES_NO_CLINICAL = ("prior_systemic_therapy",)
 CLINICAL_NUMERIC = [c.name for c in S.CLINICAL.columns if c.dtype != "str"]
 MAF_NUMERIC = ("t_ref_count", "t_alt_count", "n_ref_count", "n_alt_count", "ccf", "t_depth",
                "n_depth", "Start_Position", "End_Position")
@@ -144,10 +147,13 @@ def read_cbioportal(folder: Path, *, panel_sizes: dict | None = None) -> Cohort:
     for name, filename in EXTRA_FILES.items():
         if (folder / filename).exists():
             tables[name] = read_delimited(folder / filename, numeric=_numeric_columns(name))
-    profile = find_expression_profile(folder, _metas(folder))
+    metas = _metas(folder)
+    profile = find_expression_profile(folder, metas)
     if profile is not None:
         tables["expression"] = read_expression_table(profile[0], profile[1])
     meta: dict = {"study": study, "source": str(folder)}
+    if profile is not None and zscore_profiles(metas):
+        meta["expression_ignored"] = zscore_profiles(metas)
     if panel_sizes:
         meta["panel_sizes"] = {str(k): float(v) for k, v in panel_sizes.items()}
     name = study.get("cancer_study_identifier") or folder.name
@@ -264,6 +270,9 @@ def _split_patients(patients: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame 
     clinical_cols, rest = _rename_first(patients, PATIENT_ATTRIBUTES)
     outcome_cols, rest = _rename_first(patients[rest], OUTCOME_ATTRIBUTES)
     clinical = pd.DataFrame({name: patients[attr] for name, attr in clinical_cols.items()})
+    for name in YES_NO_CLINICAL:  # cBioPortal studies spell binary attributes YES/NO
+        if name in clinical.columns:
+            clinical[name] = _codes(patients, clinical_cols[name], YES_NO, status=False)
     outcomes = pd.DataFrame({"patient_id": patients["PATIENT_ID"]})
     for name, attr in outcome_cols.items():
         outcomes[name] = _outcome_values(patients, attr)

@@ -22,7 +22,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from predictor.data.expression import Expression
-from predictor.data.flat import read_arrow, write_delimited
+from predictor.data.flat import _header, count_comment_lines, read_arrow, write_delimited
 from predictor.data.lines import physical_line
 from predictor.errors import InputError
 
@@ -90,21 +90,29 @@ def write_expression_table(expression: Expression, path: Path) -> None:
 # ============================================================================ reading
 def read_expression_table(path: Path, unit: str = "unknown", *,
                           orientation: str = "genes_x_samples",
-                          gene_column: str = GENE_COLUMN) -> Expression:
+                          gene_column: str | None = GENE_COLUMN) -> Expression:
     """Read a genes x samples (cBioPortal) or samples x genes table into an ``Expression``.
 
     ``genes_x_samples``: ``gene_column`` (cBioPortal's ``Hugo_Symbol``; an ``Entrez_Gene_Id``
     column is ignored) then one column per sample. ``samples_x_genes``: ``gene_column`` holds
-    the sample ids and every other column is a gene. Errors name file, line and column:
-    a value that is not a number, a negative value, a duplicate column. Duplicate gene symbols
-    are collapsed (maximum per sample, one warning); rows without a symbol are skipped (one
-    warning); values that look log-transformed give a warning.
+    the sample ids and every other column is a gene. ``gene_column=None``: the first column.
+    Errors name file, line and column: a value that is not a number, a negative value, a
+    duplicate column. Duplicate gene symbols are collapsed (maximum per sample, one warning);
+    rows without a symbol are skipped (one warning); values that look log-transformed give a
+    warning.
     """
     path = Path(path)
     if orientation not in ("genes_x_samples", "samples_x_genes"):
         raise InputError(f"expression orientation must be genes_x_samples or samples_x_genes, "
                          f"not {orientation!r}", file=path)
+    if not path.is_file():
+        raise InputError("no such expression file", file=path)
+    if path.suffix.lower() not in (".txt", ".tsv", ".csv"):
+        raise InputError(f"expression tables are read from .txt/.tsv/.csv files, not "
+                         f"{path.suffix!r}", file=path)
     delimiter = "," if path.suffix.lower() == ".csv" else "\t"
+    if gene_column is None:  # the first column holds the genes (or the sample ids)
+        gene_column = _header(path, count_comment_lines(path), delimiter)[0]
     text = TEXT_COLUMNS if orientation == "genes_x_samples" else (gene_column,)
     if orientation == "genes_x_samples" and gene_column not in text:
         text = (*text, gene_column)
@@ -119,7 +127,7 @@ def read_expression_table(path: Path, unit: str = "unknown", *,
     if not value_cols:
         raise InputError("no expression columns (only gene/id columns)", file=path)
     if orientation == "genes_x_samples":
-        matrix = _matrix(table, value_cols, path, first_line)  # rows x columns = genes x samples
+        matrix = np.ascontiguousarray(_matrix(table, value_cols, path, first_line))
         genes, samples = labels, pd.Series(value_cols, dtype="string")
     else:
         missing = labels.isna().to_numpy()
@@ -133,7 +141,7 @@ def read_expression_table(path: Path, unit: str = "unknown", *,
             raise InputError(f"sample {labels.iloc[i]!r} appears twice", file=path,
                              column=gene_column,
                              line=physical_line(path, first_line, first_line + i))
-        matrix = _matrix(table, value_cols, path, first_line).T.copy()
+        matrix = np.ascontiguousarray(_matrix(table, value_cols, path, first_line).T)
         genes, samples = pd.Series(value_cols, dtype="string"), labels
     matrix, genes = _clean_genes(matrix, genes, path)
     _warn_if_log(matrix, path)
@@ -142,13 +150,21 @@ def read_expression_table(path: Path, unit: str = "unknown", *,
 
 
 def _matrix(table: pa.Table, columns: list[str], path: Path, first_line: int) -> np.ndarray:
-    """Rows x ``columns`` float32 (NaN = missing); non-numbers and negatives name their cell."""
-    out = np.empty((table.num_rows, len(columns)), dtype=np.float32)
+    """Rows x ``columns`` float32 (NaN = missing); non-numbers and negatives name their cell.
+
+    Filled one contiguous row per file column (fast), so the result is the transpose of a
+    C-ordered matrix; callers make the layout they need contiguous.
+    """
+    by_column = np.empty((len(columns), table.num_rows), dtype=np.float32)
     for j, name in enumerate(columns):
         column = table.column(name)
         if not pa.types.is_floating(column.type):
             column = _numbers(column, path, first_line, name)
-        out[:, j] = column.to_numpy(zero_copy_only=False)
+        start = 0
+        for chunk in (column.chunks if isinstance(column, pa.ChunkedArray) else [column]):
+            by_column[j, start:start + len(chunk)] = chunk.to_numpy(zero_copy_only=False)
+            start += len(chunk)
+    out = by_column.T
     bad = np.isinf(out)
     if bad.any():
         i, j = (int(k[0]) for k in np.nonzero(bad))
@@ -201,11 +217,10 @@ def _clean_genes(matrix: np.ndarray, genes: pd.Series,
 
 def _warn_if_log(matrix: np.ndarray, path: Path) -> None:
     """Linear TPM/RSEM/FPKM reach hundreds or thousands; all < 30 with decimals looks like log."""
-    finite = matrix[~np.isnan(matrix)]
-    if not finite.size:
+    if not matrix.size or bool(np.isnan(matrix).all()):
         return
-    top = float(finite.max())
-    if top < LOG_LOOKING_MAX and bool(np.any(finite != np.round(finite))):
+    top = float(np.nanmax(matrix))
+    if top < LOG_LOOKING_MAX and bool(np.any(np.nan_to_num(matrix) % 1 != 0)):
         log.warning("%s: every expression value is below %g (max %.3g); the values look "
                     "log-transformed, but expression must be on the linear scale", path,
                     LOG_LOOKING_MAX, top)
@@ -263,9 +278,16 @@ def find_expression_profile(folder: Path,
         return None
     levels.sort(key=lambda item: (UNIT_ORDER.index(item[0]), item[1].name))
     unit, path = levels[0]
-    if zscores:
+    if zscores:  # also listed by ``predictor validate`` (see zscore_profiles)
         log.info("%s: z-score expression profiles ignored (%s); reading %s", folder,
                  ", ".join(sorted(zscores)), path.name)
     if len(levels) > 1:
         log.info("%s: several expression profiles; reading %s (%s)", folder, path.name, unit)
     return path, unit
+
+
+def zscore_profiles(metas: dict[Path, dict[str, str]]) -> list[str]:
+    """Data files of the study's z-score expression profiles (ignored by the reader)."""
+    return sorted(m.get("data_filename", "") for m in metas.values()
+                  if m.get("genetic_alteration_type", "").upper() == "MRNA_EXPRESSION"
+                  and m.get("data_filename") and _is_zscore(m))

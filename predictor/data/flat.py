@@ -20,6 +20,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from predictor.data.cohort import Cohort
+from predictor.data.expression import Expression
 from predictor.data.mappings import FlatMapping, apply_mapping, load_mapping, unmap_cohort
 from predictor.errors import InputError
 from predictor.files import atomic_path
@@ -382,16 +383,39 @@ def read_flat(path: Path, mapping: FlatMapping | dict | str | Path | None = None
     table = read_flat_table(path, keep_text=_text_columns(resolved))
     if not len(table):
         raise InputError("no data rows (only a header)", file=path)
-    return _cohort_from_flat(table, resolved)
+    return _cohort_from_flat(table, resolved, _mapped_expression(Path(path), resolved))
 
 
-def _cohort_from_flat(table: pd.DataFrame, mapping: FlatMapping | None) -> Cohort:
+def _mapped_expression(path: Path, mapping: FlatMapping | None) -> Expression | None:
+    """The expression table the mapping names (a relative path is beside the flat file)."""
+    if mapping is None or not mapping.expression:
+        return None
+    from predictor.data.expression_io import read_expression_table
+
+    entry = mapping.expression
+    expr_path = Path(entry["path"]).expanduser()
+    if not expr_path.is_absolute():
+        expr_path = Path(path).parent / expr_path
+    if not expr_path.is_file():
+        raise InputError("expression file named by the mapping ('expression.path') not found",
+                         file=expr_path)
+    return read_expression_table(expr_path, entry["unit"], orientation=entry["orientation"],
+                                 gene_column=entry["id_column"])
+
+
+def _cohort_from_flat(table: pd.DataFrame, mapping: FlatMapping | None,
+                      expression: Expression | None = None, *, chunk: bool = False) -> Cohort:
     tables = apply_mapping(table, mapping)
     for part in tables.values():
         part.attrs.update(source=table.attrs.get("source"),
                           first_line=table.attrs.get("first_line"),
                           data_start=table.attrs.get("data_start"),
                           text_trimmed=bool(table.attrs.get("text_trimmed")))
+    if expression is not None and chunk:  # a chunk keeps the columns of its own patients
+        ids = set(pd.Index(tables["clinical"]["patient_id"], dtype="string").str.strip())
+        expression = expression.select_samples([s for s in expression.samples if s in ids])
+    if expression is not None:  # whole file: a sample id that is no patient is an error
+        tables["expression"] = expression
     return Cohort.from_tables(**tables, name=Path(str(table.attrs.get("source"))).stem)
 
 
@@ -410,12 +434,13 @@ def iter_flat_chunks(
     path = check_flat_path(path)
     resolved = load_mapping(mapping)
     keep = _text_columns(resolved)
+    expression = _mapped_expression(path, resolved)
     for table, first_line in _arrow_chunks(path, chunk_rows):
         chunk = _to_pandas(_numbers_in_arrow(_trim_text(table), keep))
         chunk.attrs.update(source=str(path), first_line=first_line, text_trimmed=True,
                            data_start=None if path.suffix.lower() in (".parquet", ".pq")
                            else 2)
-        yield _cohort_from_flat(chunk, resolved)
+        yield _cohort_from_flat(chunk, resolved, expression, chunk=True)
 
 
 def _arrow_chunks(path: Path, chunk_rows: int) -> Iterator[tuple[pa.Table, int]]:

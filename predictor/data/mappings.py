@@ -36,6 +36,10 @@ class FlatMapping:
     their own names; ``constants``: a value for a clinical column the file lacks (e.g.
     ``cancer_type: NSCLC`` for a single-cancer file). A mapped column missing from the file is
     an error only when the schema requires it; a file without ``id_column`` gets row numbers.
+    ``expression``: a tumour RNA-seq table beside the flat file, either its path or
+    ``{path, orientation: genes_x_samples | samples_x_genes, unit: tpm | rsem | fpkm |
+    unknown, id_column}`` (``id_column``: the gene column, or the sample id column of a
+    samples x genes table; default the file's first column). Its sample ids are patient ids.
     """
 
     id_column: str = "patient_id"
@@ -47,6 +51,7 @@ class FlatMapping:
     features: tuple[str, ...] = ()
     cohort_column: str | None = None
     constants: dict[str, Any] = field(default_factory=dict)
+    expression: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def from_dict(cls, data: Mapping, *, source: str | None = None) -> FlatMapping:
@@ -63,6 +68,7 @@ class FlatMapping:
                 raise InputError(f"mapping key {key!r} must be a mapping", file=source)
             kw[key] = {k: (dict(v) if isinstance(v, Mapping) else v) for k, v in value.items()}
         kw["features"] = tuple(kw.get("features") or ())
+        kw["expression"] = _expression_entry(kw.get("expression"), source)
         mapping = cls(**kw)
         mapping.check(source)
         return mapping
@@ -100,7 +106,39 @@ class FlatMapping:
             "features": list(self.features),
             "cohort_column": self.cohort_column,
             "constants": dict(self.constants),
+            **({"expression": dict(self.expression)} if self.expression else {}),
         }
+
+
+EXPRESSION_KEYS = {"path": None, "orientation": "genes_x_samples", "unit": "unknown",
+                   "id_column": None}
+
+
+def _expression_entry(value: Any, source: str | None) -> dict[str, Any]:
+    """The ``expression`` mapping key as a full dict (a bare path is ``{path: ...}``)."""
+    from predictor.data.expression import UNITS
+
+    if value in (None, "", {}):
+        return {}
+    if isinstance(value, str | Path):
+        value = {"path": str(value)}
+    if not isinstance(value, Mapping):
+        raise InputError("mapping key 'expression' must be a path or a mapping", file=source)
+    unknown = sorted(set(value) - set(EXPRESSION_KEYS))
+    if unknown:
+        raise InputError(f"unknown key(s) {', '.join(unknown)} under 'expression' (known: "
+                         f"{', '.join(EXPRESSION_KEYS)})", file=source)
+    entry = {**EXPRESSION_KEYS, **dict(value)}
+    if not entry["path"]:
+        raise InputError("mapping 'expression' needs a 'path'", file=source)
+    entry["path"] = str(entry["path"])
+    if entry["orientation"] not in ("genes_x_samples", "samples_x_genes"):
+        raise InputError("mapping 'expression.orientation' must be genes_x_samples or "
+                         f"samples_x_genes, not {entry['orientation']!r}", file=source)
+    if entry["unit"] not in UNITS:
+        raise InputError(f"mapping 'expression.unit' must be one of {', '.join(UNITS)}, not "
+                         f"{entry['unit']!r}", file=source)
+    return entry
 
 
 def load_mapping(mapping: FlatMapping | Mapping | str | Path | None) -> FlatMapping | None:

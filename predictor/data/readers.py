@@ -7,27 +7,35 @@ validate`` prints.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from predictor.data.cbioportal import read_cbioportal
 from predictor.data.cohort import OPTIONAL_TABLES, Cohort
+from predictor.data.expression import Expression
 from predictor.data.flat import iter_flat_chunks as _iter_flat_chunks
 from predictor.data.flat import read_flat
 from predictor.data.mappings import FlatMapping
+from predictor.data.pooling import pool_cohorts
 from predictor.errors import InputError
 
 MappingLike = FlatMapping | Mapping | str | Path | None
 
 
-def read_cohort(path: str | Path, mapping: MappingLike = None) -> Cohort:
-    """Read a cBioPortal study folder or a CSV/TSV/Parquet table (with ``mapping``).
+def read_cohort(path: str | Path | Sequence[str | Path], mapping: MappingLike = None) -> Cohort:
+    """Read a cBioPortal study folder or a CSV/TSV/Parquet table (with ``mapping``); a list of
+    them is read one by one and pooled (:func:`predictor.data.pooling.pool_cohorts`), each
+    patient's study id in ``clinical['cohort']``.
 
     ``mapping`` only applies to flat tables; a study folder has its own attribute names, so
     callers may pass one mapping for any input.
     """
+    if not isinstance(path, str | Path):
+        paths = [Path(p) for p in path]  # a list of one is still tagged with its study
+        return pool_cohorts([read_cohort(p, mapping) for p in paths], paths)
     path = Path(path)
     if not path.exists():
         raise InputError("no such file or folder", file=path)
@@ -51,6 +59,15 @@ def describe_cohort(cohort: Cohort) -> str:
         lines.append(f"mutations: {len(cohort.mutations)} rows")
     lines.append("tables: " + (", ".join(
         f"{n} ({len(getattr(cohort, n))} rows)" for n in present) if present else "none"))
+    if cohort.expression is not None:
+        lines.append(describe_expression(cohort.expression))
+    if cohort.meta.get("expression_ignored"):
+        lines.append("z-score profiles ignored (not expression levels): "
+                     + ", ".join(cohort.meta["expression_ignored"]))
+    if "cohort" in cohort.clinical.columns and isinstance(cohort.meta.get("studies"), list):
+        counts = cohort.clinical["cohort"].value_counts(sort=False)
+        lines.append("pooled studies (column 'cohort'): "
+                     + ", ".join(f"{k} {v}" for k, v in counts.items()))
     extras = [c for c in cohort.clinical.columns if c not in _schema_clinical()]
     if extras:
         shown = ", ".join(map(str, extras[:10])) + (", ..." if len(extras) > 10 else "")
@@ -60,6 +77,18 @@ def describe_cohort(cohort: Cohort) -> str:
         lines.append("cancer types: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
     lines.append(_describe_outcomes(cohort.outcomes))
     return "\n".join(lines)
+
+
+def describe_expression(expression: Expression) -> str:
+    """``expression: G genes x S samples, unit tpm (file)``, and how much is not measured."""
+    genes, samples = expression.shape
+    line = f"expression: {genes} genes x {samples} samples, unit {expression.unit}"
+    if expression.source:
+        line += f" ({Path(expression.source).name})"
+    missing = int(np.isnan(expression.values).any(axis=1).sum())
+    if missing:
+        line += f"; {missing} genes not measured in every sample (NaN)"
+    return line
 
 
 def _schema_clinical() -> set[str]:

@@ -20,7 +20,8 @@ log = logging.getLogger(__name__)
 
 MAX_PROBE_PATIENTS = 100
 MAX_LISTED = 3  # feature names shown per missing input in the warning
-OPTIONAL_TABLES = ("mutations", "cna", "clones", "tme", "ctdna", "segments")
+# Cohort inputs other than clinical columns (``expression`` is the RNA-seq matrix).
+OPTIONAL_TABLES = ("mutations", "cna", "clones", "tme", "ctdna", "segments", "expression")
 
 
 def _features(pipeline: Any, cohort: Any, names: list[str]) -> np.ndarray | None:
