@@ -178,8 +178,16 @@ def bench_simulate(
 @bench_app.command("features")
 def bench_features(
     sizes: Annotated[str, typer.Option(help="Patient counts, comma-separated.")] = DEFAULT_SIZES,
+    expression: Annotated[str | None, typer.Option(
+        help="Time the expression family instead, on SAMPLESxGENES (e.g. 10000x20000).")] = None,
 ) -> None:
-    """MAF rows/s and patients/s of building the feature matrix."""
+    """MAF rows/s and patients/s of building the feature matrix (or, with --expression, the
+    RNA-seq signature scores)."""
+    if expression:
+        from predictor.bench.features import run_expression
+
+        run_expression(expression)
+        return
     from predictor.bench.features import run
 
     run([int(s) for s in sizes.split(",")])

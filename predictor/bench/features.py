@@ -19,6 +19,7 @@ import psutil
 
 TARGET_SECONDS_PER_10M_ROWS = 60.0
 TARGET_PEAK_GB = 4.0
+TARGET_EXPRESSION_SECONDS = 30.0  # 10,000 samples x 20,000 genes
 
 
 class PeakRSS:
@@ -101,6 +102,70 @@ def run(sizes: list[int]) -> None:
                   f"{TARGET_SECONDS_PER_10M_ROWS:.0f} s), peak {r['peak_gb']:.2f} GB (target < "
                   f"{TARGET_PEAK_GB:.0f} GB): {'OK' if ok else 'MISSED'}")
         gc.collect()
+
+
+def expression_cohort(n_samples: int, n_genes: int, seed: int = 0) -> Any:
+    """A cohort of ``n_samples`` patients with a float32 TPM-like matrix (lognormal, a third of
+    values 0 as in real RNA-seq) over ``n_genes`` genes that include every signature gene."""
+    import numpy as np
+    import pandas as pd
+
+    from predictor.data.cohort import Cohort
+    from predictor.data.expression import Expression
+    from predictor.features.knowledge import load_expression_signatures
+
+    library = load_expression_signatures()
+    genes = sorted({g.split("|")[0] for s in library["signatures"].values() for g in s["genes"]})
+    genes += [f"GENE{i}" for i in range(max(0, n_genes - len(genes)))]
+    rng = np.random.default_rng(seed)
+    values = np.empty((len(genes), n_samples), dtype=np.float32)
+    for start in range(0, len(genes), 1000):  # in blocks: no float64 copy of the matrix
+        block = rng.standard_normal((min(1000, len(genes) - start), n_samples),
+                                    dtype=np.float32)
+        block *= 2.0
+        np.exp(block, out=block)
+        block[rng.random(block.shape, dtype=np.float32) < 1 / 3] = 0.0
+        values[start:start + len(block)] = block
+    ids = [f"P{i}" for i in range(n_samples)]
+    clinical = pd.DataFrame({"patient_id": ids, "cancer_type": "Melanoma"})
+    return Cohort.from_tables(clinical=clinical,
+                              expression=Expression(values, genes, ids, "tpm"))
+
+
+def measure_expression(n_samples: int, n_genes: int, seed: int = 0) -> dict:
+    """Time the expression family's fit and transform on a simulated matrix."""
+    import yaml
+
+    from predictor.features.pipeline import build_feature_pipeline
+    from predictor.resources import config_dir
+
+    cohort = expression_cohort(n_samples, n_genes, seed)
+    with open(config_dir() / "features" / "default.yaml", encoding="utf-8") as handle:
+        options = dict(yaml.safe_load(handle)["families"]["expression"])
+    options["enabled"] = True
+    base_rss = psutil.Process().memory_info().rss
+    pipeline, fit_s, fit_peak = _timed(
+        lambda: build_feature_pipeline(families={"expression": options}).fit(cohort))
+    X, transform_s, transform_peak = _timed(lambda: pipeline.transform(cohort))
+    return {"samples": n_samples, "genes": cohort.expression.shape[0], "features": X.shape[1],
+            "fit_s": fit_s, "transform_s": transform_s, "input_gb": base_rss / 1e9,
+            "peak_gb": max(fit_peak, transform_peak) / 1e9}
+
+
+def run_expression(shape: str) -> None:
+    """``shape`` is ``SAMPLESxGENES``; prints timings and whether the targets hold."""
+    n_samples, n_genes = (int(x) for x in shape.lower().split("x"))
+    r = measure_expression(n_samples, n_genes)
+    print(f"{'samples':>8} {'genes':>6} {'feats':>5} {'fit s':>7} {'transf s':>8} "
+          f"{'RSS in GB':>9} {'peak GB':>7}")
+    print(f"{r['samples']:>8} {r['genes']:>6} {r['features']:>5} {r['fit_s']:>7.2f} "
+          f"{r['transform_s']:>8.2f} {r['input_gb']:>9.2f} {r['peak_gb']:>7.2f}")
+    scale = 1e4 * 2e4 / (r["samples"] * r["genes"])
+    per_target = (r["fit_s"] + r["transform_s"]) * scale
+    ok = per_target < TARGET_EXPRESSION_SECONDS and r["peak_gb"] < TARGET_PEAK_GB
+    print(f"          -> fit + transform {per_target:.1f} s per 10,000 x 20,000 (target < "
+          f"{TARGET_EXPRESSION_SECONDS:.0f} s), peak {r['peak_gb']:.2f} GB (target < "
+          f"{TARGET_PEAK_GB:.0f} GB): {'OK' if ok else 'MISSED'}")
 
 
 if __name__ == "__main__":  # pragma: no cover

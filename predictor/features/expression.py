@@ -32,7 +32,13 @@ from predictor.data.expression import Expression
 from predictor.errors import InputError
 from predictor.features.base import FeatureFamily, safe_name
 from predictor.features.knowledge import load_expression_signatures
-from predictor.features.ranks import DEFAULT_BLOCK, first_measured, selected_ranks, singscore
+from predictor.features.ranks import (
+    DEFAULT_BLOCK,
+    first_measured,
+    patient_means,
+    selected_ranks,
+    singscore,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -116,18 +122,10 @@ class ExpressionTMEFeatures(FeatureFamily):
     # ------------------------------------------------------------------ transform
     def _compute(self, cohort: Cohort) -> pd.DataFrame:
         scores = self.sample_scores(cohort.expression)
-        patient = _sample_patients(cohort, scores.index)
-        index = cohort.patient_ids
-        values = scores.to_numpy(dtype=np.float64)
-        out = np.full((len(index), values.shape[1]), np.nan)
-        keep = patient >= 0
-        if len(np.unique(patient[keep])) == int(keep.sum()):  # one sample per patient
-            out[patient[keep]] = values[keep]
-        else:
-            frame = pd.DataFrame(values[keep]).groupby(patient[keep], sort=False).mean()
-            out[frame.index.to_numpy()] = frame.to_numpy(dtype=np.float64)
+        out = patient_means(scores.to_numpy(dtype=np.float64), scores.index, cohort.samples,
+                            cohort.patient_ids)
         names = [PREFIX + safe_name(c) for c in scores.columns]
-        return pd.DataFrame(out, index=index, columns=names)
+        return pd.DataFrame(out, index=cohort.patient_ids, columns=names)
 
     def sample_scores(self, expression: Expression) -> pd.DataFrame:
         """Samples x (output signatures, composites) scores of an expression matrix."""
@@ -158,16 +156,3 @@ class ExpressionTMEFeatures(FeatureFamily):
             columns[name] = (np.zeros(len(n_measured)) + plus) - minus
         return pd.DataFrame(columns, index=expression.samples)
 
-
-def _sample_patients(cohort: Cohort, sample_ids: pd.Index) -> np.ndarray:
-    """Position in ``cohort.patient_ids`` of each expression sample's patient (-1 if none)."""
-    samples = cohort.samples
-    if samples is None:
-        owner = pd.Index(sample_ids, dtype="string")
-    else:
-        mapping = pd.Series(np.asarray(samples["patient_id"], dtype=object),
-                            index=pd.Index(samples["sample_id"], dtype="string"))
-        mapping = mapping[~mapping.index.duplicated()]
-        owner = pd.Index(mapping.reindex(pd.Index(sample_ids, dtype="string")).to_numpy(
-            dtype=object), dtype="string")
-    return pd.Index(cohort.patient_ids, dtype="string").get_indexer(owner)

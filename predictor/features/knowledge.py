@@ -87,10 +87,14 @@ def _check_alteration(spec: Any, where: str, source: Path) -> dict:
     return {k: v for k, v in spec.items() if k != "note"}
 
 
-def load_drugs(path: str | Path = DEFAULT_DRUGS) -> dict[str, dict]:
+def load_drugs(path: str | Path = DEFAULT_DRUGS,
+               expression_markers: bool = False) -> dict[str, dict]:
     """Drug name -> {class, mechanism, targets, bypass, resistance, sensitizers}.
 
     Every alteration is ``{gene, hgvsp?: [regex], classes?: [variant class], cna?: [int]}``.
+    With ``expression_markers``, a drug that lists marker genes also gets
+    ``expression_markers: [gene]`` (off by default, so that models that do not use RNA-seq
+    keep the same stored knowledge base).
     """
     source = resolve_path(path)
     data = _read_yaml(source)
@@ -108,6 +112,12 @@ def load_drugs(path: str | Path = DEFAULT_DRUGS) -> dict[str, dict]:
         for role in ROLES:
             specs = entry.get(role) or []
             drug[role] = [_check_alteration(s, f"{where} {role}", source) for s in specs]
+        markers = entry.get("expression_markers") or []
+        if not isinstance(markers, list) or not all(isinstance(g, str) for g in markers):
+            raise InputError(f"{where}: expression_markers must be a list of gene symbols",
+                             file=source)
+        if expression_markers and markers:
+            drug["expression_markers"] = list(markers)
         drugs[str(name).strip().lower()] = drug
     return drugs
 

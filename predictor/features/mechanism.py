@@ -8,6 +8,12 @@ their regimen by array indexing: no loop runs per patient.
 A regimen with a drug missing from the knowledge base (or no regimen) gives NaN for every
 ``rx_*`` feature of that patient, and one warning lists the unknown drugs. Alteration features
 are NaN for a patient who was not sequenced (no panel, no MAF row, no CNA row).
+
+With RNA-seq, a knowledge base loaded with its ``expression_markers`` (feature option
+``mechanism.expression_markers: true``) adds ``rx_marker_expression``: the mean within-sample
+percentile (0 lowest, 1 highest expressed gene of the sample) of the regimen's marker genes
+(e.g. CD274 for anti-PD-(L)1); NaN without expression or for a regimen without markers.
+Without expression at fit nothing changes: no feature, no new learned attribute.
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ from predictor.data.schema import NONSYNONYMOUS_CLASSES
 from predictor.features.base import FeatureFamily, per_patient, safe_name
 from predictor.features.knowledge import ROLES, expand_classes
 from predictor.features.maf import cna_patients, maf_index, mutation_ccf, string_positions, vaf
+from predictor.features.ranks import patient_means, percentiles, selected_ranks
 
 logger = logging.getLogger(__name__)
 
@@ -79,6 +86,13 @@ class MechanismFeatures(FeatureFamily):
         names += ["rx_n_drugs", "rx_n_classes", "rx_n_mechanisms"]
         if self.uses_genomics_:
             names += list(GENOMIC)
+        markers = sorted({g for d in known for g in kb[d].get("expression_markers", [])})
+        if markers and cohort.expression is not None:
+            # set only when used, so that states of models without RNA-seq stay as they were
+            self.marker_genes_ = markers
+            names.append("rx_marker_expression")
+        elif hasattr(self, "marker_genes_"):
+            del self.marker_genes_
         self.feature_names_ = names
 
     def _warn_unknown(self, drugs: set[str]) -> None:
@@ -125,7 +139,37 @@ class MechanismFeatures(FeatureFamily):
         out.update({n: block[:, j] for j, n in enumerate(names)})
         if self.uses_genomics_ and (cohort.mutations is not None or cohort.cna is not None):
             out.update(self._genomic(cohort, parsed, valid_reg, codes, ok))
+        if getattr(self, "marker_genes_", None):
+            out["rx_marker_expression"] = self._marker_expression(cohort, parsed, valid_reg,
+                                                                  codes)
         return pd.DataFrame(out, index=cohort.patient_ids)
+
+    def _marker_expression(self, cohort: Cohort, parsed: list[list[str]], valid_reg: np.ndarray,
+                           codes: np.ndarray) -> np.ndarray:
+        """Per patient, the mean within-sample percentile of its regimen's marker genes."""
+        n = len(codes)
+        expr = cohort.expression
+        if expr is None:
+            return np.full(n, np.nan)
+        kb = self.drugs or {}
+        genes = list(self.marker_genes_)
+        ranks, n_measured = selected_ranks(expr.values, expr.gene_rows(genes))
+        pct = patient_means(percentiles(ranks, n_measured).T, expr.samples, cohort.samples,
+                            cohort.patient_ids)  # patients x marker genes
+        out = np.full(n, np.nan)
+        column = {g: j for j, g in enumerate(genes)}
+        for r, drugs in enumerate(parsed):
+            if not valid_reg[r]:
+                continue
+            cols = sorted({column[g] for d in drugs for g in kb[d].get("expression_markers", [])
+                           if g in column})
+            rows = np.flatnonzero(codes == r)
+            if cols and len(rows):
+                block = pct[np.ix_(rows, cols)]
+                seen = ~np.isnan(block)
+                with np.errstate(invalid="ignore"):
+                    out[rows] = np.where(seen, block, 0.0).sum(axis=1) / seen.sum(axis=1)
+        return out
 
     def _genomic(self, cohort: Cohort, parsed: list[list[str]], valid_reg: np.ndarray,
                  codes: np.ndarray, ok: np.ndarray) -> dict[str, np.ndarray]:

@@ -208,7 +208,9 @@ def _make(name: str, cls: type[FeatureFamily], options: dict, shared: dict) -> F
         path = options.pop("gene_sets")
         options["pathways"] = load_gene_sets(path) if path else None
     if name == "mechanism":
-        options["drugs"] = load_drugs(options.pop("knowledge_base", DEFAULT_DRUGS))
+        markers = bool(options.pop("expression_markers", False))
+        options["drugs"] = load_drugs(options.pop("knowledge_base", DEFAULT_DRUGS),
+                                      expression_markers=markers)
     if name == "expression":
         path = options.pop("gene_sets", None) or DEFAULT_EXPRESSION_SIGNATURES
         options["gene_sets"] = path if isinstance(path, dict) else load_expression_signatures(path)

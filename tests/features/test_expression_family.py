@@ -196,17 +196,14 @@ def test_every_packaged_signature_has_a_citation() -> None:
 def test_real_cohort_scores_track_their_marker_genes(shared_data) -> None:
     """Liu 2019 melanoma (120 pre-anti-PD-1 tumours): CD8 and cytolytic scores follow CD8A and
     GZMA/PRF1 expression, and IFN-gamma signalling goes with CD8 infiltration."""
-    path = shared_data / "icb_rnaseq" / "liu_2019_skcm" / "data_mrna_seq_tpm.txt"
-    frame = pd.read_csv(path, sep="\t", index_col=0)
-    expr = Expression(frame.to_numpy(), frame.index.astype(str), frame.columns.astype(str), "tpm")
+    from predictor.data.readers import read_cohort
+
+    cohort = read_cohort(shared_data / "icb_rnaseq" / "liu_2019_skcm")
     family = ExpressionTMEFeatures(gene_sets=load_expression_signatures(), signatures=None,
                                    composites=None)
-    clinical = pd.DataFrame({"patient_id": list(expr.samples), "cancer_type": "Melanoma"})
-    from predictor.data.cohort import Cohort
-
-    cohort = Cohort.from_tables(clinical=clinical, expression=expr)
     out = family.fit(cohort).transform(cohort)
-    assert out.notna().mean().min() > 0.95
+    assert len(out) == 120 and out.notna().mean().min() > 0.95
+    frame = cohort.expression.by_patient(cohort.samples, cohort.patient_ids).to_frame()
 
     def log_tpm(gene: str) -> np.ndarray:
         return np.log1p(frame.loc[gene].to_numpy(dtype=float))
@@ -215,3 +212,34 @@ def test_real_cohort_scores_track_their_marker_genes(shared_data) -> None:
     assert spearmanr(out["rna_cytolytic_activity"], log_tpm("GZMA") + log_tpm("PRF1"))[0] > 0.7
     assert spearmanr(out["rna_ifng"], out["rna_cd8_t_cells"])[0] > 0.5
     assert spearmanr(out["rna_tgfb_fibroblast"], out["rna_caf"])[0] > 0.5
+
+
+def test_pooled_real_cohorts_are_scored_for_every_patient(shared_data, caplog) -> None:
+    """The seven ICB RNA-seq studies pooled (two annotation generations, 16.7k-20.2k genes):
+    the default config's signatures have coverage in every sample."""
+    from predictor.data.readers import read_cohort
+
+    folders = sorted(p for p in (shared_data / "icb_rnaseq").iterdir() if p.is_dir())
+    cohort = read_cohort(folders)
+    options = dict(load_config("default")["families"]["expression"])
+    options.pop("enabled")
+    options["gene_sets"] = load_expression_signatures(options["gene_sets"])
+    caplog.set_level(logging.WARNING)
+    out = ExpressionTMEFeatures(**options).fit(cohort).transform(cohort)
+    assert len(out) == len(cohort.patient_ids) > 250
+    assert out.notna().all().all()
+    assert not [r for r in caplog.records if "expression signature" in r.getMessage()]
+
+
+def test_bench_expression_case_runs_small(capsys) -> None:
+    """``predictor bench features --expression`` on a tiny matrix (a smoke test, not timed)."""
+    from predictor.bench.features import expression_cohort, run_expression
+
+    cohort = expression_cohort(5, 400)
+    assert cohort.expression.shape == (400, 5)
+    assert (cohort.expression.values == 0).mean() > 0.2  # ties at zero, as in real RNA-seq
+    run_expression("20x600")
+    options = load_config("default")["families"]["expression"]
+    n_features = len(options["signatures"]) + len(options["composites"])
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[1].split()[:3] == ["20", "600", str(n_features)]  # samples, genes, features

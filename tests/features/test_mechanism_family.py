@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 from feature_fixtures import clinical_table, make_cohort
 
+from predictor.data.expression import Expression
 from predictor.errors import InputError
 from predictor.features.knowledge import load_drugs
 from predictor.features.mechanism import MechanismFeatures
@@ -110,3 +111,42 @@ def test_a_hit_counts_even_where_a_table_is_missing_for_the_patient(kb):
     assert X.loc["p2", "rx_resistance_altered"] == 1
     assert np.isnan(X.loc["p2", "rx_bypass_altered"])
     assert X.loc["p1", "rx_bypass_altered"] == 1
+
+
+# ---------------------------------------------------------------- RNA expression markers
+def _marker_expression() -> Expression:
+    # s1 (osimertinib, no marker), s2 (pembrolizumab: CD274, PDCD1), s3 (no marker drug).
+    genes = ["CD274", "PDCD1", "G1", "G2", "G3"]
+    values = np.array([[1.0, 40.0, 2.0], [2.0, 10.0, 2.0], [3.0, 0.0, 2.0],
+                       [4.0, 20.0, 2.0], [5.0, 30.0, 2.0]])
+    return Expression(values, genes, ["s1", "s2", "s3"], "tpm")
+
+
+def test_marker_expression_is_the_within_sample_percentile():
+    cohort = make_cohort(expression=_marker_expression())
+    family = MechanismFeatures(drugs=load_drugs(expression_markers=True)).fit(cohort)
+    assert family.feature_names_[-1] == "rx_marker_expression"
+    assert family.marker_genes_ == ["CD274", "PDCD1"]  # drugs of the training regimens only
+    full = family.transform(cohort)
+    out = full["rx_marker_expression"]
+    # s2: CD274 = 40 is the top of 5 genes (percentile 1), PDCD1 = 10 is rank 2 -> 0.25.
+    assert out["p2"] == pytest.approx((1.0 + 0.25) / 2)
+    assert np.isnan(out["p1"]) and np.isnan(out["p3"])  # regimens without marker genes
+    # Expression absent at transform: NaN, other features unchanged.
+    plain = family.transform(make_cohort())
+    assert plain["rx_marker_expression"].isna().all()
+    pd.testing.assert_frame_equal(plain.drop(columns="rx_marker_expression"),
+                                  full.drop(columns="rx_marker_expression"))
+
+
+def test_without_expression_or_markers_mechanism_state_is_unchanged():
+    from predictor.features.base import estimator_to_state
+
+    assert not any("expression_markers" in d for d in load_drugs().values())
+    base = estimator_to_state(MechanismFeatures(drugs=load_drugs()).fit(make_cohort()))
+    with_kb = estimator_to_state(
+        MechanismFeatures(drugs=load_drugs()).fit(make_cohort(expression=_marker_expression())))
+    assert with_kb == base  # markers not loaded: RNA-seq changes nothing
+    marked = MechanismFeatures(drugs=load_drugs(expression_markers=True)).fit(make_cohort())
+    assert "marker_genes_" not in estimator_to_state(marked)["attributes"]
+    assert "rx_marker_expression" not in marked.feature_names_
