@@ -35,12 +35,17 @@ def simulate(
     out: Annotated[Path, typer.Option("--out", help="Output study folder (must not exist).")],
     patients: Annotated[int, typer.Option("--patients", min=1, help="Number of patients.")] = 1000,
     seed: Annotated[int, typer.Option("--seed", help="Random seed.")] = 0,
+    expression_genes: Annotated[str, typer.Option(
+        "--expression-genes",
+        help="Tumour RNA-seq (TPM): small (marker genes + 800 background genes), full "
+             "(20,000 genes) or none.")] = "small",
 ) -> None:
     """Simulate a cohort as a cBioPortal study plus TME/clone/ctDNA tables and ground truth."""
     from predictor.data.simulator import simulate_study
 
     try:
-        summary = simulate_study(n_patients=patients, seed=seed, out_dir=out)
+        summary = simulate_study(n_patients=patients, seed=seed, out_dir=out,
+                                 expression=expression_genes)
     except InputError as error:
         _fail(error)
     typer.echo(summary)
@@ -213,11 +218,17 @@ def schema() -> None:
 @bench_app.command("simulate")
 def bench_simulate(
     sizes: Annotated[str, typer.Option(help="Patient counts, comma-separated.")] = DEFAULT_SIZES,
+    expression_genes: Annotated[str, typer.Option(
+        "--expression-genes", help="Simulated RNA-seq: small, full or none.")] = "small",
 ) -> None:
     """Patients/s and MAF rows/s of simulating, writing and reading back a study."""
     from predictor.bench.simulate import run
+    from predictor.data.simulator.expression import MODES
 
-    run([int(s) for s in sizes.split(",")])
+    if expression_genes not in MODES:
+        _fail(InputError(f"--expression-genes must be one of {', '.join(MODES)}, "
+                         f"got {expression_genes!r}"))
+    run([int(s) for s in sizes.split(",")], expression=expression_genes)
 
 
 @bench_app.command("features")

@@ -18,6 +18,9 @@ Generative model, one module per step (each documents its equations):
    chemotherapy), combined by independent drug action, and the relapse log-hazard.
 8. ``outcomes``: RECIST category, PFS and OS with censoring.
 9. ``ctdna``: serial tumour fraction, falling on response, rising 1-3 months before relapse.
+10. ``expression``: bulk tumour RNA-seq (linear TPM) from the TME state, purity and genomics:
+    marker genes of each cell type and cell state plus background genes (own random stream,
+    so the other tables do not depend on it).
 ``generate`` assembles the schema tables and the ground truth; ``study`` writes a cBioPortal
 folder with ``ground_truth.tsv`` beside it. ``data/README.md`` lists every column and effect.
 
@@ -25,7 +28,11 @@ All steps are vectorised over patients and rows (loops only over clone index, dr
 seeded from one ``SeedSequence(seed)``.
 """
 
-from predictor.data.simulator.generate import simulate_cohort, simulate_tables
+from predictor.data.simulator.generate import (
+    simulate_cohort,
+    simulate_tables,
+    simulate_with_tme_truth,
+)
 from predictor.data.simulator.study import simulate_study
 
-__all__ = ["simulate_cohort", "simulate_study", "simulate_tables"]
+__all__ = ["simulate_cohort", "simulate_study", "simulate_tables", "simulate_with_tme_truth"]

@@ -12,9 +12,12 @@ import numpy as np
 import pandas as pd
 
 from predictor.data.cohort import Cohort
+from predictor.data.expression import Expression
 from predictor.data.simulator import catalogue as K
 from predictor.data.simulator.clones import MAX_CLONES, Clones, draw_clones
 from predictor.data.simulator.ctdna import draw_ctdna
+from predictor.data.simulator.expression import MODES as EXPRESSION_MODES
+from predictor.data.simulator.expression import simulate_expression
 from predictor.data.simulator.genomics import Genomics, draw_genomics
 from predictor.data.simulator.maf import MafResult, draw_mutations
 from predictor.data.simulator.mechanisms import mechanism_truth
@@ -113,6 +116,11 @@ def draw_state(n_patients: int, seed: int) -> State:
 
 def simulate_tables(n_patients: int, seed: int) -> tuple[dict[str, pd.DataFrame], pd.DataFrame]:
     """All cohort tables (unvalidated, ``patient_id`` a column) and the ground-truth table."""
+    _, tables, truth = _simulate(n_patients, seed)
+    return tables, truth
+
+
+def _simulate(n_patients: int, seed: int) -> tuple[State, dict[str, pd.DataFrame], pd.DataFrame]:
     st = draw_state(n_patients, seed)
     pat, ids, sids = st.patients, st.ids, st.sample_ids
     truth = st.truth()
@@ -135,14 +143,48 @@ def simulate_tables(n_patients: int, seed: int) -> tuple[dict[str, pd.DataFrame]
     for key, values in truth.items():
         if key not in truth_table.columns:
             truth_table[key] = values
-    return tables, truth_table.round(6)
+    return st, tables, truth_table.round(6)
 
 
-def simulate_cohort(n_patients: int, seed: int) -> tuple[Cohort, pd.DataFrame]:
-    """A validated simulated :class:`Cohort` and its ground truth (never part of the cohort)."""
+def state_expression(st: State, seed: int, genes: str = "small") -> tuple[Expression, pd.DataFrame]:
+    """Tumour RNA-seq (TPM) for the simulated samples and the true TME state behind it.
+
+    Draws only from the expression stream (see ``simulator.expression``), so no other table
+    depends on it. ``genes`` is ``small`` (markers + background panel) or ``full`` (~20,000).
+    """
+    gen = st.genomics
+    return simulate_expression(
+        sample_ids=st.sample_ids, patient_ids=st.ids, cancer=st.patients.cancer,
+        site=st.patients.site, purity=gen.purity, cna=gen.cna, keap1=gen.has("KEAP1_G333C"),
+        jak_loss=gen.has("JAK1_Q503X") | gen.has("JAK2_I682FS"), b2m_loss=gen.has("B2M_L15FS"),
+        hla_a_loss=gen.has("HLA-A_K68FS"), tme=st.tme, female=st.patients.female, seed=seed,
+        full_width=genes == "full")
+
+
+def simulate_cohort(n_patients: int, seed: int, *,
+                    expression: str = "small") -> tuple[Cohort, pd.DataFrame]:
+    """A validated simulated :class:`Cohort` and its ground truth (never part of the cohort).
+
+    ``expression``: ``small`` (default: marker genes + a background panel), ``full`` (~20,000
+    genes) or ``none`` (no ``cohort.expression``); the other tables do not depend on it.
+    """
+    cohort, truth, _ = simulate_with_tme_truth(n_patients, seed, expression=expression)
+    return cohort, truth
+
+
+def simulate_with_tme_truth(
+    n_patients: int, seed: int, *, expression: str = "small",
+) -> tuple[Cohort, pd.DataFrame, pd.DataFrame | None]:
+    """:func:`simulate_cohort` plus the true TME state behind the expression (one row per
+    patient: cell fractions and cell states; None when ``expression='none'``)."""
     if n_patients < 1 or seed < 0:
         raise ValueError("n_patients must be at least 1 and seed zero or positive")
-    tables, truth = simulate_tables(n_patients, seed)
+    if expression not in EXPRESSION_MODES:
+        raise ValueError(f"expression must be one of {', '.join(EXPRESSION_MODES)}, "
+                         f"got {expression!r}")
+    st, tables, truth = _simulate(n_patients, seed)
+    expr, truth_tme = (None, None) if expression == "none" else state_expression(
+        st, seed, expression)
     meta = {
         "study": {"cancer_study_identifier": K.STUDY_ID, "type_of_cancer": "mixed",
                   "name": f"Simulated cohort ({n_patients} patients, seed {seed})",
@@ -153,5 +195,5 @@ def simulate_cohort(n_patients: int, seed: int) -> tuple[Cohort, pd.DataFrame]:
     }
     # Arrow-backed strings: 10M MAF rows stay compact through schema coercion.
     with pd.option_context("mode.string_storage", "pyarrow"):
-        cohort = Cohort.from_tables(name=K.STUDY_ID, meta=meta, **tables)
-    return cohort, truth
+        cohort = Cohort.from_tables(name=K.STUDY_ID, meta=meta, expression=expr, **tables)
+    return cohort, truth, truth_tme

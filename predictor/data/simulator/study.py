@@ -5,14 +5,21 @@ from __future__ import annotations
 from pathlib import Path
 
 from predictor.data.simulator import catalogue as K
-from predictor.data.simulator.generate import simulate_cohort
+from predictor.data.simulator.expression import MODES as EXPRESSION_MODES
+from predictor.data.simulator.generate import simulate_with_tme_truth
 from predictor.errors import InputError
 
 TRUTH_FILE = "ground_truth.tsv"
+TME_TRUTH_FILE = "ground_truth_tme.tsv"
 
 
-def simulate_study(n_patients: int, seed: int, out_dir: Path) -> str:
+def simulate_study(n_patients: int, seed: int, out_dir: Path, *,
+                   expression: str = "small") -> str:
     """Simulate ``n_patients`` and write them to the new folder ``out_dir``; return a summary.
+
+    ``expression``: ``small`` (marker genes + a background panel, the default), ``full``
+    (~20,000 genes) or ``none``; with expression, the true TME state behind it is written to
+    ``ground_truth_tme.tsv`` (the other files do not depend on this choice).
 
     The folder is written atomically by ``write_cbioportal`` (never a partial study); an
     existing non-empty folder is refused, so user data is never overwritten.
@@ -27,13 +34,22 @@ def simulate_study(n_patients: int, seed: int, out_dir: Path) -> str:
         raise InputError(f"--patients must be at least 1, got {n_patients}")
     if seed < 0:
         raise InputError(f"--seed must be zero or positive, got {seed}")
-    cohort, truth = simulate_cohort(n_patients, seed)
-    write_cbioportal(cohort, out_dir, extra_files={TRUTH_FILE: truth})
+    if expression not in EXPRESSION_MODES:
+        raise InputError(f"--expression-genes must be one of {', '.join(EXPRESSION_MODES)}, "
+                         f"got {expression!r}")
+    cohort, truth, truth_tme = simulate_with_tme_truth(n_patients, seed, expression=expression)
+    extra = {TRUTH_FILE: truth}
+    if truth_tme is not None:
+        extra[TME_TRUTH_FILE] = truth_tme
+    write_cbioportal(cohort, out_dir, extra_files=extra)
     n_mut = 0 if cohort.mutations is None else len(cohort.mutations)
     n_ct = 0 if cohort.ctdna is None else len(cohort.ctdna)
+    expr = ("no expression" if cohort.expression is None else
+            f"expression {cohort.expression.shape[0]:,} genes (TPM) with the true TME state in "
+            f"{TME_TRUTH_FILE}")
     return (
         f"Simulated {len(cohort)} patients (seed {seed}) into {out_dir}: "
         f"{n_mut} MAF rows, {len(cohort.clones)} clones, {len(cohort.cna)} CNA calls, "
-        f"{n_ct} ctDNA measurements; panel {K.PANEL_ID} = {K.PANEL_MB:g} Mb; "
+        f"{n_ct} ctDNA measurements, {expr}; panel {K.PANEL_ID} = {K.PANEL_MB:g} Mb; "
         f"ground truth in {out_dir / TRUTH_FILE} (never read into a cohort)."
     )
