@@ -273,7 +273,10 @@ def _configure_logging() -> None:
 
 
 def main() -> None:
+    from predictor.files import exit_cleanly_on_sigterm
+
     _configure_logging()
+    exit_cleanly_on_sigterm()
     try:
         app()
     except InputError as error:  # raised outside a command body (e.g. while importing config)
