@@ -20,6 +20,7 @@ import pandas as pd
 import yaml
 
 from predictor.data import schema as S
+from predictor.data.cohort import outcomes_wanted
 from predictor.errors import InputError
 from predictor.plain import plain
 
@@ -207,6 +208,27 @@ def _column(table: pd.DataFrame, name: str) -> pd.Series:
     return table[name].reset_index(drop=True)
 
 
+MIN_PRESENT = 0.25  # below this share of its mapped input columns, a file is the wrong file
+
+
+def check_mapped_present(table: pd.DataFrame, mapping: FlatMapping) -> None:
+    """A file holding almost none of the input columns its mapping names is an error (wrong
+    file, wrong mapping, or a wrong delimiter made one column of all), not a warning: its
+    patients would all get the same prediction."""
+    names = list(dict.fromkeys([mapping.id_column, *mapping.columns.values(), *mapping.features,
+                                *(c for c in (mapping.regimen_column, mapping.cohort_column)
+                                  if c)]))
+    if len(names) < 3:
+        return
+    present = [n for n in names if n in table.columns]
+    if len(present) < MIN_PRESENT * len(names):
+        absent = [n for n in names if n not in table.columns]
+        shown = ", ".join(repr(n) for n in absent[:5]) + (", ..." if len(absent) > 5 else "")
+        raise InputError(f"only {len(present)} of the {len(names)} columns the mapping names "
+                         f"are in the file (absent: {shown}); wrong file, mapping or "
+                         "delimiter?", file=table.attrs.get("source"), column=absent[0])
+
+
 def apply_mapping(table: pd.DataFrame, mapping: FlatMapping | None) -> dict[str, pd.DataFrame]:
     """``clinical`` (and ``outcomes`` when the file has any) tables, ``patient_id`` a column."""
     if mapping is None:
@@ -219,6 +241,7 @@ def apply_mapping(table: pd.DataFrame, mapping: FlatMapping | None) -> dict[str,
             "%s: no patient id column %r; patients are numbered by row (1, 2, ...)",
             source or "flat table", mapping.id_column)
         ids = pd.Series([str(i) for i in range(1, len(table) + 1)], dtype="string")
+    check_mapped_present(table, mapping)
     clinical = pd.DataFrame({"patient_id": ids})
     for name, src in mapping.columns.items():
         if src not in table.columns:
@@ -244,12 +267,13 @@ def apply_mapping(table: pd.DataFrame, mapping: FlatMapping | None) -> dict[str,
     for src in mapping.features:
         if src in table.columns and src not in clinical.columns:
             clinical[src] = _column(table, src)
-    numeric_extras(clinical)
+    clinical = numeric_extras(clinical)
     clinical.attrs["source_columns"] = {"patient_id": mapping.id_column, **mapping.columns}
     if mapping.regimen_column:
         clinical.attrs["source_columns"]["regimen"] = mapping.regimen_column
     tables = {"clinical": schema_first(clinical)}
-    present = {n: s for n, s in mapping.outcomes.items() if s in table.columns}
+    present = {n: s for n, s in mapping.outcomes.items()
+               if s in table.columns and outcomes_wanted()}
     if present:
         outcomes = pd.DataFrame({"patient_id": clinical["patient_id"]})
         for name, src in present.items():
@@ -265,6 +289,9 @@ def apply_mapping(table: pd.DataFrame, mapping: FlatMapping | None) -> dict[str,
 def _split_schema_named(table: pd.DataFrame) -> dict[str, pd.DataFrame]:
     """A table already in schema names: outcome columns apart, the rest clinical."""
     outcome_cols = [c for c in table.columns if c in OUTCOME_NAMES]
+    if not outcomes_wanted():  # prediction: outcome columns are dropped unread
+        table = table.drop(columns=outcome_cols)
+        outcome_cols = []
     clinical = table.drop(columns=outcome_cols).reset_index(drop=True)
     if "patient_id" not in clinical.columns:
         names = [str(c) for c in table.columns]
@@ -275,34 +302,35 @@ def _split_schema_named(table: pd.DataFrame) -> dict[str, pd.DataFrame]:
                          f"{hint}", file=table.attrs.get("source"),
                          column="patient_id")
     clinical["patient_id"] = clinical["patient_id"].astype("string")
-    numeric_extras(clinical)
+    clinical = numeric_extras(clinical)
     tables = {"clinical": clinical}
     if outcome_cols:
         tables["outcomes"] = table[["patient_id", *outcome_cols]].reset_index(drop=True)
     return tables
 
 
-def numeric_extras(table: pd.DataFrame, skip: list[str] | None = None) -> None:
-    """Columns beyond the schema (in place): float64 when every value parses, else text."""
+def numeric_extras(table: pd.DataFrame, skip: list[str] | None = None) -> pd.DataFrame:
+    """``table`` with its columns beyond the schema float64 when every value parses, else
+    text (a new frame, same column order and attrs; callers use the returned frame)."""
     skip = S.CLINICAL.names if skip is None else skip
-    clinical = table
-    for name in clinical.columns:
+    converted: dict = {}
+    for position, name in enumerate(table.columns):
+        col = table.iloc[:, position]
         if name in skip:
-            continue
-        col = clinical[name]
-        if pd.api.types.is_bool_dtype(col):
-            clinical[name] = col.astype("float64")
-            continue
-        if pd.api.types.is_numeric_dtype(col):
-            clinical[name] = col.astype("float64")
-            continue
-        text = col.astype("string").str.strip()
-        text = text.mask(text == "", pd.NA)
-        numbers = pd.to_numeric(text, errors="coerce")
-        if bool((numbers.notna() == text.notna()).all()):  # all-missing -> NaN floats
-            clinical[name] = numbers.astype("float64")
+            converted[position] = col
+        elif pd.api.types.is_bool_dtype(col) or pd.api.types.is_numeric_dtype(col):
+            converted[position] = col.astype("float64")
         else:
-            clinical[name] = text
+            text = col.astype("string").str.strip()
+            text = text.mask(text == "", pd.NA)
+            numbers = pd.to_numeric(text, errors="coerce")
+            converted[position] = (numbers.astype("float64")  # all-missing -> NaN floats
+                                   if bool((numbers.notna() == text.notna()).all()) else text)
+    # One concat: setting 10,000 columns one by one is quadratic in the number of columns.
+    out = pd.concat(list(converted.values()), axis=1) if converted else table.copy()
+    out.columns = table.columns
+    out.attrs = dict(table.attrs)
+    return out
 
 
 def schema_first(clinical: pd.DataFrame) -> pd.DataFrame:
