@@ -68,6 +68,7 @@ def validate(
     model's column mapping (unless ``--mapping`` is given) and what ``predictor predict`` would
     warn about is listed, without predicting.
     """
+    from predictor.data.cohort import outcomes_set_aside
     from predictor.data.readers import describe_cohort, read_cohort
     from predictor.resources import resolve_user_path
 
@@ -79,11 +80,19 @@ def validate(
             predictor = load_bundle(model, backend="lightgbm")  # nothing to compile for a check
         chosen = (resolve_user_path(mapping) if mapping is not None else
                   predictor.manifest.get("input_mapping") if predictor is not None else None)
-        cohort = read_cohort(path[0] if len(path) == 1 else path, mapping=chosen)
+        with outcomes_set_aside() as unusable:  # predict ignores outcomes; training refuses
+            cohort = read_cohort(path[0] if len(path) == 1 else path, mapping=chosen)
         findings = predictor.input_findings(cohort) if predictor is not None else []
     except InputError as error:
         _fail(error)
     typer.echo(describe_cohort(cohort))
+    if unusable:
+        first = unusable[0]
+        where = f"{first['file']}, line {first['line']}: " if first.get("line") else ""
+        typer.echo(f"warning: {len(unusable)} unusable outcome value(s) of "
+                   f"{len({u['patient_id'] for u in unusable})} patient(s) (first: {where}"
+                   f"{first['reason']}); predict ignores outcomes, training refuses them "
+                   "unless data.drop_incomplete_outcomes=true", err=True)
     if predictor is not None:
         typer.echo(f"against model {model}: " + ("inputs look like its training cohort"
                                                   if not findings else
