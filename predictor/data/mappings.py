@@ -59,7 +59,7 @@ class FlatMapping:
     def from_dict(cls, data: Mapping, *, source: str | None = None) -> FlatMapping:
         """Build and check a mapping from a plain dict (e.g. parsed YAML)."""
         known = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - known)
+        unknown = sorted(str(k) for k in set(data) - known)
         if unknown:
             raise InputError(f"unknown mapping key(s) {', '.join(unknown)} "
                              f"(known: {', '.join(sorted(known))})", file=source)
@@ -69,7 +69,11 @@ class FlatMapping:
             if not isinstance(value, Mapping):
                 raise InputError(f"mapping key {key!r} must be a mapping", file=source)
             kw[key] = {k: (dict(v) if isinstance(v, Mapping) else v) for k, v in value.items()}
-        kw["features"] = tuple(kw.get("features") or ())
+        features = kw.get("features") or ()
+        if isinstance(features, str) or not isinstance(features, list | tuple):
+            raise InputError("mapping key 'features' must be a list of column names",
+                             file=source)
+        kw["features"] = tuple(features)
         kw["expression"] = _expression_entry(kw.get("expression"), source)
         mapping = cls(**kw)
         mapping.check(source)
@@ -79,6 +83,23 @@ class FlatMapping:
         """Mapped names must be schema columns; the id column must be named."""
         if not self.id_column:
             raise InputError("mapping needs an 'id_column'", file=source)
+        names = [("id_column", self.id_column), ("regimen_column", self.regimen_column),
+                 ("cohort_column", self.cohort_column)]
+        names += [(f"columns: {k}", v) for k, v in self.columns.items()]
+        names += [(f"outcomes: {k}", v) for k, v in self.outcomes.items()]
+        names += [("features", v) for v in self.features]
+        for key, value in names:  # a column name is text (YAML may give a number or a list)
+            if value is not None and not (isinstance(value, str) and value.strip()):
+                raise InputError(f"mapping {key!r} must be a column name, not {value!r}",
+                                 file=source)
+        for key, value in self.constants.items():
+            if isinstance(value, Mapping | list | tuple):
+                raise InputError(f"mapping 'constants: {key}' must be one value, not "
+                                 f"{value!r}", file=source)
+        for key, value in [*((f"value_maps: {k}", v) for k, v in self.value_maps.items()),
+                           ("regimen_map", self.regimen_map)]:
+            if not isinstance(value, Mapping):
+                raise InputError(f"mapping {key!r} must map codes to values", file=source)
         for name in self.columns:
             if name not in CLINICAL_NAMES:
                 raise InputError(f"mapping 'columns' names {name!r}, not a clinical schema "
@@ -152,7 +173,9 @@ def load_mapping(mapping: FlatMapping | Mapping | str | Path | None) -> FlatMapp
         if not path.is_file():
             raise InputError("mapping file not found", file=path)
         try:
-            data = yaml.safe_load(path.read_text())
+            data = yaml.safe_load(path.read_bytes().decode("utf-8"))
+        except UnicodeDecodeError:
+            raise InputError("mapping is not UTF-8 text", file=path) from None
         except yaml.YAMLError as error:
             line = getattr(getattr(error, "problem_mark", None), "line", None)
             raise InputError("mapping is not valid YAML", file=path,
