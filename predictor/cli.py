@@ -271,6 +271,18 @@ def bench_predict(
     run(rows=rows, trees=trees, quick=quick)
 
 
+@bench_app.command("wide")
+def bench_wide(
+    columns: Annotated[str, typer.Option(help="Column counts, comma-separated.")] = (
+        "2500,5000,10000"),
+    rows: Annotated[int, typer.Option(help="Rows (patients) per file.")] = 40,
+) -> None:
+    """Seconds to read and validate very wide flat files (should grow linearly)."""
+    from predictor.bench.wide import run
+
+    run([int(c) for c in columns.split(",")], rows=rows)
+
+
 def _configure_logging() -> None:
     """Warnings of the library reach the user as ``warning: ...`` lines on stderr."""
     import logging

@@ -335,22 +335,26 @@ def _split_schema_named(table: pd.DataFrame) -> dict[str, pd.DataFrame]:
 def numeric_extras(table: pd.DataFrame, skip: list[str] | None = None) -> pd.DataFrame:
     """``table`` with its columns beyond the schema float64 when every value parses, else
     text (a new frame, same column order and attrs; callers use the returned frame)."""
-    skip = S.CLINICAL.names if skip is None else skip
-    converted: dict = {}
-    for position, name in enumerate(table.columns):
-        col = table.iloc[:, position]
-        if name in skip:
-            converted[position] = col
-        elif pd.api.types.is_bool_dtype(col) or pd.api.types.is_numeric_dtype(col):
-            converted[position] = col.astype("float64")
-        else:
-            text = col.astype("string").str.strip()
-            text = text.mask(text == "", pd.NA)
-            numbers = pd.to_numeric(text, errors="coerce")
-            converted[position] = (numbers.astype("float64")  # all-missing -> NaN floats
-                                   if bool((numbers.notna() == text.notna()).all()) else text)
-    # One concat: setting 10,000 columns one by one is quadratic in the number of columns.
-    out = pd.concat(list(converted.values()), axis=1) if converted else table.copy()
+    skip = set(S.CLINICAL.names if skip is None else skip)
+    bare = table.copy(deep=False)
+    bare.attrs = {}  # pandas deep-copies attrs into every column it hands out
+    columns: list[pd.Series] = []
+    changed = False
+    for name, col in bare.items():
+        if name in skip or col.dtype == "float64":
+            columns.append(col)
+            continue
+        changed = True
+        if pd.api.types.is_bool_dtype(col) or pd.api.types.is_numeric_dtype(col):
+            columns.append(col.astype("float64"))
+            continue
+        text = col.astype("string").str.strip()
+        text = text.mask(text == "", pd.NA)
+        numbers = pd.to_numeric(text, errors="coerce")
+        columns.append(numbers.astype("float64")  # all-missing -> NaN floats
+                       if bool((numbers.notna() == text.notna()).all()) else text)
+    # One concat (or none): setting 10,000 columns one by one is quadratic in the columns.
+    out = pd.concat(columns, axis=1) if changed and columns else bare
     out.columns = table.columns
     out.attrs = dict(table.attrs)
     return out

@@ -333,9 +333,16 @@ def coerce_and_check(df: pd.DataFrame, schema: TableSchema) -> pd.DataFrame:
             continue
         out[col.name] = _coerce_column(out, schema, col)
     known = set(schema.names)
-    for name in out.columns:  # pass-through feature columns: the same rule for numbers
-        if name not in known and pd.api.types.is_float_dtype(out[name].dtype):
-            check_possible(out, schema, out[name], str(name))
+    extra = [i for i, (name, dtype) in enumerate(out.dtypes.items())
+             if name not in known and pd.api.types.is_float_dtype(dtype)]
+    if extra:  # pass-through feature columns: the same rule for numbers, checked at once
+        numbers = out.iloc[:, extra].to_numpy(dtype="float64", na_value=np.nan)
+        with np.errstate(invalid="ignore"):
+            bad = ~np.isnan(numbers) & ~(np.abs(numbers) <= MAX_ABS)
+        if bad.any():
+            _row, col = np.argwhere(bad)[0]
+            name = str(out.columns[extra[col]])
+            check_possible(out, schema, out[name], name)
     if schema.key and all(k in out.columns for k in schema.key) and len(out):
         dup = out.duplicated(list(schema.key), keep="first").to_numpy()
         if dup.any():
