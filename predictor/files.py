@@ -22,6 +22,11 @@ def _umask() -> int:
     return mask
 
 
+def file_mode() -> int:
+    """The mode a new file gets from ``open()``: ``0666`` less the umask."""
+    return 0o666 & ~_umask()
+
+
 def unwritable(path: Path, error: OSError) -> InputError:
     """The one-line error for a folder or file we may not write (read-only, no space, ...)."""
     reason = {errno.EACCES: "permission denied", errno.EPERM: "permission denied",
@@ -59,7 +64,7 @@ def atomic_path(path: Path) -> Iterator[Path]:
     try:
         yield Path(tmp)
         with contextlib.suppress(FileNotFoundError):  # a writer may have replaced the file
-            os.chmod(tmp, 0o666 & ~_umask())
+            os.chmod(tmp, file_mode())
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):

@@ -124,7 +124,9 @@ class PredictionWriter:
             raise InputError("output file appeared while predicting; not overwriting it",
                              file=self.path)
         assert self._tmp is not None
-        os.chmod(self._tmp, 0o644)  # mkstemp files are private; predictions are for sharing
+        from predictor.files import file_mode
+
+        os.chmod(self._tmp, file_mode())  # mkstemp files are private; predictions are shared
         os.replace(self._tmp, self.path)
         self._tmp = None
         return self.path
