@@ -46,6 +46,17 @@ def ensure_dir(path: Path) -> Path:
     return path
 
 
+def temp_dir_beside(path: Path) -> Path:
+    """A new private folder next to ``path`` (built there, renamed into place by the caller);
+    one-line error when the parent folder may not be written."""
+    path = Path(path)
+    ensure_dir(path.parent)
+    try:
+        return Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
+    except OSError as error:
+        raise unwritable(path.parent, error) from None
+
+
 @contextlib.contextmanager
 def atomic_path(path: Path) -> Iterator[Path]:
     """Yield a temporary path next to ``path``; on success rename it to ``path``, else delete.

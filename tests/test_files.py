@@ -73,3 +73,18 @@ def test_an_unwritable_folder_is_one_line(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="cannot write here"), \
             atomic_path(blocker / "out" / "x.csv"):
         pass
+
+
+def test_an_output_folder_under_a_file_is_one_line(tmp_path: Path) -> None:
+    """``simulate``, ``evaluate`` and ``recalibrate`` build a folder beside the output
+    (files.temp_dir_beside): one line when they may not."""
+    from typer.testing import CliRunner
+
+    from predictor.cli import app
+
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    result = CliRunner().invoke(app, ["simulate", "--patients", "5", "--out",
+                                      str(blocker / "study")])
+    assert result.exit_code == 2, (result.output, result.exception)
+    assert result.stderr.strip().count("\n") == 0 and "cannot write here" in result.stderr

@@ -13,7 +13,6 @@ import logging
 import os
 import re
 import shutil
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -32,6 +31,7 @@ from predictor.data.lines import physical_line
 from predictor.data.mappings import numeric_extras, schema_first
 from predictor.data.tables import CBIO_NULL_VALUES, read_arrow, read_delimited, write_delimited
 from predictor.errors import InputError
+from predictor.files import temp_dir_beside
 
 log = logging.getLogger(__name__)
 
@@ -552,8 +552,7 @@ def write_cbioportal(
     if out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())):
         raise InputError("output folder exists and is not empty; choose a new folder",
                          file=out_dir)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", suffix=".tmp", dir=out_dir.parent))
+    tmp = temp_dir_beside(out_dir)
     try:
         _write_study(cohort, tmp, extra_files or {})
         if out_dir.exists():
