@@ -231,24 +231,26 @@ def _column(table: pd.DataFrame, name: str) -> pd.Series:
     return table[name].reset_index(drop=True)
 
 
-MIN_PRESENT = 0.25  # below this share of its mapped input columns, a file is the wrong file
+MIN_PRESENT = 2  # mapped input columns a file must hold (when its mapping names 3 or more)
 
 
 def check_mapped_present(table: pd.DataFrame, mapping: FlatMapping) -> None:
-    """A file holding almost none of the input columns its mapping names is an error (wrong
+    """A file holding none or one of the input columns its mapping names is an error (wrong
     file, wrong mapping, or a wrong delimiter made one column of all), not a warning: its
-    patients would all get the same prediction."""
-    names = list(dict.fromkeys([mapping.id_column, *mapping.columns.values(), *mapping.features,
+    patients would all get nearly the same prediction. A hospital export with a few of the
+    columns is still scored (absent inputs are NaN, with one warning)."""
+    names = list(dict.fromkeys([*mapping.columns.values(), *mapping.features,
                                 *(c for c in (mapping.regimen_column, mapping.cohort_column)
                                   if c)]))
+    names = [n for n in names if n != mapping.id_column]
     if len(names) < 3:
         return
     present = [n for n in names if n in table.columns]
-    if len(present) < MIN_PRESENT * len(names):
+    if len(present) < MIN_PRESENT:
         absent = [n for n in names if n not in table.columns]
         shown = ", ".join(repr(n) for n in absent[:5]) + (", ..." if len(absent) > 5 else "")
-        raise InputError(f"only {len(present)} of the {len(names)} columns the mapping names "
-                         f"are in the file (absent: {shown}); wrong file, mapping or "
+        raise InputError(f"only {len(present)} of the {len(names)} input columns the mapping "
+                         f"names are in the file (absent: {shown}); wrong file, mapping or "
                          "delimiter?", file=table.attrs.get("source"), column=absent[0])
 
 

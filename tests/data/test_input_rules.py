@@ -103,7 +103,7 @@ def test_a_file_lacking_nearly_all_mapped_columns_is_an_error(tmp_path):
     path = tmp_path / "other.csv"
     pd.DataFrame({"SAMPLE_ID": [1, 2], "TMB": [3.0, 12.5], "Foo": [1, 2]}).to_csv(
         path, index=False)
-    with pytest.raises(InputError, match=r"only 2 of the 19 columns the mapping names"):
+    with pytest.raises(InputError, match=r"only 1 of the 18 input columns the mapping names"):
         read_cohort(path, CHOWELL_MAPPING)
 
 
