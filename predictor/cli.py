@@ -73,6 +73,7 @@ def validate(
     model's column mapping (unless ``--mapping`` is given) and what ``predictor predict`` would
     warn about is listed, without predicting.
     """
+    from predictor.data.cohort import outcomes_set_aside
     from predictor.data.readers import describe_cohort, read_cohort
     from predictor.resources import resolve_user_path
 
@@ -84,11 +85,19 @@ def validate(
             predictor = load_bundle(model, backend="lightgbm")  # nothing to compile for a check
         chosen = (resolve_user_path(mapping) if mapping is not None else
                   predictor.manifest.get("input_mapping") if predictor is not None else None)
-        cohort = read_cohort(path[0] if len(path) == 1 else path, mapping=chosen)
+        with outcomes_set_aside() as unusable:  # predict ignores outcomes; training refuses
+            cohort = read_cohort(path[0] if len(path) == 1 else path, mapping=chosen)
         findings = predictor.input_findings(cohort) if predictor is not None else []
     except InputError as error:
         _fail(error)
     typer.echo(describe_cohort(cohort))
+    if unusable:
+        first = unusable[0]
+        where = f"{first['file']}, line {first['line']}: " if first.get("line") else ""
+        typer.echo(f"warning: {len(unusable)} unusable outcome value(s) of "
+                   f"{len({u['patient_id'] for u in unusable})} patient(s) (first: {where}"
+                   f"{first['reason']}); predict ignores outcomes, training refuses them "
+                   "unless data.drop_incomplete_outcomes=true", err=True)
     if predictor is not None:
         typer.echo(f"against model {model}: " + ("inputs look like its training cohort"
                                                   if not findings else
@@ -273,6 +282,18 @@ def bench_predict(
     run(rows=rows, trees=trees, quick=quick)
 
 
+@bench_app.command("wide")
+def bench_wide(
+    columns: Annotated[str, typer.Option(help="Column counts, comma-separated.")] = (
+        "2500,5000,10000"),
+    rows: Annotated[int, typer.Option(help="Rows (patients) per file.")] = 40,
+) -> None:
+    """Seconds to read and validate very wide flat files (should grow linearly)."""
+    from predictor.bench.wide import run
+
+    run([int(c) for c in columns.split(",")], rows=rows)
+
+
 def _configure_logging() -> None:
     """Warnings of the library reach the user as ``warning: ...`` lines on stderr."""
     import logging
@@ -284,7 +305,10 @@ def _configure_logging() -> None:
 
 
 def main() -> None:
+    from predictor.files import exit_cleanly_on_sigterm
+
     _configure_logging()
+    exit_cleanly_on_sigterm()
     try:
         app()
     except InputError as error:  # raised outside a command body (e.g. while importing config)

@@ -26,8 +26,10 @@ CONFIG_DIR = str(config_dir())
 @hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="config")
 def main(cfg: DictConfig) -> float | None:
     """Train, evaluate, log and register one configuration."""
+    from predictor.files import exit_cleanly_on_sigterm
     from predictor.training import run_training
 
+    exit_cleanly_on_sigterm()
     try:
         result = run_training(cfg)
     except InputError as error:

@@ -71,6 +71,19 @@ def _predict(run: dict, input_path: Path, name: str) -> pd.DataFrame:
     return pd.read_csv(output, dtype={"patient_id": str})
 
 
+def test_a_file_with_one_input_column_is_refused(chowell_run: dict) -> None:
+    """One of the 18 input columns the mapping names (wrong file or delimiter): exit 2."""
+    test = pd.read_csv(chowell_run["folder"] / "test.csv")
+    path = chowell_run["root"] / "only_platelets.csv"
+    test[["SAMPLE_ID", "Platelets"]].head(60).to_csv(path, index=False)
+    done = subprocess.run(
+        [*_command("predictor"), "predict", "--model", chowell_run["model_uri"], "--input",
+         str(path), "--output", str(chowell_run["root"] / "only_platelets_pred.csv")],
+        cwd=chowell_run["root"], env=chowell_run["env"], capture_output=True, text=True,
+        timeout=300)
+    assert done.returncode == 2 and "only 1 of the 18 input columns" in done.stderr
+
+
 def test_logged_test_metrics_match_a_fresh_computation(chowell_run: dict) -> None:
     logged = _logged_metrics(chowell_run["uri"])
     saved = json.loads((chowell_run["out"] / "metrics.json").read_text())
@@ -119,7 +132,7 @@ def test_docs_quote_the_numbers_of_this_run(chowell_run: dict) -> None:
     ["SAMPLE_ID", "CancerType", "TMB", "Age", "Albumin"],
     ["SAMPLE_ID", "TMB", "NLR", "Drug"],                  # no cancer type
     ["CancerType", "TMB", "HED", "Systemic_therapy_history"],  # no id: rows are numbered
-    ["SAMPLE_ID", "Platelets"],
+    ["SAMPLE_ID", "Platelets", "TMB"],
 ])
 def test_predict_scores_a_file_with_a_subset_of_the_columns(chowell_run: dict,
                                                             columns: list[str]) -> None:

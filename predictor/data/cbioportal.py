@@ -13,7 +13,6 @@ import logging
 import os
 import re
 import shutil
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -21,7 +20,7 @@ import pandas as pd
 import pyarrow as pa
 
 from predictor.data import schema as S
-from predictor.data.cohort import Cohort
+from predictor.data.cohort import Cohort, outcomes_wanted
 from predictor.data.expression_io import (
     find_expression_profile,
     read_expression_table,
@@ -32,6 +31,7 @@ from predictor.data.lines import physical_line
 from predictor.data.mappings import numeric_extras, schema_first
 from predictor.data.tables import CBIO_NULL_VALUES, read_arrow, read_delimited, write_delimited
 from predictor.errors import InputError
+from predictor.files import temp_dir_beside
 
 log = logging.getLogger(__name__)
 
@@ -133,7 +133,7 @@ def read_cbioportal(folder: Path, *, panel_sizes: dict | None = None) -> Cohort:
             samples = _panels_from_matrix(samples, panel_path)
     if "cancer_type" not in clinical.columns or clinical["cancer_type"].isna().any():
         clinical = _fill_cancer_type(clinical, study)
-    numeric_extras(clinical)
+    clinical = numeric_extras(clinical)
     clinical = schema_first(clinical)
     tables: dict = {"clinical": clinical, "samples": samples, "outcomes": outcomes}
     maf = _find_mutation_file(folder)
@@ -273,23 +273,32 @@ def _split_patients(patients: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame 
     for name in YES_NO_CLINICAL:  # cBioPortal studies spell binary attributes YES/NO
         if name in clinical.columns:
             clinical[name] = _codes(patients, clinical_cols[name], YES_NO, status=False)
-    outcomes = pd.DataFrame({"patient_id": patients["PATIENT_ID"]})
-    for name, attr in outcome_cols.items():
-        outcomes[name] = _outcome_values(patients, attr)
+    wanted = outcomes_wanted()  # prediction neither parses nor checks outcome columns
+    outcome_values = {"patient_id": patients["PATIENT_ID"]}
+    if wanted:
+        outcome_values.update((name, _outcome_values(patients, attr))
+                              for name, attr in outcome_cols.items())
+    extras = {}  # collected, then joined once: column-by-column inserts are quadratic
     for attr in rest:
         if attr == "PATIENT_ID":
             continue
         if attr.startswith(OUTCOME_PREFIX):
-            outcomes[attr[len(OUTCOME_PREFIX):].lower()] = patients[attr]
+            outcome_values[attr[len(OUTCOME_PREFIX):].lower()] = patients[attr]
         elif OUTCOME_LIKE.search(attr):
-            outcomes[attr.lower()] = patients[attr]
+            outcome_values[attr.lower()] = patients[attr]
         else:
-            clinical[attr.lower()] = patients[attr]
+            extras[attr.lower()] = patients[attr]
+    if extras:
+        extra = pd.DataFrame(extras, index=patients.index)
+        clinical = pd.concat([clinical.drop(columns=[c for c in extra.columns
+                                                     if c in clinical.columns]), extra], axis=1)
+    outcomes = pd.DataFrame(outcome_values if wanted else
+                            {"patient_id": patients["PATIENT_ID"]})
     clinical.attrs = {**attrs, "source_columns": _source_names(clinical_cols, clinical)}
     outcomes.attrs = {**attrs, "source_columns": _source_names(outcome_cols, outcomes)}
     has_outcomes = len(outcomes.columns) > 1
     if has_outcomes:
-        numeric_extras(outcomes, skip=S.OUTCOMES.names)
+        outcomes = numeric_extras(outcomes, skip=S.OUTCOMES.names)
     return clinical, (outcomes if has_outcomes else None)
 
 
@@ -543,8 +552,7 @@ def write_cbioportal(
     if out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())):
         raise InputError("output folder exists and is not empty; choose a new folder",
                          file=out_dir)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", suffix=".tmp", dir=out_dir.parent))
+    tmp = temp_dir_beside(out_dir)
     try:
         _write_study(cohort, tmp, extra_files or {})
         if out_dir.exists():

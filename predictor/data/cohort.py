@@ -21,6 +21,24 @@ from predictor.errors import InputError
 
 OPTIONAL_TABLES = ("mutations", "cna", "clones", "tme", "ctdna", "segments")
 _SET_ASIDE: ContextVar[list[dict] | None] = ContextVar("outcomes_set_aside", default=None)
+_IGNORED: ContextVar[bool] = ContextVar("outcomes_ignored", default=False)
+
+
+@contextlib.contextmanager
+def outcomes_ignored() -> Iterator[None]:
+    """Within the block, readers neither parse nor check outcome columns and cohorts have no
+    outcomes. Used by ``predictor predict``: prediction never uses outcomes, so a partial or
+    odd outcome column (an event without a time, ``Response=2``) must not stop it."""
+    token = _IGNORED.set(True)
+    try:
+        yield
+    finally:
+        _IGNORED.reset(token)
+
+
+def outcomes_wanted() -> bool:
+    """False inside :func:`outcomes_ignored` (readers skip outcome columns)."""
+    return not _IGNORED.get()
 
 
 @contextlib.contextmanager
@@ -66,6 +84,8 @@ class Cohort:
         """Build a cohort from long tables (``patient_id`` a column, not yet the index)."""
         clinical = tables.pop("clinical")
         outcomes = tables.pop("outcomes", None)
+        if not outcomes_wanted():
+            outcomes = None
         if validate:
             clinical = S.coerce_and_check(clinical, S.CLINICAL)
             if outcomes is not None:

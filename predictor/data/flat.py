@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from predictor.data.cohort import Cohort
+from predictor.data.cohort import Cohort, outcomes_ignored
 from predictor.data.expression import Expression
 from predictor.data.mappings import FlatMapping, apply_mapping, load_mapping, unmap_cohort
 from predictor.data.tables import (  # noqa: F401 - re-exported: the readers' old import path
@@ -45,7 +45,31 @@ def check_flat_path(path: Path) -> Path:
                          f"{', '.join(FLAT_SUFFIXES)})", file=path)
     if path.stat().st_size == 0:
         raise InputError("file is empty", file=path)
+    if not is_parquet(path):
+        check_delimiter(path)
     return path
+
+
+DELIMITER_NAMES = {",": "comma", "\t": "tab", ";": "semicolon", "|": "pipe"}
+
+
+def check_delimiter(path: Path) -> None:
+    """Refuse a CSV/TSV whose header is split by another delimiter than its suffix says (a
+    semicolon CSV from a European spreadsheet would otherwise be read as one column)."""
+    expected = delimiter_of(path)
+    with open(path, "rb") as handle:
+        head = handle.read(1 << 16)
+    lines = head.decode("utf-8", errors="replace").lstrip("\ufeff").splitlines()
+    header = next((line for line in lines if line.strip() and not line.startswith("#")), "")
+    if expected in header:
+        return
+    counts = {d: header.count(d) for d in DELIMITER_NAMES if d != expected}
+    found = max(counts, key=lambda d: counts[d])
+    if counts[found]:
+        raise InputError(f"the header is {DELIMITER_NAMES[found]}-separated, but a "
+                         f"{path.suffix} file is read as {DELIMITER_NAMES[expected]}-separated "
+                         f"(save it {DELIMITER_NAMES[expected]}-separated"
+                         f"{' or as .tsv' if found == chr(9) else ''})", file=path, line=1)
 
 
 def read_flat_table(path: Path, keep_text: Iterable[str] = ()) -> pd.DataFrame:
@@ -129,6 +153,10 @@ def cohort_from_frame(frame: pd.DataFrame, mapping: FlatMapping | dict | str | P
 def _cohort_from_flat(table: pd.DataFrame, mapping: FlatMapping | None, *,
                       name: str | None = None, outcomes: bool = True,
                       expression: Expression | None = None, chunk: bool = False) -> Cohort:
+    if not outcomes:
+        with outcomes_ignored():
+            return _cohort_from_flat(table, mapping, name=name, expression=expression,
+                                     chunk=chunk)
     tables = apply_mapping(table, mapping)
     if not outcomes:
         tables.pop("outcomes", None)

@@ -20,6 +20,7 @@ import pandas as pd
 import yaml
 
 from predictor.data import schema as S
+from predictor.data.cohort import outcomes_wanted
 from predictor.errors import InputError
 from predictor.plain import plain
 
@@ -58,7 +59,7 @@ class FlatMapping:
     def from_dict(cls, data: Mapping, *, source: str | None = None) -> FlatMapping:
         """Build and check a mapping from a plain dict (e.g. parsed YAML)."""
         known = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - known)
+        unknown = sorted(str(k) for k in set(data) - known)
         if unknown:
             raise InputError(f"unknown mapping key(s) {', '.join(unknown)} "
                              f"(known: {', '.join(sorted(known))})", file=source)
@@ -68,7 +69,11 @@ class FlatMapping:
             if not isinstance(value, Mapping):
                 raise InputError(f"mapping key {key!r} must be a mapping", file=source)
             kw[key] = {k: (dict(v) if isinstance(v, Mapping) else v) for k, v in value.items()}
-        kw["features"] = tuple(kw.get("features") or ())
+        features = kw.get("features") or ()
+        if isinstance(features, str) or not isinstance(features, list | tuple):
+            raise InputError("mapping key 'features' must be a list of column names",
+                             file=source)
+        kw["features"] = tuple(features)
         kw["expression"] = _expression_entry(kw.get("expression"), source)
         mapping = cls(**kw)
         mapping.check(source)
@@ -78,6 +83,23 @@ class FlatMapping:
         """Mapped names must be schema columns; the id column must be named."""
         if not self.id_column:
             raise InputError("mapping needs an 'id_column'", file=source)
+        names = [("id_column", self.id_column), ("regimen_column", self.regimen_column),
+                 ("cohort_column", self.cohort_column)]
+        names += [(f"columns: {k}", v) for k, v in self.columns.items()]
+        names += [(f"outcomes: {k}", v) for k, v in self.outcomes.items()]
+        names += [("features", v) for v in self.features]
+        for key, value in names:  # a column name is text (YAML may give a number or a list)
+            if value is not None and not (isinstance(value, str) and value.strip()):
+                raise InputError(f"mapping {key!r} must be a column name, not {value!r}",
+                                 file=source)
+        for key, value in self.constants.items():
+            if isinstance(value, Mapping | list | tuple):
+                raise InputError(f"mapping 'constants: {key}' must be one value, not "
+                                 f"{value!r}", file=source)
+        for key, value in [*((f"value_maps: {k}", v) for k, v in self.value_maps.items()),
+                           ("regimen_map", self.regimen_map)]:
+            if not isinstance(value, Mapping):
+                raise InputError(f"mapping {key!r} must map codes to values", file=source)
         for name in self.columns:
             if name not in CLINICAL_NAMES:
                 raise InputError(f"mapping 'columns' names {name!r}, not a clinical schema "
@@ -151,7 +173,9 @@ def load_mapping(mapping: FlatMapping | Mapping | str | Path | None) -> FlatMapp
         if not path.is_file():
             raise InputError("mapping file not found", file=path)
         try:
-            data = yaml.safe_load(path.read_text())
+            data = yaml.safe_load(path.read_bytes().decode("utf-8"))
+        except UnicodeDecodeError:
+            raise InputError("mapping is not UTF-8 text", file=path) from None
         except yaml.YAMLError as error:
             line = getattr(getattr(error, "problem_mark", None), "line", None)
             raise InputError("mapping is not valid YAML", file=path,
@@ -207,6 +231,29 @@ def _column(table: pd.DataFrame, name: str) -> pd.Series:
     return table[name].reset_index(drop=True)
 
 
+MIN_PRESENT = 2  # mapped input columns a file must hold (when its mapping names 3 or more)
+
+
+def check_mapped_present(table: pd.DataFrame, mapping: FlatMapping) -> None:
+    """A file holding none or one of the input columns its mapping names is an error (wrong
+    file, wrong mapping, or a wrong delimiter made one column of all), not a warning: its
+    patients would all get nearly the same prediction. A hospital export with a few of the
+    columns is still scored (absent inputs are NaN, with one warning)."""
+    names = list(dict.fromkeys([*mapping.columns.values(), *mapping.features,
+                                *(c for c in (mapping.regimen_column, mapping.cohort_column)
+                                  if c)]))
+    names = [n for n in names if n != mapping.id_column]
+    if len(names) < 3:
+        return
+    present = [n for n in names if n in table.columns]
+    if len(present) < MIN_PRESENT:
+        absent = [n for n in names if n not in table.columns]
+        shown = ", ".join(repr(n) for n in absent[:5]) + (", ..." if len(absent) > 5 else "")
+        raise InputError(f"only {len(present)} of the {len(names)} input columns the mapping "
+                         f"names are in the file (absent: {shown}); wrong file, mapping or "
+                         "delimiter?", file=table.attrs.get("source"), column=absent[0])
+
+
 def apply_mapping(table: pd.DataFrame, mapping: FlatMapping | None) -> dict[str, pd.DataFrame]:
     """``clinical`` (and ``outcomes`` when the file has any) tables, ``patient_id`` a column."""
     if mapping is None:
@@ -219,6 +266,7 @@ def apply_mapping(table: pd.DataFrame, mapping: FlatMapping | None) -> dict[str,
             "%s: no patient id column %r; patients are numbered by row (1, 2, ...)",
             source or "flat table", mapping.id_column)
         ids = pd.Series([str(i) for i in range(1, len(table) + 1)], dtype="string")
+    check_mapped_present(table, mapping)
     clinical = pd.DataFrame({"patient_id": ids})
     for name, src in mapping.columns.items():
         if src not in table.columns:
@@ -244,12 +292,13 @@ def apply_mapping(table: pd.DataFrame, mapping: FlatMapping | None) -> dict[str,
     for src in mapping.features:
         if src in table.columns and src not in clinical.columns:
             clinical[src] = _column(table, src)
-    numeric_extras(clinical)
+    clinical = numeric_extras(clinical)
     clinical.attrs["source_columns"] = {"patient_id": mapping.id_column, **mapping.columns}
     if mapping.regimen_column:
         clinical.attrs["source_columns"]["regimen"] = mapping.regimen_column
     tables = {"clinical": schema_first(clinical)}
-    present = {n: s for n, s in mapping.outcomes.items() if s in table.columns}
+    present = {n: s for n, s in mapping.outcomes.items()
+               if s in table.columns and outcomes_wanted()}
     if present:
         outcomes = pd.DataFrame({"patient_id": clinical["patient_id"]})
         for name, src in present.items():
@@ -265,6 +314,9 @@ def apply_mapping(table: pd.DataFrame, mapping: FlatMapping | None) -> dict[str,
 def _split_schema_named(table: pd.DataFrame) -> dict[str, pd.DataFrame]:
     """A table already in schema names: outcome columns apart, the rest clinical."""
     outcome_cols = [c for c in table.columns if c in OUTCOME_NAMES]
+    if not outcomes_wanted():  # prediction: outcome columns are dropped unread
+        table = table.drop(columns=outcome_cols)
+        outcome_cols = []
     clinical = table.drop(columns=outcome_cols).reset_index(drop=True)
     if "patient_id" not in clinical.columns:
         names = [str(c) for c in table.columns]
@@ -275,34 +327,39 @@ def _split_schema_named(table: pd.DataFrame) -> dict[str, pd.DataFrame]:
                          f"{hint}", file=table.attrs.get("source"),
                          column="patient_id")
     clinical["patient_id"] = clinical["patient_id"].astype("string")
-    numeric_extras(clinical)
+    clinical = numeric_extras(clinical)
     tables = {"clinical": clinical}
     if outcome_cols:
         tables["outcomes"] = table[["patient_id", *outcome_cols]].reset_index(drop=True)
     return tables
 
 
-def numeric_extras(table: pd.DataFrame, skip: list[str] | None = None) -> None:
-    """Columns beyond the schema (in place): float64 when every value parses, else text."""
-    skip = S.CLINICAL.names if skip is None else skip
-    clinical = table
-    for name in clinical.columns:
-        if name in skip:
+def numeric_extras(table: pd.DataFrame, skip: list[str] | None = None) -> pd.DataFrame:
+    """``table`` with its columns beyond the schema float64 when every value parses, else
+    text (a new frame, same column order and attrs; callers use the returned frame)."""
+    skip = set(S.CLINICAL.names if skip is None else skip)
+    bare = table.copy(deep=False)
+    bare.attrs = {}  # pandas deep-copies attrs into every column it hands out
+    columns: list[pd.Series] = []
+    changed = False
+    for name, col in bare.items():
+        if name in skip or col.dtype == "float64":
+            columns.append(col)
             continue
-        col = clinical[name]
-        if pd.api.types.is_bool_dtype(col):
-            clinical[name] = col.astype("float64")
-            continue
-        if pd.api.types.is_numeric_dtype(col):
-            clinical[name] = col.astype("float64")
+        changed = True
+        if pd.api.types.is_bool_dtype(col) or pd.api.types.is_numeric_dtype(col):
+            columns.append(col.astype("float64"))
             continue
         text = col.astype("string").str.strip()
         text = text.mask(text == "", pd.NA)
         numbers = pd.to_numeric(text, errors="coerce")
-        if bool((numbers.notna() == text.notna()).all()):  # all-missing -> NaN floats
-            clinical[name] = numbers.astype("float64")
-        else:
-            clinical[name] = text
+        columns.append(numbers.astype("float64")  # all-missing -> NaN floats
+                       if bool((numbers.notna() == text.notna()).all()) else text)
+    # One concat (or none): setting 10,000 columns one by one is quadratic in the columns.
+    out = pd.concat(columns, axis=1) if changed and columns else bare
+    out.columns = table.columns
+    out.attrs = dict(table.attrs)
+    return out
 
 
 def schema_first(clinical: pd.DataFrame) -> pd.DataFrame:

@@ -57,7 +57,7 @@ def pool_cohorts(cohorts: Sequence[Cohort], sources: Sequence[str | Path] | None
                        labels, sources, "sample")
     clinical = _stack([_tagged(c.clinical, label)
                        for c, label in zip(cohorts, labels, strict=True)]).reset_index()
-    numeric_extras(clinical)  # an extra column numeric in one study and text in another
+    clinical = numeric_extras(clinical)  # an extra column numeric in one study and text in another
     clinical = _by_patient(S.coerce_and_check(schema_first(clinical), S.CLINICAL))
     parts = [c.outcomes for c in cohorts if c.outcomes is not None]
     outcomes = None

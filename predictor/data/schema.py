@@ -261,6 +261,42 @@ def _where(df: pd.DataFrame, row_positions: Sequence[int]) -> tuple[str | None, 
     return source, pos + 1
 
 
+# Larger magnitudes are no measurement of a patient or a tumour (genomic positions are < 1e10,
+# TPM < 1e7): a file giving them (1e308, inf) has an error, and scoring it would be silent.
+MAX_ABS = 1e15
+
+
+def show(value: object) -> str:
+    """A value as the user wrote it: ``-3.5`` or ``'abc'``, never ``np.float64(-3.5)``."""
+    if isinstance(value, bool | np.bool_):
+        return str(bool(value))
+    if isinstance(value, int | np.integer):
+        return str(int(value))
+    if isinstance(value, float | np.floating):
+        number = float(value)
+        return str(int(number)) if number.is_integer() and abs(number) < 1e15 else repr(number)
+    return repr(str(value)) if isinstance(value, str) else repr(value)
+
+
+def impossible(values: pd.Series) -> np.ndarray:
+    """Mask of non-finite (inf, -inf) or impossibly large numbers (see :data:`MAX_ABS`)."""
+    numbers = values.to_numpy(dtype="float64", na_value=np.nan)
+    with np.errstate(invalid="ignore"):
+        return ~np.isnan(numbers) & ~(np.abs(numbers) <= MAX_ABS)
+
+
+def check_possible(df: pd.DataFrame, schema: TableSchema, values: pd.Series,
+                   column: str) -> None:
+    """One rule for every numeric column (schema and pass-through alike): ``inf``, ``-inf``
+    and magnitudes beyond :data:`MAX_ABS` fail with file, line and column."""
+    bad = impossible(values)
+    if bad.any():
+        positions = np.flatnonzero(bad)
+        fail_at(df, schema, positions, column,
+                f"impossible value {show(values.iloc[positions[0]])} (not finite or beyond "
+                f"{MAX_ABS:g} in magnitude)")
+
+
 def fail_at(df: pd.DataFrame, schema: TableSchema, positions, column: str, message: str):
     """Raise the one-line InputError for rows ``positions`` of ``df`` (file, line, column as
     the user's file names them); readers use it for their own checks too."""
@@ -296,6 +332,17 @@ def coerce_and_check(df: pd.DataFrame, schema: TableSchema) -> pd.DataFrame:
         if col.name not in out.columns:
             continue
         out[col.name] = _coerce_column(out, schema, col)
+    known = set(schema.names)
+    extra = [i for i, (name, dtype) in enumerate(out.dtypes.items())
+             if name not in known and pd.api.types.is_float_dtype(dtype)]
+    if extra:  # pass-through feature columns: the same rule for numbers, checked at once
+        numbers = out.iloc[:, extra].to_numpy(dtype="float64", na_value=np.nan)
+        with np.errstate(invalid="ignore"):
+            bad = ~np.isnan(numbers) & ~(np.abs(numbers) <= MAX_ABS)
+        if bad.any():
+            _row, col = np.argwhere(bad)[0]
+            name = str(out.columns[extra[col]])
+            check_possible(out, schema, out[name], name)
     if schema.key and all(k in out.columns for k in schema.key) and len(out):
         dup = out.duplicated(list(schema.key), keep="first").to_numpy()
         if dup.any():
@@ -326,18 +373,19 @@ def _coerce_column(df: pd.DataFrame, schema: TableSchema, col: Column) -> pd.Ser
                 positions = np.flatnonzero(bad)
                 fail_at(df, schema, positions, col.name,
                       f"expected a number, got {text.iloc[positions[0]]!r}")
+        check_possible(df, schema, values, col.name)
         if col.dtype in ("int", "binary"):
             frac = (values.notna() & (values != np.floor(values))).to_numpy()
             if frac.any():
                 positions = np.flatnonzero(frac)
                 fail_at(df, schema, positions, col.name,
-                      f"expected a whole number, got {values.iloc[positions[0]]!r}")
+                      f"expected a whole number, got {show(values.iloc[positions[0]])}")
         if col.dtype == "binary":
             bad = (values.notna() & ~values.isin([0, 1])).to_numpy()
             if bad.any():
                 positions = np.flatnonzero(bad)
                 fail_at(df, schema, positions, col.name,
-                      f"expected 0 or 1, got {values.iloc[positions[0]]!r}")
+                      f"expected 0 or 1, got {show(values.iloc[positions[0]])}")
     if not col.nullable or (col.required and col.dtype == "str"):
         nulls = values.isna().to_numpy()
         if nulls.any():
@@ -349,7 +397,7 @@ def _coerce_column(df: pd.DataFrame, schema: TableSchema, col: Column) -> pd.Ser
             allowed = ", ".join(map(str, col.allowed[:12]))
             more = ", ..." if len(col.allowed) > 12 else ""
             fail_at(df, schema, positions, col.name,
-                  f"unknown value {values.iloc[positions[0]]!r} (allowed: {allowed}{more})")
+                  f"unknown value {show(values.iloc[positions[0]])} (allowed: {allowed}{more})")
     if col.min is not None or col.max is not None:
         numeric = values.astype("float64")
         low = numeric < col.min if col.min is not None else pd.Series(False, index=values.index)
@@ -358,7 +406,7 @@ def _coerce_column(df: pd.DataFrame, schema: TableSchema, col: Column) -> pd.Ser
         if bad.any():
             positions = np.flatnonzero(bad)
             fail_at(df, schema, positions, col.name,
-                  f"value {numeric.iloc[positions[0]]!r} outside [{col.min}, {col.max}]")
+                  f"value {show(numeric.iloc[positions[0]])} outside [{col.min}, {col.max}]")
     if col.dtype == "int" or col.dtype == "binary":
         return values.astype("Int64")
     return values
@@ -461,7 +509,7 @@ def check_references(
     if bad.any():
         positions = np.flatnonzero(bad)
         fail_at(child, child_schema, positions, column,
-              f"{values.iloc[positions[0]]!r} is not in the {parent_name} table")
+              f"{show(values.iloc[positions[0]])} is not in the {parent_name} table")
 
 
 def describe_schema() -> str:

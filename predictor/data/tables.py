@@ -125,12 +125,21 @@ def read_delimited(
 
 def trim_text(table: pa.Table) -> pa.Table:
     """Strip whitespace from text columns and make blank cells missing, in Arrow (fast)."""
-    for i, (name, dtype) in enumerate(zip(table.column_names, table.schema.types, strict=True)):
+    columns = list(table.columns)  # rebuilt once: set_column per column is quadratic
+    changed = False
+    for i, dtype in enumerate(table.schema.types):
         if _is_text(dtype):
-            trimmed = pc.utf8_trim_whitespace(table.column(i))
+            trimmed = pc.utf8_trim_whitespace(columns[i])
             blank = pc.equal(pc.utf8_length(trimmed), 0)
-            table = table.set_column(i, name, pc.if_else(blank, pa.scalar(None, dtype), trimmed))
-    return table
+            columns[i] = pc.if_else(blank, pa.scalar(None, dtype), trimmed)
+            changed = True
+    return _rebuilt(table, columns) if changed else table
+
+
+def _rebuilt(table: pa.Table, columns: list) -> pa.Table:
+    """``table`` with its columns replaced (same names and metadata), in one step."""
+    return pa.Table.from_arrays(columns, names=table.column_names,
+                                metadata=table.schema.metadata)
 
 
 def read_arrow(
@@ -309,14 +318,17 @@ def read_parquet(path: Path) -> pa.Table:
 
 def numbers_as_float(table: pa.Table, keep_text: set[str]) -> pa.Table:
     """Text columns that parse entirely as numbers -> float64 (others stay text)."""
+    columns = list(table.columns)  # rebuilt once: set_column per column is quadratic
+    changed = False
     for i, (name, dtype) in enumerate(zip(table.column_names, table.schema.types, strict=True)):
         if name in keep_text or not _is_text(dtype):
             continue
         try:
-            table = table.set_column(i, name, pc.cast(table.column(i), pa.float64()))
+            columns[i] = pc.cast(columns[i], pa.float64())
+            changed = True
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
             continue
-    return table
+    return _rebuilt(table, columns) if changed else table
 
 
 def delimiter_of(path: Path) -> str:

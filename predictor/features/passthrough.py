@@ -17,18 +17,27 @@ import numpy as np
 import pandas as pd
 
 from predictor.data.cohort import Cohort
+from predictor.errors import InputError
 from predictor.features.base import FeatureFamily, safe_name
 from predictor.features.clinical import encode_categories
 
 logger = logging.getLogger(__name__)
 
 
-def find_column(columns: pd.Index, name: str) -> str | None:
-    """``name`` in ``columns``, exactly or else case-insensitively."""
+def find_column(columns: pd.Index, name: str, lowered: dict[str, str] | None = None
+                ) -> str | None:
+    """``name`` in ``columns``, exactly or else case-insensitively (``lowered``: the
+    lower-cased names of ``columns``, built once by a caller that looks up many names)."""
     if name in columns:
         return name
-    lowered = {str(c).lower(): str(c) for c in columns}
+    if lowered is None:
+        lowered = lowered_names(columns)
     return lowered.get(str(name).lower())
+
+
+def lowered_names(columns: pd.Index) -> dict[str, str]:
+    """Lower-cased column name -> column name (the last of names equal but for case)."""
+    return {str(c).lower(): str(c) for c in columns}
 
 
 class PassthroughFeatures(FeatureFamily):
@@ -51,15 +60,19 @@ class PassthroughFeatures(FeatureFamily):
         self.categories_: dict[str, list[str]] = {}
         names: list[str] = []
         missing = []
+        lowered = lowered_names(clinical.columns)
         for name in self.columns or []:
-            found = find_column(clinical.columns, name)
+            found = find_column(clinical.columns, name, lowered)
             if found is None:
                 missing.append(str(name))
                 continue
             values = clinical[found]
             numeric = pd.to_numeric(values, errors="coerce")
+            text = (numeric.isna() & values.notna()).to_numpy()
             is_text = _value_map(self.value_maps, name) is None and (
-                str(name).lower() in forced or bool((numeric.isna() & values.notna()).any()))
+                str(name).lower() in forced or bool(text.any()))
+            if is_text and str(name).lower() not in forced and numeric.notna().sum() > text.sum():
+                _not_a_number(clinical, found, text)  # a typo, not a text column
             if is_text:
                 self.categories_[str(name)] = sorted(
                     str(v) for v in values.dropna().astype("string").unique())
@@ -75,8 +88,9 @@ class PassthroughFeatures(FeatureFamily):
     def _compute(self, cohort: Cohort) -> pd.DataFrame:
         clinical = cohort.clinical
         out: dict[str, np.ndarray] = {}
+        lowered = lowered_names(clinical.columns)  # once: per column it is quadratic
         for column, name in zip(self.columns_, self.feature_names_, strict=True):
-            found = find_column(clinical.columns, column)
+            found = find_column(clinical.columns, column, lowered)
             if found is None:
                 continue  # reindexed to NaN by the base class
             value_map = _value_map(self.value_maps, column)
@@ -86,9 +100,24 @@ class PassthroughFeatures(FeatureFamily):
             elif column in self.categories_:
                 out[name] = encode_categories(clinical[found], self.categories_[column])
             else:
-                out[name] = pd.to_numeric(clinical[found], errors="coerce").to_numpy(
-                    dtype="float64", na_value=np.nan)
+                values = clinical[found]
+                numbers = pd.to_numeric(values, errors="coerce")
+                text = (numbers.isna() & values.notna()).to_numpy()
+                if text.any():  # 'high' in a numeric column is an error, as in albumin
+                    _not_a_number(clinical, found, text)
+                out[name] = numbers.to_numpy(dtype="float64", na_value=np.nan)
         return pd.DataFrame(out, index=clinical.index)
+
+
+def _not_a_number(clinical: pd.DataFrame, column: str, text: np.ndarray) -> None:
+    """The one-line error for text in a numeric pass-through column (patient and column)."""
+    positions = np.flatnonzero(text)
+    value = clinical[column].iloc[positions[0]]
+    more = f" ({len(positions) - 1} more rows like it)" if len(positions) > 1 else ""
+    raise InputError(f"patient {str(clinical.index[positions[0]])!r}: expected a number, got "
+                     f"{str(value)!r}; the column's other values are numbers (list it under "
+                     f"'categorical' if it is a text column){more}",
+                     file=clinical.attrs.get("source"), column=str(column))
 
 
 def _value_map(value_maps: dict | None, column: str) -> dict[str, float] | None:

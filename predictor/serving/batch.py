@@ -109,10 +109,11 @@ def _check_input(path: Path) -> None:
 
 def _run_local(predictor, input_path: Path, output: Path, fmt: str, explain: int,
                batch_size: int, overwrite: bool = False) -> int:
+    from predictor.data.cohort import outcomes_ignored
     from predictor.data.readers import iter_cohorts, streamed_files
 
     mapping = predictor.manifest.get("input_mapping")
-    with PredictionWriter(output, fmt, overwrite) as writer, \
+    with outcomes_ignored(), PredictionWriter(output, fmt, overwrite) as writer, \
             _Progress(streamed_files(input_path, mapping)) as advance:
         for cohort in prefetch(iter_cohorts(input_path, mapping, batch_size)):
             frame = predictor.predict(cohort, explain=explain)

@@ -40,6 +40,7 @@ from predictor.models.io import read_json
 from predictor.plain import plain
 from predictor.serving import compiled as C
 from predictor.serving.inputs import used_inputs
+from predictor.serving.manifest_check import check_manifest_shape
 from predictor.serving.model_card import CARD_FILE, render_model_card
 from predictor.serving.predictor import Head, Predictor, model_matrix
 from predictor.serving.shift import PROFILE_FILE, ShiftMonitor, training_profile
@@ -282,6 +283,7 @@ def read_manifest(bundle_dir: Path) -> dict:
                          file=path) from None
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         raise InputError(f"not a {FORMAT} manifest", file=path)
+    check_manifest_shape(manifest, path)  # one line for an edited or damaged manifest
     if int(manifest.get("format_version", 0)) > FORMAT_VERSION:
         raise InputError(f"bundle format version {manifest.get('format_version')} is newer "
                          f"than this predictor reads ({FORMAT_VERSION})", file=path)
@@ -310,7 +312,11 @@ def load_bundle(uri: str | Path, backend: str = "compiled") -> Predictor:
         raise InputError(f"unknown backend {backend!r} (use 'compiled' or 'lightgbm')")
     bundle_dir, download = resolve_bundle_dir(uri)
     try:
-        predictor = load_bundle_dir(bundle_dir, backend=backend)
+        try:
+            predictor = load_bundle_dir(bundle_dir, backend=backend)
+        except (KeyError, TypeError, ValueError, AttributeError) as error:  # damaged contents
+            raise InputError(f"the bundle's files cannot be interpreted ({type(error).__name__}:"
+                             f" {str(error)[:120]})", file=bundle_dir / MANIFEST) from None
     except BaseException:
         if download is not None:
             shutil.rmtree(download, ignore_errors=True)

@@ -39,7 +39,7 @@ def score_partition(frame: pd.DataFrame, bundle_dir: str, backend: str, manifest
     if len(frame) == 0:
         return pd.DataFrame(columns=predictor.output_columns)
     cohort = cohort_from_frame(frame, predictor.manifest.get("input_mapping"), source=source,
-                               name="batch")
+                               name="batch", outcomes=False)
     return predictor.predict(cohort, explain=explain)
 
 

@@ -14,7 +14,6 @@ import logging
 import math
 import os
 import shutil
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +30,7 @@ from predictor.evaluation.external import (
     write_external_plots,
 )
 from predictor.evaluation.harness import EvalSettings
+from predictor.files import temp_dir_beside
 from predictor.serving.labelled import LabelledCohort, describe_label_rule, read_labelled
 
 log = logging.getLogger(__name__)
@@ -192,8 +192,7 @@ def run_evaluation(model_uri: str, input_path: str | Path, output_dir: str | Pat
                                       per_group=result.per_group, horizons=horizons,
                                       extra_sections=extra)
 
-    work = Path(tempfile.mkdtemp(prefix=f".{output_dir.name}.", suffix=".tmp",
-                                 dir=_parent(output_dir)))
+    work = temp_dir_beside(output_dir.expanduser().resolve())
     try:
         (work / "report.md").write_text(report(with_ids=True), encoding="utf-8")
         (work / "metrics.json").write_text(json.dumps(
@@ -242,12 +241,6 @@ def check_output_dir(output_dir: Path, input_path: Path) -> None:
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise InputError("output folder exists and is not empty; refusing to overwrite it",
                          file=output_dir)
-
-
-def _parent(path: Path) -> Path:
-    parent = path.expanduser().resolve().parent
-    parent.mkdir(parents=True, exist_ok=True)
-    return parent
 
 
 def _publish(work: Path, output_dir: Path) -> None:

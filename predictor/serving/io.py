@@ -8,6 +8,7 @@ deletes the temporary file, so a failed run never leaves a partial or stale pred
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import os
 import queue
 import tempfile
@@ -75,9 +76,14 @@ class PredictionWriter:
         self._schema: pa.Schema | None = None
 
     def __enter__(self) -> PredictionWriter:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp",
-                                   dir=self.path.parent)
+        from predictor.files import ensure_dir, unwritable
+
+        ensure_dir(self.path.parent)
+        try:
+            fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp",
+                                       dir=self.path.parent)
+        except OSError as error:  # a read-only folder: one line, not a traceback
+            raise unwritable(self.path.parent, error) from None
         os.close(fd)
         self._tmp = Path(tmp)
         return self
@@ -118,7 +124,9 @@ class PredictionWriter:
             raise InputError("output file appeared while predicting; not overwriting it",
                              file=self.path)
         assert self._tmp is not None
-        os.chmod(self._tmp, 0o644)  # mkstemp files are private; predictions are for sharing
+        from predictor.files import file_mode
+
+        os.chmod(self._tmp, file_mode())  # mkstemp files are private; predictions are shared
         os.replace(self._tmp, self.path)
         self._tmp = None
         return self.path
@@ -187,7 +195,9 @@ def prefetch(items: Iterator[T], depth: int = 1) -> Iterator[T]:
         except BaseException as error:  # forwarded to the consumer
             put(_Failure(error))
 
-    worker = threading.Thread(target=produce, name="predictor-prefetch", daemon=True)
+    context = contextvars.copy_context()  # e.g. outcomes_ignored() holds in the producer too
+    worker = threading.Thread(target=context.run, args=(produce,), name="predictor-prefetch",
+                              daemon=True)
     worker.start()
     try:
         while True:

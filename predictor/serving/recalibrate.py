@@ -30,7 +30,6 @@ import logging
 import math
 import os
 import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -248,12 +247,12 @@ def _write_bundle(parent_dir: Path, output: Path, manifest: dict, update: Update
                   hazard, record: dict) -> None:
     """Copy the parent's verified files, replace the calibration (and baseline), write a new
     manifest and model card; built next to ``output`` and renamed into place at the end."""
+    from predictor.files import temp_dir_beside
     from predictor.plain import plain
     from predictor.serving.bundle import MANIFEST, hash_tree, make_readable
     from predictor.serving.model_card import CARD_FILE, render_model_card
 
-    output.parent.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=f".{output.name}.", suffix=".tmp", dir=output.parent))
+    work = temp_dir_beside(output)
     try:
         for rel in manifest.get("files") or {}:
             if rel == CARD_FILE:

@@ -89,8 +89,10 @@ class CohortData:
                  test_path: str | None = None, cohort_column: str | None = None,
                  truth_file: str | None = None, stratify_column: str = "cancer_type",
                  robustness_groups: Mapping[str, list[str]] | None = None,
-                 simulate: Mapping[str, int] | None = None) -> None:
+                 simulate: Mapping[str, int] | None = None,
+                 drop_incomplete_outcomes: bool = False) -> None:
         self.path = path
+        self.drop_incomplete_outcomes = bool(drop_incomplete_outcomes)
         self.mapping = mapping
         self.response_rule = ResponseRule.from_mapping(response_rule or {})
         self.relapse_endpoint = str(relapse_endpoint)
@@ -110,9 +112,42 @@ class CohortData:
             return resolve_path(self.mapping)
         return None if self.mapping is None else dict(self.mapping)
 
+    def check_paths(self) -> None:
+        """Fail in one line before anything is created (tracking store, experiment) when
+        ``data.path`` or ``data.test_path`` is unset or does not exist."""
+        if not (self.simulate and self.path in (None, "")):
+            paths = cohort_paths(self.path)
+            if paths is None:
+                raise InputError("data.path is not set (a cBioPortal folder or a flat table, "
+                                 "or a list of them to pool)")
+            for path in [paths] if isinstance(paths, Path) else paths:
+                if not path.exists():
+                    raise InputError("no such file or folder (data.path)", file=path)
+        test_path = resolve_path(self.test_path)
+        if test_path is not None and not test_path.exists():
+            raise InputError("no such file or folder (data.test_path)", file=test_path)
+
+    def read(self, path: Path | list[Path], mapping: Any) -> Cohort:
+        """One cohort; with ``drop_incomplete_outcomes`` unusable outcome values (an event
+        without a time, a negative time, a response code outside the schema) are blanked for
+        that endpoint and counted in one warning, instead of failing the run."""
+        from predictor.data.cohort import outcomes_set_aside
+        from predictor.data.readers import read_cohort
+
+        if not self.drop_incomplete_outcomes:
+            return read_cohort(path, mapping=mapping)
+        with outcomes_set_aside() as found:
+            cohort = read_cohort(path, mapping=mapping)
+        if found:
+            patients = len({r["patient_id"] for r in found})
+            reasons = sorted({r["reason"] for r in found})
+            log.warning("data.drop_incomplete_outcomes: %d outcome value(s) of %d patient(s) "
+                        "set aside (%s)", len(found), patients, "; ".join(reasons[:3]))
+        cohort.meta["outcomes_set_aside"] = len(found)
+        return cohort
+
     def load(self, seed: int, heads: Mapping[str, bool] | None = None) -> TrainingData:
         """Read (or simulate) the cohort and split off the held-out test part."""
-        from predictor.data.readers import read_cohort
         from predictor.data.truth import indexed_truth, read_truth
 
         mapping = self.mapping_arg()
@@ -128,13 +163,13 @@ class CohortData:
             if path is None:
                 raise InputError("data.path is not set (a cBioPortal folder or a flat table, or a "
                                  "list of them to pool)")
-            cohort = read_cohort(path, mapping=mapping)
+            cohort = self.read(path, mapping)
         truth_path = resolve_path(self.truth_file)
         if truth_path is not None:
             truth = read_truth(truth_path)
         test_path = resolve_path(self.test_path)
         if test_path is not None:
-            test = read_cohort(test_path, mapping=mapping)
+            test = self.read(test_path, mapping)
             overlap = test.patient_ids.intersection(cohort.patient_ids)
             if len(overlap):  # row ids restart in each file of some studies (e.g. Chowell's)
                 log.warning("%d patient id(s) appear in both the training and the test file; "

@@ -23,6 +23,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from predictor.errors import InputError
 from predictor.evaluation import harness as H
+from predictor.files import ensure_dir
 from predictor.training.bundle import save_model_bundle
 from predictor.training.learners import enabled_heads, make_feature_factory, make_learners
 from predictor.training.report import write_run_files
@@ -35,11 +36,12 @@ def run_training(cfg: DictConfig, output_dir: Path | None = None) -> TrainingRes
     """Train, evaluate, save and log one composed config; the metric for sweepers."""
     check_objective_name(cfg)
     output_dir = Path(output_dir) if output_dir is not None else hydra_output_dir()
-    output_dir.mkdir(parents=True, exist_ok=True)
     seed, heads = int(cfg.seed), enabled_heads(cfg)
+    data_spec = instantiate(cfg.data)
+    data_spec.check_paths()  # before the store and the output folder are created
+    ensure_dir(output_dir)
     check_store(cfg.tracking)
 
-    data_spec = instantiate(cfg.data)
     plan = instantiate(cfg.evaluation)
     learners = make_learners(cfg)
     make_features = make_feature_factory(cfg)

@@ -251,7 +251,8 @@ def test_file_without_the_id_column_gets_row_numbers(tmp_path: Path,
 
 def test_chowell_mapping_scores_a_file_without_cancer_type(tmp_path: Path) -> None:
     path = tmp_path / "thin.csv"
-    pd.DataFrame({"SAMPLE_ID": [1, 2], "TMB": [3.0, 12.5]}).to_csv(path, index=False)
+    pd.DataFrame({"SAMPLE_ID": [1, 2], "TMB": [3.0, 12.5], "Age": [60, 70]}
+                 ).to_csv(path, index=False)  # one input column alone is refused
     cohort = read_cohort(path, CHOWELL_MAPPING)
     assert cohort.clinical["cancer_type"].tolist() == ["Unknown", "Unknown"]
     assert cohort.clinical["TMB"].tolist() == [3.0, 12.5]
