@@ -185,6 +185,8 @@ def run_recalibration(model_uri: str, input_path: str | Path, output: str | Path
                f"{after['calibration_intercept']:.3f} on the {int(has.sum())} local labelled "
                "patients, in-sample)")
     if register:
+        from predictor.serving.pyfunc_model import PYFUNC_CODE, rows_to_cohort
+        from predictor.serving.trust import bundle_manifest_sha256
         from predictor.tracking.evaluation_logging import register_recalibrated
 
         uri = register_recalibrated(
@@ -194,7 +196,8 @@ def run_recalibration(model_uri: str, input_path: str | Path, output: str | Path
             params={"method": method, "relapse": relapse, "input_name": input_path.name,
                     "n_labelled": int(has.sum())},
             data_fingerprint=cohort.fingerprint(), patient_ids=cohort.patient_ids,
-            cohort=cohort, predictor=new)
+            cohort=cohort, predictor=new, model_code=PYFUNC_CODE, rows_to_cohort=rows_to_cohort,
+            manifest_sha256=bundle_manifest_sha256(output))
         message += f"\nmodel_uri: {uri}"
     return message
 
@@ -240,6 +243,7 @@ def _write_bundle(parent_dir: Path, output: Path, manifest: dict, update: Update
     from predictor.plain import plain
     from predictor.serving.bundle import MANIFEST, hash_tree, make_readable
     from predictor.serving.model_card import CARD_FILE, render_model_card
+    from predictor.serving.trust import sign_bundle
 
     output.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=f".{output.name}.", suffix=".tmp", dir=output.parent))
@@ -250,6 +254,9 @@ def _write_bundle(parent_dir: Path, output: Path, manifest: dict, update: Update
             target = work / rel
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(parent_dir / rel, target)
+            if _sha256(target) != manifest["files"][rel]:  # changed since it was verified
+                raise InputError("parent bundle file changed while it was copied",
+                                 file=parent_dir / rel)
         response_dir = work / manifest["head_info"]["response"]["dir"]
         write_json_atomic(response_dir / "calibration.json", update.calibrator.to_dict())
         state = read_json(response_dir / "response.json")
@@ -273,6 +280,7 @@ def _write_bundle(parent_dir: Path, output: Path, manifest: dict, update: Update
         write_text_atomic(work / CARD_FILE, render_model_card(new))
         new["files"] = hash_tree(work)
         write_text_atomic(work / MANIFEST, yaml.safe_dump(plain(new), sort_keys=False))
+        sign_bundle(work)  # written here from a trusted parent: trusted here
         make_readable(work)
         if output.is_dir():
             output.rmdir()  # empty (checked before)

@@ -44,9 +44,10 @@ def registered(mlflow_server: str, tmp_path_factory: pytest.TempPathFactory) -> 
     from predictor.models.relapse import RelapseModel
     from predictor.models.response import ResponseModel
     from predictor.serving.bundle import load_bundle, save_bundle
+    from predictor.serving.pyfunc_model import PYFUNC_CODE, rows_to_cohort
+    from predictor.serving.trust import bundle_manifest_sha256
     from predictor.tracking.mlflow_run import tracked_run
     from predictor.tracking.model_logging import log_predictor_model, synthetic_input_example
-    from predictor.tracking.pyfunc_model import rows_to_cohort
 
     work = tmp_path_factory.mktemp("eval_logging")
     train, _ = simulate_cohort(200, 7)
@@ -68,8 +69,9 @@ def registered(mlflow_server: str, tmp_path_factory: pytest.TempPathFactory) -> 
     example = synthetic_input_example(train)
     output = load_bundle(bundle).predict(rows_to_cohort(example))
     with tracked_run(uri=mlflow_server, experiment_name="predictor", run_name="train"):
-        uri = log_predictor_model(bundle, input_example=example, output_example=output,
-                                  registered_model_name=NAME)
+        uri = log_predictor_model(bundle, model_code=PYFUNC_CODE, input_example=example,
+                                  output_example=output, registered_model_name=NAME,
+                                  manifest_sha256=bundle_manifest_sha256(bundle))
     assert uri == f"models:/{NAME}/1"
     local, _ = simulate_cohort(220, 23)
     write_cbioportal(local, work / "local_study")
