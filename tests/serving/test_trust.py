@@ -228,7 +228,7 @@ def test_pyfunc_refuses_an_edited_bundle(bundle_dir, tmp_path):
     assert mlflow.pyfunc.load_model(str(model)) is not None  # signed here: loads
     (stored,) = {p.parent for p in (model / "artifacts").rglob("bundle.yaml")}
     _edit_manifest(stored, threshold=0.97)
-    with pytest.raises(Exception, match="bundle.yaml was changed"):
+    with pytest.raises(Exception, match=r"bundle\.yaml was changed"):
         mlflow.pyfunc.load_model(str(model))
 
 
@@ -271,3 +271,17 @@ def test_registry_detects_a_changed_artifact(registered):
     line = _one_error_line(runner.invoke(app, ["card", "--model", registered["uri"]]))
     assert "MLflow registry" in line
     assert runner.invoke(app, ["trust", "--model", registered["uri"], "--yes"]).exit_code == 2
+
+
+def test_dask_workers_accept_only_the_manifest_the_client_checked(bundle_dir, tmp_path,
+                                                                   other_machine):
+    """A worker may lack the client's key: it loads exactly the manifest hash it is given."""
+    from predictor.serving.bundle import load_bundle_dir
+
+    digest = trust.bundle_manifest_sha256(bundle_dir)
+    assert load_bundle_dir(bundle_dir, backend="lightgbm", verified_sha256=digest) is not None
+    edited = tmp_path / "edited"
+    shutil.copytree(bundle_dir, edited)
+    _edit_manifest(edited, threshold=0.97)
+    with pytest.raises(InputError, match="changed since it was checked"):
+        load_bundle_dir(edited, backend="lightgbm", verified_sha256=digest)

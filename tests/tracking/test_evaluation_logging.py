@@ -73,6 +73,9 @@ def registered(mlflow_server: str, tmp_path_factory: pytest.TempPathFactory) -> 
                                   output_example=output, registered_model_name=NAME,
                                   manifest_sha256=bundle_manifest_sha256(bundle))
     assert uri == f"models:/{NAME}/1"
+    # The registry vouches for the manifest on any machine: its hash is a version tag.
+    version = MlflowClient(tracking_uri=mlflow_server).get_model_version(NAME, "1")
+    assert version.tags["predictor.manifest_sha256"] == bundle_manifest_sha256(bundle)
     local, _ = simulate_cohort(220, 23)
     write_cbioportal(local, work / "local_study")
     return {"work": work, "uri": uri, "study": work / "local_study", "local": local,
@@ -125,5 +128,8 @@ def test_recalibrated_bundle_is_registered_as_a_new_version(
     monkeypatch.setenv("MLFLOW_TRACKING_URI", registered["server"])
     folder, download = resolve_bundle_dir(f"models:/{NAME}/2")
     record = yaml.safe_load((folder / "bundle.yaml").read_text())["recalibration"]
+    from predictor.serving.trust import bundle_manifest_sha256
+
+    assert version.tags["predictor.manifest_sha256"] == bundle_manifest_sha256(folder)
     shutil.rmtree(download)
     assert record["parent"]["uri"] == registered["uri"]
