@@ -84,14 +84,25 @@ def _recorded_tag(uri: str, tag: str | None, tracking: str, registry: str
             if ref.isdigit():
                 version = client.get_model_version(name, ref)
             else:
-                stages = None if ref.lower() == "latest" else [ref]
-                found = client.get_latest_versions(name, stages=stages)
+                found = _versions_for(client, name, ref)
                 if not found:
                     return uri, None
                 version = max(found, key=lambda v: int(v.version))
         return f"models:/{version.name}/{version.version}", (version.tags or {}).get(tag)
     except MlflowException:
         return uri, None
+
+
+def _versions_for(client, name: str, ref: str) -> list:
+    """Versions ``models:/NAME/latest`` or ``models:/NAME/<stage>`` may mean."""
+    import warnings
+
+    if ref.lower() == "latest":
+        escaped = name.replace("'", "\\'")
+        return list(client.search_model_versions(f"name='{escaped}'"))
+    with warnings.catch_warnings():  # stages are deprecated, but MLflow still resolves them
+        warnings.simplefilter("ignore", FutureWarning)
+        return list(client.get_latest_versions(name, stages=[ref]))
 
 
 @contextlib.contextmanager

@@ -257,8 +257,13 @@ def registered(bundle_dir, tmp_path, monkeypatch) -> dict:
 
 
 def test_registry_tag_vouches_on_another_machine(registered, other_machine, sim_cohort):
-    predictor = load_bundle(registered["uri"], backend="lightgbm")
-    assert predictor.response is not None
+    from mlflow.tracking import MlflowClient
+
+    MlflowClient().set_registered_model_alias("trusted_model", "champion", "1")
+    for uri in (registered["uri"], "models:/trusted_model/latest",
+                "models:/trusted_model@champion"):
+        predictor = load_bundle(uri, backend="lightgbm")  # the tag of the resolved version
+        assert predictor.response is not None
     with pytest.raises(InputError, match="not signed on this machine"):
         load_bundle(registered["run_uri"], backend="lightgbm")  # no run tag was recorded
 
