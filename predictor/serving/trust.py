@@ -49,6 +49,10 @@ _MAC_FIELDS = ("key_id", "mac")
 
 
 # ---------------------------------------------------------------------------- the key
+class NoKeyYet(InputError):
+    """No key has been made on this machine yet (so nothing was signed with it)."""
+
+
 def config_dir() -> Path:
     """``$PREDICTOR_CONFIG_DIR``, else ``$XDG_CONFIG_HOME/predictor``, else ~/.config/predictor."""
     explicit = os.environ.get(CONFIG_ENV)
@@ -73,7 +77,7 @@ def local_key(create: bool = True) -> bytes:
         return _read_key(path)
     except FileNotFoundError:
         if not create:
-            raise InputError("no local bundle key yet", file=path) from None
+            raise NoKeyYet("no local bundle key yet", file=path) from None
     try:
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -140,7 +144,7 @@ def library_status(sidecar: Mapping) -> str:
         return "elsewhere"
     try:
         key = local_key(create=False)
-    except InputError:
+    except NoKeyYet:
         return "elsewhere"
     if sidecar.get("key_id") != key_id(key):
         return "elsewhere"
@@ -204,7 +208,7 @@ def signature_status(bundle_dir: Path, digest: str) -> str:
         return "changed"
     try:
         key = local_key(create=False)
-    except InputError:
+    except NoKeyYet:
         return "elsewhere"
     if signature.get("key_id") != key_id(key):
         return "elsewhere"
@@ -233,7 +237,7 @@ def trusted_locally(digest: str) -> bool:
         return False
     try:
         key = local_key(create=False)
-    except InputError:
+    except NoKeyYet:
         return False
     expected = _mac(key, _PURPOSE_TRUSTED, digest.encode("ascii"))
     return hmac.compare_digest(str(entry.get("mac")), expected)
