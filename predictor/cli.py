@@ -217,6 +217,24 @@ def card(
 
 
 @app.command()
+def trust(
+    model: Annotated[str, typer.Option("--model", help="Bundle folder, runs:/ID/model or "
+                                       "models:/NAME/VERSION.")],
+    yes: Annotated[bool, typer.Option(
+        "--yes", help="Confirm: accept this bundle.yaml on this machine from now on.")] = False,
+) -> None:
+    """Show a bundle's key settings (threshold, horizons, mapping, features, label rule) and,
+    with --yes, trust it on this machine (bundles made elsewhere are refused until then)."""
+    from predictor.serving.review import run_trust
+
+    try:
+        text = run_trust(model, confirm=yes)
+    except InputError as error:
+        _fail(error)
+    typer.echo(text)
+
+
+@app.command()
 def schema() -> None:
     """Print the documented cohort schema (tables, columns, dtypes, allowed values)."""
     from predictor.data.schema import describe_schema

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -30,3 +32,17 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip("../shared/data is not available")
     return SHARED_DATA
+
+
+@pytest.fixture(scope="session", autouse=True)
+def private_trust_key(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Every test session signs and verifies bundles with its own key (``serving.trust``),
+    never the developer's ``~/.config/predictor`` one; CLI subprocesses inherit it."""
+    folder = tmp_path_factory.mktemp("predictor_config")
+    saved = os.environ.get("PREDICTOR_CONFIG_DIR")
+    os.environ["PREDICTOR_CONFIG_DIR"] = str(folder)
+    yield folder
+    if saved is None:
+        os.environ.pop("PREDICTOR_CONFIG_DIR", None)
+    else:
+        os.environ["PREDICTOR_CONFIG_DIR"] = saved

@@ -11,8 +11,12 @@ Layout (see docs/ARCHITECTURE.md)::
     training_profile.json  per-feature training range and missing share (input shift check)
     MODEL_CARD.md        what the model predicts, from what, how well, and its limits
 
+    bundle.sig           MAC of bundle.yaml's canonical form with the local key (serving.trust)
+
 Why: a bundle is written atomically (built in a temp dir, then renamed), verified on load
-(sha256 of every file) and contains no pickle, so it can be shared and audited.
+(``bundle.yaml`` signed on this machine, trusted by the user or recorded in the MLflow registry;
+then the sha256 of every file) and contains no pickle, so it can be shared and audited.
+Compiled libraries are loaded only if this machine built them (see ``serving.compiled``).
 """
 
 from __future__ import annotations
@@ -39,6 +43,7 @@ from predictor.models.heads import HEADS
 from predictor.models.io import read_json
 from predictor.plain import plain
 from predictor.serving import compiled as C
+from predictor.serving import trust
 from predictor.serving.inputs import used_inputs
 from predictor.serving.manifest_check import check_manifest_shape
 from predictor.serving.model_card import CARD_FILE, render_model_card
@@ -102,6 +107,7 @@ def save_bundle(
             metadata=metadata, compile=compile, probe_cohort=probe_cohort,
             training_features=training_features)
         write_text_atomic(work / MANIFEST, yaml.safe_dump(manifest, sort_keys=False))
+        trust.sign_bundle(work)  # written here, so trusted here with no extra step
         make_readable(work)
         _swap_into_place(work, out_dir)
     except BaseException:
@@ -194,10 +200,10 @@ def _horizons(horizons: Iterable[float] | None, relapse_model: Any | None) -> li
 
 
 def hash_tree(root: Path) -> dict[str, str]:
-    """sha256 of every file under ``root`` except the manifest, by relative POSIX path."""
+    """sha256 of every file under ``root`` except the manifest and its signature."""
     files = {}
     for path in sorted(root.rglob("*")):
-        if path.is_file() and path.name != MANIFEST:
+        if path.is_file() and path.name not in (MANIFEST, trust.SIGNATURE_FILE):
             files[path.relative_to(root).as_posix()] = C.sha256_file(path)
     return files
 
@@ -241,10 +247,12 @@ def resolve_bundle_dir(uri: str | Path) -> tuple[Path, Path | None]:
     """
     text = str(uri)
     if text.startswith(("runs:/", "models:/")):
-        from predictor.tracking.artifacts import download_model
+        from predictor.tracking.artifacts import download_bundle
 
-        download = download_model(text)
-        return _find_bundle(download, text), download
+        download, recorded = download_bundle(text, trust.MANIFEST_TAG)
+        found = _find_bundle(download, text)
+        _ORIGINS[str(found.resolve())] = (text, recorded)
+        return found, download
     path = Path(text).expanduser()
     if not path.exists():
         raise InputError("model not found (give a bundle folder, runs:/ID/PATH or "
@@ -254,12 +262,35 @@ def resolve_bundle_dir(uri: str | Path) -> tuple[Path, Path | None]:
     return _find_bundle(path, text), None
 
 
+# Bundles downloaded in this process: resolved folder -> (URI, manifest hash the MLflow registry
+# recorded, or None). Kept in memory so that nothing inside a download can claim an origin.
+_ORIGINS: dict[str, tuple[str, str | None]] = {}
+
+
+def origin(bundle_dir: Path) -> tuple[str, str | None]:
+    """(what to call the bundle in messages, registry manifest hash or None)."""
+    return _ORIGINS.get(str(Path(bundle_dir).resolve()), (str(bundle_dir), None))
+
+
+def check_trust(bundle_dir: Path, manifest: dict, verified_sha256: str | None = None) -> str:
+    """Refuse (one line, exit 2) a manifest this machine has no reason to trust."""
+    source, recorded = origin(bundle_dir)
+    return trust.check_manifest(bundle_dir, manifest, source=source, registry_sha256=recorded,
+                                verified_sha256=verified_sha256)
+
+
 def read_model_card(bundle_dir: Path) -> str:
     """A bundle's card: its ``MODEL_CARD.md``, or rendered from the manifest of a bundle
-    written before cards existed. The manifest is checked first (format and version)."""
+    written before cards existed. The manifest is checked first (format, version, trust) and
+    the card against its sha256 in it."""
     manifest = read_manifest(bundle_dir)
+    check_trust(bundle_dir, manifest)
     card = Path(bundle_dir) / CARD_FILE
     if card.is_file():
+        digest = (manifest.get("files") or {}).get(CARD_FILE)
+        if digest is not None and C.sha256_file(card) != digest:
+            raise InputError("bundle file does not match its sha256 in bundle.yaml "
+                             "(modified or corrupted)", file=card)
         return card.read_text(encoding="utf-8")
     return render_model_card({k: v for k, v in manifest.items() if k != "files"})
 
@@ -326,12 +357,19 @@ def load_bundle(uri: str | Path, backend: str = "compiled") -> Predictor:
     return predictor
 
 
-def load_bundle_dir(bundle_dir: Path, backend: str = "compiled") -> Predictor:
-    """Load a verified local bundle folder."""
+def load_bundle_dir(bundle_dir: Path, backend: str = "compiled",
+                    verified_sha256: str | None = None) -> Predictor:
+    """Load a verified local bundle folder.
+
+    ``verified_sha256``: the canonical manifest hash a caller has already checked (Dask workers
+    get it from the client, whose key they may not share); without it the manifest must be
+    trusted here (:func:`check_trust`).
+    """
     from predictor.features.pipeline import FeaturePipeline
 
     bundle_dir = Path(bundle_dir)
     manifest = read_manifest(bundle_dir)
+    check_trust(bundle_dir, manifest, verified_sha256)
     verify_files(bundle_dir, manifest)
     state = json.loads((bundle_dir / FEATURES_FILE).read_text(encoding="utf-8"))
     pipeline = FeaturePipeline.from_state(state)

@@ -1,11 +1,15 @@
 """Compiled prediction core: LightGBM text models compiled to native code with lleaves.
 
 Why: tree ensembles evaluated as generated machine code are several times faster than
-``lightgbm.Booster.predict``. A compiled library is only trusted when (1) it was built from
-exactly this model file (sha256 recorded in a JSON sidecar), (2) it was built for this CPU
-(else it is rebuilt into a user cache dir, never inside the bundle) and (3) at build time its raw
-scores matched LightGBM's to ``TOLERANCE`` on a probe batch covering NaN, zero, every split
-threshold and every category value. When (3) fails we record ``backend: lightgbm`` and fall back.
+``lightgbm.Booster.predict``. A compiled library is only loaded when (1) this machine built it
+(its JSON sidecar carries a MAC made with the user's local key, see ``serving.trust``: a library
+from anywhere else is never loaded, the text model is compiled again into the user cache),
+(2) it was built from exactly this model file (sha256 in the sidecar), (3) it was built for this
+CPU (else it is rebuilt into a user cache dir, never inside the bundle) and (4) at build time its
+raw scores matched LightGBM's to ``TOLERANCE`` on a probe batch covering NaN, zero, every split
+threshold and every category value. When (4) fails we record ``backend: lightgbm`` and fall back.
+A library is loaded from a private copy of the bytes whose sha256 was checked, so a file swapped
+after the check is never the one executed.
 
 Only raw scores are compiled; calibration and survival transforms are shared Python code, so
 both backends agree.
@@ -31,6 +35,7 @@ import numpy as np
 
 from predictor.errors import InputError
 from predictor.files import atomic_path, write_json
+from predictor.serving import trust
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +87,8 @@ class CompiledInfo:
     objective_patched: bool = False
     reason: str | None = None
     extra: dict = field(default_factory=dict)
+    key_id: str | None = None  # the local key that MACed this sidecar (serving.trust)
+    mac: str | None = None
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -358,8 +365,10 @@ def _compile_to(model_txt: Path, library: Path, work_dir: Path) -> tuple[Compile
     tmp_lib = work_dir / "library.o"
     model = lleaves.Model(model_file=str(source))
     model.compile(cache=str(tmp_lib), raw_score=True)
+    scorer = CompiledScorer(model_txt, tmp_lib)  # loaded from the private build folder
     os.replace(tmp_lib, library)
-    return CompiledScorer(model_txt, library), patched
+    scorer.library = library
+    return scorer, patched
 
 
 def _max_abs_diff(scorer: CompiledScorer, reference: LightGBMScorer, probe: np.ndarray) -> float:
@@ -406,6 +415,12 @@ def compile_booster(
         info.backend = "compiled"
         info.library = library.name
         info.library_sha256 = sha256_file(library)
+        signed = trust.sign_library(info.to_dict())  # only the compile step signs
+        if signed is None:
+            log.warning("%s: no local key (%s): this library will be compiled again on load",
+                        name, trust.key_path())
+        else:
+            info.key_id, info.mac = signed
     else:
         if info.reason is None:
             info.reason = (f"compiled scores differ from LightGBM by {info.max_abs_diff:.3g} "
@@ -460,12 +475,10 @@ def load_scorer(
         log.warning("%s: no compiled library (%s); using LightGBM", name, info.reason)
         return LightGBMScorer(model_txt)
     current = host_cpu()
-    if info is not None and info.library and _built_for_here(info, current):
+    if info is not None and info.library and _built_here(info, Path(compiled_dir) / info.library) \
+            and _built_for_here(info, current):
         library = Path(compiled_dir) / info.library
-        if library.exists() and sha256_file(library) == info.library_sha256:
-            return CompiledScorer(model_txt, library)
-        raise InputError(f"compiled library for {name!r} is missing or does not match its "
-                         "recorded sha256", file=library)
+        return _load_checked(model_txt, library, info.library_sha256, name)
     probe = None
     if info is not None and info.probe and compiled_dir is not None:
         probe_path = Path(compiled_dir) / info.probe
@@ -493,8 +506,11 @@ def _rebuild_in_cache(
     if (cached is not None and cached.backend == "compiled" and cached.model_sha256 == model_sha
             and _built_for_here(cached, cpu) and cached.library
             and (cache / cached.library).exists()
-            and sha256_file(cache / cached.library) == cached.library_sha256):
-        return CompiledScorer(model_txt, cache / cached.library)
+            and _built_here(cached, cache / cached.library)):
+        try:
+            return _load_checked(model_txt, cache / cached.library, cached.library_sha256, name)
+        except InputError:  # a damaged cache entry is rebuilt, not an error
+            log.warning("%s: cached library does not match its sidecar; rebuilding", name)
     log.info("%s: compiling for this CPU into %s", name, cache)
     # Compile in a private folder, then move library and sidecar into the shared cache.
     with tempfile.TemporaryDirectory(dir=cache, prefix=".build-") as work:
@@ -504,7 +520,40 @@ def _rebuild_in_cache(
         os.replace(Path(work) / built.library, cache / built.library)
         os.replace(Path(work) / f"{key}{PROBE_SUFFIX}", cache / f"{key}{PROBE_SUFFIX}")
         os.replace(Path(work) / f"{key}{SIDECAR_SUFFIX}", cache / f"{key}{SIDECAR_SUFFIX}")
-    return CompiledScorer(model_txt, cache / built.library)
+    return _load_checked(model_txt, cache / built.library, built.library_sha256, name)
+
+
+def _built_here(info: CompiledInfo, library: Path) -> bool:
+    """The sidecar's MAC verifies with this user's key: this machine's compile step made it."""
+    status = trust.library_status(info.to_dict())
+    if status == "forged":
+        log.warning("%s: the compiled library's sidecar claims this machine's key but its MAC "
+                    "is wrong (tampered); compiling the text model instead", library)
+    elif status == "elsewhere":
+        log.info("%s: compiled elsewhere; compiling the text model for this machine", library)
+    return status == "built_here"
+
+
+def _load_checked(model_txt: Path, library: Path, expected_sha256: str | None,
+                  name: str) -> CompiledScorer:
+    """Load ``library`` from a private copy of bytes whose sha256 is ``expected_sha256``.
+
+    Why: lleaves reads the object file by path when it links it; copying the checked bytes
+    into a private folder first means a file replaced after the check is never executed.
+    """
+    try:
+        data = Path(library).read_bytes()
+    except OSError:
+        data = None
+    if data is None or hashlib.sha256(data).hexdigest() != expected_sha256:
+        raise InputError(f"compiled library for {name!r} is missing or does not match its "
+                         "recorded sha256", file=library)
+    with tempfile.TemporaryDirectory(prefix="predictor-lib-") as private:  # mode 0700
+        copy = Path(private) / "library.o"
+        copy.write_bytes(data)
+        scorer = CompiledScorer(model_txt, copy)
+    scorer.library = Path(library)
+    return scorer
 
 
 def clear_cache(cache: Path | None = None) -> None:

@@ -26,10 +26,14 @@ log = logging.getLogger(__name__)
 
 @functools.lru_cache(maxsize=4)
 def _worker_predictor(bundle_dir: str, backend: str, manifest_sha: str):
-    """One loaded Predictor per worker process, bundle (path and manifest hash) and backend."""
+    """One loaded Predictor per worker process, bundle (path and manifest hash) and backend.
+
+    ``manifest_sha`` is the canonical manifest hash the client verified: a worker (which may
+    not share the client's key) loads the bundle only if its manifest still has that hash.
+    """
     from predictor.serving.bundle import load_bundle_dir
 
-    return load_bundle_dir(Path(bundle_dir), backend=backend)
+    return load_bundle_dir(Path(bundle_dir), backend=backend, verified_sha256=manifest_sha)
 
 
 def score_partition(frame: pd.DataFrame, bundle_dir: str, backend: str, manifest_sha: str,
@@ -75,12 +79,14 @@ def run_dask(
     from dask import delayed
     from distributed import Client, LocalCluster
 
-    # Load once here: checks hashes and compiles for this CPU before any worker starts.
-    from predictor.serving.bundle import MANIFEST
-    from predictor.serving.compiled import sha256_file
+    # Load once here: checks trust and hashes and compiles for this CPU before any worker
+    # starts; workers then accept exactly the manifest checked here.
+    from predictor.serving.bundle import load_bundle_dir
+    from predictor.serving.trust import manifest_sha256
 
-    manifest_sha = sha256_file(Path(bundle_dir) / MANIFEST)
-    used = _worker_predictor(str(bundle_dir), backend, manifest_sha).backend
+    checked = load_bundle_dir(Path(bundle_dir), backend=backend)
+    manifest_sha = manifest_sha256(checked.manifest)
+    used = checked.backend
     ddf = _read(input_path)
     parts = ddf.to_delayed()
     score = delayed(score_partition, pure=True)

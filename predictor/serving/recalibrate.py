@@ -185,6 +185,7 @@ def run_recalibration(model_uri: str, input_path: str | Path, output: str | Path
                "patients, in-sample)")
     if register:
         from predictor.serving.pyfunc_model import PYFUNC_CODE, rows_to_cohort
+        from predictor.serving.trust import bundle_manifest_sha256
         from predictor.tracking.evaluation_logging import register_recalibrated
         from predictor.tracking.model_logging import synthetic_input_example
 
@@ -204,7 +205,8 @@ def run_recalibration(model_uri: str, input_path: str | Path, output: str | Path
             params={"method": method, "relapse": relapse, "input_name": input_path.name,
                     "n_labelled": int(has.sum())},
             data_fingerprint=cohort.fingerprint(), patient_ids=cohort.patient_ids,
-            model_code=PYFUNC_CODE, input_example=example, output_example=output_example)
+            model_code=PYFUNC_CODE, input_example=example, output_example=output_example,
+            manifest_sha256=bundle_manifest_sha256(output))
         message += f"\nmodel_uri: {uri}"
     return message
 
@@ -251,6 +253,7 @@ def _write_bundle(parent_dir: Path, output: Path, manifest: dict, update: Update
     from predictor.plain import plain
     from predictor.serving.bundle import MANIFEST, hash_tree, make_readable
     from predictor.serving.model_card import CARD_FILE, render_model_card
+    from predictor.serving.trust import sign_bundle
 
     work = temp_dir_beside(output)
     try:
@@ -260,6 +263,9 @@ def _write_bundle(parent_dir: Path, output: Path, manifest: dict, update: Update
             target = work / rel
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(parent_dir / rel, target)
+            if _sha256(target) != manifest["files"][rel]:  # changed since it was verified
+                raise InputError("parent bundle file changed while it was copied",
+                                 file=parent_dir / rel)
         response_dir = work / manifest["head_info"]["response"]["dir"]
         write_json_atomic(response_dir / "calibration.json", update.calibrator.to_dict())
         state = read_json(response_dir / "response.json")
@@ -283,6 +289,7 @@ def _write_bundle(parent_dir: Path, output: Path, manifest: dict, update: Update
         write_text_atomic(work / CARD_FILE, render_model_card(new))
         new["files"] = hash_tree(work)
         write_text_atomic(work / MANIFEST, yaml.safe_dump(plain(new), sort_keys=False))
+        sign_bundle(work)  # written here from a trusted parent: trusted here
         make_readable(work)
         if output.is_dir():
             output.rmdir()  # empty (checked before)

@@ -23,8 +23,18 @@ PROGRESS_BAR_ENV = "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"
 
 def download_model(uri: str) -> Path:
     """Download ``runs:/...`` or ``models:/...`` into a new temporary folder (the caller
-    deletes it). The store: ``$MLFLOW_TRACKING_URI``, else ``sqlite:///mlruns.db`` when that
-    file exists in the working folder; a URI that resolves to nothing is an InputError.
+    deletes it). See :func:`download_bundle`."""
+    return download_bundle(uri, None)[0]
+
+
+def download_bundle(uri: str, hash_tag: str | None) -> tuple[Path, str | None]:
+    """Download ``runs:/...`` or ``models:/...`` into a new temporary folder (the caller
+    deletes it) and return it with the value of tag ``hash_tag`` of the model version (of the
+    run, for ``runs:/``), or None. A ``models:/`` alias, stage or ``latest`` is resolved to one
+    version first, so the tag and the files belong to the same version.
+
+    The store: ``$MLFLOW_TRACKING_URI``, else ``sqlite:///mlruns.db`` when that file exists in
+    the working folder; a URI that resolves to nothing is an InputError.
     """
     import mlflow
     from mlflow.exceptions import MlflowException
@@ -39,13 +49,60 @@ def download_model(uri: str) -> Path:
     target = Path(tempfile.mkdtemp(prefix="predictor-bundle-"))
     try:
         with _quiet_loggers("mlflow", "alembic"), _mlflow_uris(tracking, registry):
-            mlflow.artifacts.download_artifacts(artifact_uri=uri, dst_path=str(target),
+            concrete, recorded = _recorded_tag(uri, hash_tag, tracking, registry)
+            mlflow.artifacts.download_artifacts(artifact_uri=concrete, dst_path=str(target),
                                                 tracking_uri=tracking, registry_uri=registry)
     except (MlflowException, OSError, ValueError) as error:
         shutil.rmtree(target, ignore_errors=True)
         first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise InputError(f"model URI {uri!r} resolves to nothing ({first[:200]})") from None
-    return target
+    return target, recorded
+
+
+def _recorded_tag(uri: str, tag: str | None, tracking: str, registry: str
+                  ) -> tuple[str, str | None]:
+    """(URI of one concrete version, its ``tag`` value or None). Anything MLflow cannot
+    resolve here is left to the download, which reports it."""
+    from mlflow.exceptions import MlflowException
+    from mlflow.tracking import MlflowClient
+
+    if tag is None:
+        return uri, None
+    client = MlflowClient(tracking_uri=tracking, registry_uri=registry)
+    try:
+        if uri.startswith("runs:/"):
+            run_id = uri.removeprefix("runs:/").split("/", 1)[0]
+            return uri, client.get_run(run_id).data.tags.get(tag)
+        rest = uri.removeprefix("models:/").rstrip("/")
+        if "@" in rest:
+            name, alias = rest.split("@", 1)
+            version = client.get_model_version_by_alias(name, alias)
+        else:
+            name, _, ref = rest.partition("/")
+            if not name or not ref or "/" in ref:
+                return uri, None
+            if ref.isdigit():
+                version = client.get_model_version(name, ref)
+            else:
+                found = _versions_for(client, name, ref)
+                if not found:
+                    return uri, None
+                version = max(found, key=lambda v: int(v.version))
+        return f"models:/{version.name}/{version.version}", (version.tags or {}).get(tag)
+    except MlflowException:
+        return uri, None
+
+
+def _versions_for(client, name: str, ref: str) -> list:
+    """Versions ``models:/NAME/latest`` or ``models:/NAME/<stage>`` may mean."""
+    import warnings
+
+    if ref.lower() == "latest":
+        escaped = name.replace("'", "\\'")
+        return list(client.search_model_versions(f"name='{escaped}'"))
+    with warnings.catch_warnings():  # stages are deprecated, but MLflow still resolves them
+        warnings.simplefilter("ignore", FutureWarning)
+        return list(client.get_latest_versions(name, stages=[ref]))
 
 
 @contextlib.contextmanager

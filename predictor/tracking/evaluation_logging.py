@@ -100,11 +100,13 @@ def log_evaluation_run(*, model_uri: str, metrics: Mapping[str, float], files: I
 def register_recalibrated(*, bundle_dir: Path, name: str, parent_uri: str,
                           metrics: Mapping[str, float], params: Mapping[str, Any],
                           data_fingerprint: str, patient_ids: Iterable[Any], model_code: Path,
-                          input_example, output_example) -> str:
+                          input_example, output_example,
+                          manifest_sha256: str | None = None) -> str:
     """Log the recalibrated bundle in a run linked to its parent and register it as a new
     version of ``name``; return ``models:/<name>/<version>``. ``model_code`` is the serving
     layer's models-from-code file; the examples are synthetic rows and their predictions
-    (no patient of the local cohort)."""
+    (no patient of the local cohort); ``manifest_sha256`` is recorded on the new version (see
+    :func:`~predictor.tracking.model_logging.log_predictor_model`)."""
     from predictor.tracking.model_logging import log_predictor_model
 
     uri = resolve_tracking_uri(None)
@@ -117,6 +119,7 @@ def register_recalibrated(*, bundle_dir: Path, name: str, parent_uri: str,
                      tags=tags) as run:
         log_params(run.info.run_id, {k: str(v) for k, v in params.items()})
         log_metrics(run.info.run_id, metrics)
-        return log_predictor_model(Path(bundle_dir), model_code=model_code,
+        return log_predictor_model(Path(bundle_dir), model_code=Path(model_code),
                                    input_example=input_example,
-                                   output_example=output_example, registered_model_name=name)
+                                   output_example=output_example, registered_model_name=name,
+                                   manifest_sha256=manifest_sha256)

@@ -22,6 +22,9 @@ from predictor.data import schema as S
 from predictor.data.cohort import Cohort
 
 MODEL_NAME = "model"
+# Run and model-version tag holding the bundle's canonical manifest sha256 (serving.trust
+# reads it back under the same name).
+MANIFEST_TAG = "predictor.manifest_sha256"
 # Runtime requirements written into the model's requirements.txt, so MLflow does not have to
 # import-sniff the model in a subprocess.
 _RUNTIME_PACKAGES = ("mlflow", "numpy", "pandas", "pyarrow", "scipy", "scikit-learn",
@@ -89,11 +92,15 @@ def log_predictor_model(
     input_example: pd.DataFrame,
     output_example: pd.DataFrame,
     registered_model_name: str | None,
+    manifest_sha256: str | None = None,
 ) -> str:
     """Log the bundle as the active run's ``model`` (``model_code``: the models-from-code
     file that serves it, :data:`predictor.serving.pyfunc_model.PYFUNC_CODE`); return the URI.
 
     ``models:/<name>/<version>`` when registered, else ``runs:/<run_id>/model``.
+    ``manifest_sha256`` (the bundle's canonical manifest hash, ``serving.trust``) is recorded
+    as tag :data:`MANIFEST_TAG` of the run and of the model version: loading the model from
+    the registry on any machine checks ``bundle.yaml`` against it.
     """
     run = mlflow.active_run()
     if run is None:
@@ -110,6 +117,13 @@ def log_predictor_model(
         registered_model_name=registered_model_name or None,
     )
     version = getattr(info, "registered_model_version", None)
+    if manifest_sha256:
+        mlflow.set_tag(MANIFEST_TAG, manifest_sha256)
+        if registered_model_name and version is not None:
+            from mlflow.tracking import MlflowClient
+
+            MlflowClient().set_model_version_tag(registered_model_name, str(version),
+                                                 MANIFEST_TAG, manifest_sha256)
     if registered_model_name and version is not None:
         return f"models:/{registered_model_name}/{version}"
     return f"runs:/{run.info.run_id}/{MODEL_NAME}"

@@ -71,6 +71,7 @@ def log_training_run(
     output_example: pd.DataFrame | None,
     parent_run_id: str | None = None,
     extra_tags: Mapping[str, str] | None = None,
+    manifest_sha256: str | None = None,
 ) -> LoggedRun:
     """Log one run (nested under ``parent_run_id`` or the sweep's parent) and its model."""
     ids = {str(i) for i in patient_ids}
@@ -92,6 +93,7 @@ def log_training_run(
             model_uri = log_predictor_model(
                 Path(bundle_dir), model_code=Path(model_code), input_example=input_example,
                 output_example=output_example,
-                registered_model_name=tracking.get("registered_model_name"))
+                registered_model_name=tracking.get("registered_model_name"),
+                manifest_sha256=manifest_sha256)
     log.info("MLflow run %s logged to %s", run_id, uri)
     return LoggedRun(run_id=run_id, model_uri=model_uri, tracking_uri=uri)

@@ -85,6 +85,7 @@ def log_run(tracking: Mapping[str, Any], *, run_name: str, config: dict, data: T
         return None, None
     from predictor.serving.bundle import load_bundle
     from predictor.serving.pyfunc_model import PYFUNC_CODE, rows_to_cohort
+    from predictor.serving.trust import bundle_manifest_sha256
     from predictor.tracking.model_logging import synthetic_input_example
     from predictor.tracking.run_logging import log_training_run
 
@@ -97,7 +98,8 @@ def log_run(tracking: Mapping[str, Any], *, run_name: str, config: dict, data: T
             extra_tags=data.extra_tags(),
             artifact_files=[files.report, files.metrics, files.config],
             artifact_dirs={"plots": files.plots}, bundle_dir=bundle_dir,
-            model_code=PYFUNC_CODE, input_example=example, output_example=output)
+            model_code=PYFUNC_CODE, input_example=example, output_example=output,
+            manifest_sha256=bundle_manifest_sha256(bundle_dir))
     return logged.run_id, logged.model_uri
 
 

@@ -218,11 +218,14 @@ def test_a_landmark_bundle_says_what_its_horizons_count_from(bundle_dir, flat_cs
 
     import yaml
 
+    from predictor.serving.trust import sign_bundle
+
     landmark = tmp_path / "landmark_model"
     shutil.copytree(bundle_dir, landmark)
     manifest = yaml.safe_load((landmark / "bundle.yaml").read_text())
     manifest["label_rule"]["landmark_day"] = 42.0  # as predictor-train writes for demo_landmark
     (landmark / "bundle.yaml").write_text(yaml.safe_dump(manifest, sort_keys=False))
+    sign_bundle(landmark)  # written on this machine, as training does
     plain = _predict("--model", str(bundle_dir), "--input", str(flat_csv), "--output",
                      str(tmp_path / "a.csv"))
     marked = _predict("--model", str(landmark), "--input", str(flat_csv), "--output",

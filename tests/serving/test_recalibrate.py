@@ -154,3 +154,24 @@ def test_recalibrate_then_evaluate_on_other_patients(bundle_dir, local, tmp_path
     assert result.exit_code == 0, result.output
     metrics = pd.read_json(tmp_path / "eval" / "metrics.json", typ="series")
     assert np.isfinite(metrics["ece"]) and np.isfinite(metrics["calibration_intercept"])
+
+
+def test_new_bundle_is_signed_here_and_an_edited_parent_is_refused(bundle_dir, recalibrated,
+                                                                    local, tmp_path):
+    """Recalibration writes a bundle trusted on this machine (no extra step), and never
+    starts from a parent whose bundle.yaml nobody vouches for."""
+    import shutil
+
+    from predictor.serving.trust import trust_source
+
+    out = recalibrated["out"]
+    assert trust_source(out, yaml.safe_load((out / "bundle.yaml").read_text())) == "signed here"
+    parent = tmp_path / "parent"
+    shutil.copytree(bundle_dir, parent)
+    manifest = yaml.safe_load((parent / "bundle.yaml").read_text())
+    manifest["threshold"] = 0.97
+    (parent / "bundle.yaml").write_text(yaml.safe_dump(manifest, sort_keys=False))
+    result = recalibrate("--model", str(parent), "--input", str(local["study"]), "--output",
+                         str(tmp_path / "new"), "--n-boot", "30")
+    assert result.exit_code == 2 and "predictor trust --model" in result.stderr
+    assert not (tmp_path / "new").exists()

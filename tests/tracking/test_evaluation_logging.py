@@ -45,6 +45,7 @@ def registered(mlflow_server: str, tmp_path_factory: pytest.TempPathFactory) -> 
     from predictor.models.response import ResponseModel
     from predictor.serving.bundle import load_bundle, save_bundle
     from predictor.serving.pyfunc_model import PYFUNC_CODE, rows_to_cohort
+    from predictor.serving.trust import bundle_manifest_sha256
     from predictor.tracking.mlflow_run import tracked_run
     from predictor.tracking.model_logging import log_predictor_model, synthetic_input_example
 
@@ -69,8 +70,12 @@ def registered(mlflow_server: str, tmp_path_factory: pytest.TempPathFactory) -> 
     output = load_bundle(bundle).predict(rows_to_cohort(example))
     with tracked_run(uri=mlflow_server, experiment_name="predictor", run_name="train"):
         uri = log_predictor_model(bundle, model_code=PYFUNC_CODE, input_example=example,
-                                  output_example=output, registered_model_name=NAME)
+                                  output_example=output, registered_model_name=NAME,
+                                  manifest_sha256=bundle_manifest_sha256(bundle))
     assert uri == f"models:/{NAME}/1"
+    # The registry vouches for the manifest on any machine: its hash is a version tag.
+    version = MlflowClient(tracking_uri=mlflow_server).get_model_version(NAME, "1")
+    assert version.tags["predictor.manifest_sha256"] == bundle_manifest_sha256(bundle)
     local, _ = simulate_cohort(220, 23)
     write_cbioportal(local, work / "local_study")
     return {"work": work, "uri": uri, "study": work / "local_study", "local": local,
@@ -123,5 +128,8 @@ def test_recalibrated_bundle_is_registered_as_a_new_version(
     monkeypatch.setenv("MLFLOW_TRACKING_URI", registered["server"])
     folder, download = resolve_bundle_dir(f"models:/{NAME}/2")
     record = yaml.safe_load((folder / "bundle.yaml").read_text())["recalibration"]
+    from predictor.serving.trust import bundle_manifest_sha256
+
+    assert version.tags["predictor.manifest_sha256"] == bundle_manifest_sha256(folder)
     shutil.rmtree(download)
     assert record["parent"]["uri"] == registered["uri"]

@@ -140,3 +140,15 @@ def test_the_local_bundle_is_in_the_run_dir(trained: dict) -> None:
     cohort, _ = simulate_cohort(20, seed=99)
     out = predictor.predict(cohort.without_outcomes())
     assert len(out) == 20 and out["response_probability"].between(0, 1).all()
+
+
+def test_run_and_model_version_record_the_manifest_hash(trained: dict) -> None:
+    """``models:/`` and ``runs:/`` loads on any machine check bundle.yaml against these tags."""
+    from predictor.serving.trust import MANIFEST_TAG, bundle_manifest_sha256
+
+    digest = bundle_manifest_sha256(trained["work"] / "run" / "model")
+    client = trained["client"]
+    assert client.get_run(trained["run"].info.run_id).data.tags[MANIFEST_TAG] == digest
+    uri = trained["stdout"].strip().splitlines()[-1].split(": ", 1)[1]
+    version = client.get_model_version(REGISTERED, uri.rsplit("/", 1)[1])
+    assert version.tags[MANIFEST_TAG] == digest
