@@ -13,16 +13,15 @@ from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator, TransformerMixin
-from sklearn.utils.validation import check_is_fitted
 
 from predictor.data.cohort import Cohort
 from predictor.errors import InputError
+from predictor.features.estimator import BaseEstimator, TransformerMixin, check_is_fitted
 
 STATE_PREFIX = "predictor.features."
 
 
-class FeatureFamily(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
+class FeatureFamily(TransformerMixin, BaseEstimator):
     """One family of features computed from one or more cohort tables.
 
     Subclasses set ``requires`` (tables that must be present) and implement ``_fit`` (learn
