@@ -155,3 +155,17 @@ def test_stored_probe_holds_no_training_row(binary_model_txt, tmp_path, train_ma
     same = (stored[:, None, :] == data[None, :, :]) | (
         np.isnan(stored)[:, None, :] & np.isnan(data)[None, :, :])
     assert not same.all(axis=2).any()
+
+
+def test_only_splits_snapping_can_change_need_the_snap():
+    """x <= t decides alike for x and 0 (0 < |x| <= 1e-35) unless -1e-35 <= t < 1e-35."""
+    k = C.K_ZERO_THRESHOLD
+    assert not C._snap_changes_split(k)  # LightGBM's usual boundary next to zero
+    assert not C._snap_changes_split(np.nextafter(k, 1.0)) and not C._snap_changes_split(0.5)
+    assert not C._snap_changes_split(-2 * k)
+    for t in (-k, 0.0, np.nextafter(k, 0.0), 1e-36, -1e-36):
+        assert C._snap_changes_split(t)
+    tiny = np.array([-k, -1e-36, 1e-36, k])
+    for t in (k, -k, 0.0, np.nextafter(k, 1.0), -2 * k):  # brute force on every tiny kind
+        differs = bool(np.any((tiny <= t) != (t >= 0.0)))
+        assert differs == C._snap_changes_split(t)
