@@ -171,6 +171,15 @@ def estimator_from_state(state: dict) -> BaseEstimator:
 
 
 # ---------------------------------------------------------------------------- shared helpers
+def by_distinct(values: pd.Series, fn: Any) -> np.ndarray:
+    """``fn`` (a row-wise Series -> Series map) applied once per distinct value of ``values``
+    (missing included) and spread over the rows, as float64: a coded column has a handful of
+    values, and per-row string work on 100k patients costs more than reading them."""
+    codes, uniques = pd.factorize(values, use_na_sentinel=False)
+    mapped = fn(pd.Series(uniques, dtype=values.dtype))
+    return np.asarray(mapped.to_numpy(dtype="float64", na_value=np.nan))[codes]
+
+
 def per_patient(values: np.ndarray, sample_patient: np.ndarray, n_patients: int) -> np.ndarray:
     """Aggregate per-sample values (1-D or 2-D) to patients with a NaN-skipping ``max``.
 
