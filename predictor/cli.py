@@ -293,11 +293,17 @@ def bench_predict(
     trees: Annotated[int, typer.Option(help="Trees in the benchmark model.")] = 500,
     quick: Annotated[bool, typer.Option(
         "--quick", help="At most 100,000 rows, fewer repeats (about 2 minutes).")] = False,
+    bundle: Annotated[Path | None, typer.Option(
+        "--bundle", help="Measure this real bundle instead (with --input, on --rows rows).")
+    ] = None,
+    source: Annotated[Path | None, typer.Option(
+        "--input", help="Patients in the bundle's input format, tiled to --rows rows.")
+    ] = None,
 ) -> None:
     """Compiled core vs lightgbm.Booster.predict, and end-to-end CLI throughput."""
     from predictor.bench.predict import run
 
-    run(rows=rows, trees=trees, quick=quick)
+    run(rows=rows, trees=trees, quick=quick, bundle=bundle, source=source)
 
 
 @bench_app.command("wide")

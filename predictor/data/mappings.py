@@ -208,8 +208,12 @@ def _numeric_key(value: Any) -> float | None:
 
 def map_values(series: pd.Series, value_map: Mapping, table: pd.DataFrame, column: str,
                target: str) -> pd.Series:
-    """Translate codes with ``value_map``; a code the map lacks is an error naming its line."""
-    text = series.astype("string").str.strip()
+    """Translate codes with ``value_map``; a code the map lacks is an error naming its line.
+
+    Each distinct code is translated once and the result spread over the rows (a coded column
+    has a handful of codes; per-row string work cost more than reading the file)."""
+    codes, uniques = pd.factorize(series.reset_index(drop=True), use_na_sentinel=True)
+    text = pd.Series(uniques, dtype=object).astype("string").str.strip()
     text = text.mask(text == "", pd.NA)
     by_text = {str(k).strip(): v for k, v in value_map.items()}
     out = text.map(by_text)
@@ -217,14 +221,15 @@ def map_values(series: pd.Series, value_map: Mapping, table: pd.DataFrame, colum
     if numeric_map:
         numbers = pd.to_numeric(text, errors="coerce").astype("float64")
         out = out.where(out.notna(), numbers.map(numeric_map))
-    bad = (text.notna() & out.isna()).to_numpy()
-    if bad.any():
-        pos = np.flatnonzero(bad)
+    bad_codes = np.flatnonzero((text.notna() & out.isna()).to_numpy())
+    if len(bad_codes):
+        pos = np.flatnonzero(np.isin(codes, bad_codes))
         known = ", ".join(map(str, value_map))
         S.fail_at(table, S.TableSchema(name="flat", columns=()), pos, column,
-                f"value {text.iloc[pos[0]]!r} has no entry in the mapping for {target} "
+                f"value {text.iloc[codes[pos[0]]]!r} has no entry in the mapping for {target} "
                 f"(known: {known})")
-    return out.astype("object").where(out.notna(), None)
+    mapped = np.append(out.astype("object").where(out.notna(), None).to_numpy(), None)
+    return pd.Series(mapped[codes], index=series.index, dtype=object)  # code -1: missing
 
 
 def _column(table: pd.DataFrame, name: str) -> pd.Series:

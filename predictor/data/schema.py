@@ -310,6 +310,19 @@ def fail_at(df: pd.DataFrame, schema: TableSchema, positions, column: str, messa
     raise InputError(message + more, file=source, line=line, column=column)
 
 
+def stripped_text(raw: pd.Series) -> pd.Series:
+    """``raw`` as trimmed text (string dtype), blanks missing. A column with few distinct
+    values (a constant, a mapped code) is trimmed once per value, not once per row."""
+    codes, uniques = pd.factorize(raw, use_na_sentinel=True)
+    if 4 * len(uniques) > len(raw):  # mostly distinct: trimming each row costs the same
+        values = raw.astype("string").str.strip()
+        return values.mask(values == "", pd.NA)
+    text = pd.Series(uniques, dtype=object).astype("string").str.strip()
+    text = pd.concat([text.mask(text == "", pd.NA), pd.Series([pd.NA], dtype="string")],
+                     ignore_index=True)  # the last entry: code -1, a missing value
+    return pd.Series(text.array.take(codes), index=raw.index, name=raw.name)
+
+
 def coerce_and_check(df: pd.DataFrame, schema: TableSchema) -> pd.DataFrame:
     """Check ``df`` against ``schema`` and return it with schema columns in their dtypes.
 
@@ -326,7 +339,7 @@ def coerce_and_check(df: pd.DataFrame, schema: TableSchema) -> pd.DataFrame:
             file=source,
             column=missing[0],
         )
-    out = df.copy()
+    out = df.copy(deep=False)  # coerced columns are assigned, never written into
     out.attrs = attrs
     for col in schema.columns:
         if col.name not in out.columns:
@@ -359,8 +372,7 @@ def _coerce_column(df: pd.DataFrame, schema: TableSchema, col: Column) -> pd.Ser
         if df.attrs.get("text_trimmed") and isinstance(raw.dtype, pd.StringDtype):
             values = raw  # a reader already trimmed it and made blanks missing (10M-row MAFs)
         else:
-            values = raw.astype("string").str.strip()
-            values = values.mask(values == "", pd.NA)
+            values = stripped_text(raw)
     else:
         if pd.api.types.is_numeric_dtype(raw) and not pd.api.types.is_bool_dtype(raw):
             values = raw.astype("float64")

@@ -13,16 +13,15 @@ from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator, TransformerMixin
-from sklearn.utils.validation import check_is_fitted
 
 from predictor.data.cohort import Cohort
 from predictor.errors import InputError
+from predictor.features.estimator import BaseEstimator, TransformerMixin, check_is_fitted
 
 STATE_PREFIX = "predictor.features."
 
 
-class FeatureFamily(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
+class FeatureFamily(TransformerMixin, BaseEstimator):
     """One family of features computed from one or more cohort tables.
 
     Subclasses set ``requires`` (tables that must be present) and implement ``_fit`` (learn
@@ -172,6 +171,15 @@ def estimator_from_state(state: dict) -> BaseEstimator:
 
 
 # ---------------------------------------------------------------------------- shared helpers
+def by_distinct(values: pd.Series, fn: Any) -> np.ndarray:
+    """``fn`` (a row-wise Series -> Series map) applied once per distinct value of ``values``
+    (missing included) and spread over the rows, as float64: a coded column has a handful of
+    values, and per-row string work on 100k patients costs more than reading them."""
+    codes, uniques = pd.factorize(values, use_na_sentinel=False)
+    mapped = fn(pd.Series(uniques, dtype=values.dtype))
+    return np.asarray(mapped.to_numpy(dtype="float64", na_value=np.nan))[codes]
+
+
 def per_patient(values: np.ndarray, sample_patient: np.ndarray, n_patients: int) -> np.ndarray:
     """Aggregate per-sample values (1-D or 2-D) to patients with a NaN-skipping ``max``.
 

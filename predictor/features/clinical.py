@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from predictor.data.cohort import Cohort
-from predictor.features.base import FeatureFamily, safe_name
+from predictor.features.base import FeatureFamily, by_distinct, safe_name
 
 NUMERIC = {
     "clin_age": "age",
@@ -84,8 +84,9 @@ class ClinicalFeatures(FeatureFamily):
                 for code, name in enumerate(onehot_names(self.cancer_types_)):
                     out[name] = np.where(missing, np.nan, (codes == code).astype("float64"))
         if "sex" in clinical.columns:
-            sex = clinical["sex"].astype("string").str.strip().str.lower()
-            out["clin_sex"] = sex.map(SEX_CODES).astype("float64").to_numpy()
+            out["clin_sex"] = by_distinct(clinical["sex"], lambda sex: sex.astype("string")
+                                          .str.strip().str.lower().map(SEX_CODES)
+                                          .astype("float64"))
         for name, column in NUMERIC.items():
             if column in clinical.columns:
                 out[name] = pd.to_numeric(clinical[column], errors="coerce").to_numpy(

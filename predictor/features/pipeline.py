@@ -13,8 +13,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator, TransformerMixin
-from sklearn.utils.validation import check_is_fitted
 
 from predictor.data.cohort import Cohort
 from predictor.errors import InputError
@@ -28,6 +26,7 @@ from predictor.features.base import (
 from predictor.features.clinical import ClinicalFeatures
 from predictor.features.clonal import ClonalFeatures
 from predictor.features.copynumber import CopyNumberFeatures
+from predictor.features.estimator import BaseEstimator, TransformerMixin, check_is_fitted
 from predictor.features.expression import ExpressionTMEFeatures
 from predictor.features.knowledge import (
     DEFAULT_DRUGS,
@@ -70,7 +69,7 @@ SHARED = ("panel_sizes_mb", "default_panel_size_mb", "clonal_threshold", "estima
           "default_purity")
 
 
-class FeaturePipeline(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
+class FeaturePipeline(TransformerMixin, BaseEstimator):
     """Runs named feature families side by side and concatenates their outputs.
 
     A family whose input table is absent at fit is skipped (logged); one absent at transform

@@ -27,9 +27,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.optimize import minimize
-from scipy.special import expit, logit
-from sklearn.isotonic import IsotonicRegression
 
 from predictor.errors import InputError
 
@@ -37,6 +34,20 @@ METHODS = ("centered_isotonic", "isotonic", "sigmoid", "identity", "logit_update
 BREAKPOINT_METHODS = ("centered_isotonic", "isotonic")
 CIR_EDGE = 1e-6  # knot probabilities within [CIR_EDGE, 1 - CIR_EDGE]; tail drop
 LOGIT_CLIP = 1e-15  # logit_update reads base probabilities clipped to [LOGIT_CLIP, 1 - LOGIT_CLIP]
+
+
+def expit(x: np.ndarray) -> np.ndarray:
+    """The logistic function 1 / (1 + exp(-x)), as ``scipy.special.expit`` computes it (in
+    numpy: applying a calibrator must not import SciPy, a large share of serving start-up)."""
+    with np.errstate(over="ignore"):
+        return 1.0 / (1.0 + np.exp(-np.asarray(x, dtype=np.float64)))
+
+
+def logit(p: np.ndarray) -> np.ndarray:
+    """log(p / (1 - p)), the inverse of :func:`expit`."""
+    p = np.asarray(p, dtype=np.float64)
+    with np.errstate(divide="ignore"):
+        return np.log(p / (1.0 - p))
 
 
 @dataclass
@@ -98,6 +109,8 @@ def fit_calibrator(raw: np.ndarray, y: np.ndarray, method: str | None) -> Calibr
     if method is None or method == "identity":
         return Calibrator(method="identity")
     if method == "isotonic":
+        from sklearn.isotonic import IsotonicRegression  # fitting only (applying: numpy)
+
         iso = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip", increasing=True)
         iso.fit(raw, y)
         return Calibrator(method="isotonic", x=iso.X_thresholds_.tolist(),
@@ -121,6 +134,8 @@ def centered_isotonic(raw: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.nd
         raise InputError("calibration needs at least one score")
     order = np.argsort(raw, kind="mergesort")
     raw_sorted = raw[order]
+    from sklearn.isotonic import IsotonicRegression
+
     iso = IsotonicRegression(y_min=0.0, y_max=1.0, increasing=True)
     fitted = iso.fit(raw, y).predict(raw_sorted)
     # constant blocks: runs of equal fitted value (patients with equal raw scores share one)
@@ -151,6 +166,8 @@ def platt(raw: np.ndarray, y: np.ndarray) -> tuple[float, float]:
         value = float(np.sum(np.logaddexp(0.0, z) - target * z))
         resid = p - target
         return value, np.array([np.sum(resid * raw), np.sum(resid)])
+
+    from scipy.optimize import minimize
 
     result = minimize(loss, x0=np.array([1.0, 0.0]), jac=True, method="BFGS")
     return float(result.x[0]), float(result.x[1])

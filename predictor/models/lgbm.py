@@ -14,8 +14,8 @@ import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import lightgbm as lgb
 import numpy as np
 import pandas as pd
 
@@ -23,6 +23,9 @@ from predictor.errors import InputError
 from predictor.files import write_text_atomic
 from predictor.models.io import FORMAT_VERSION, check_model_file, read_json, write_json_atomic
 from predictor.models.linear import LinearScorer
+
+if TYPE_CHECKING:  # LightGBM is imported where it is used: serving a compiled bundle never is
+    import lightgbm as lgb
 
 log = logging.getLogger(__name__)
 
@@ -148,6 +151,8 @@ def make_dataset(
     reference: lgb.Dataset | None = None,
 ) -> lgb.Dataset:
     """A LightGBM Dataset built with the same binning params as the booster."""
+    import lightgbm as lgb
+
     return lgb.Dataset(
         matrix,
         label=label,
@@ -189,6 +194,8 @@ def choose_rounds(
     the trees it grew), not at its own best iteration: a fold's best iteration is picked on
     that same validation fold, which would make the trees look better out of fold than the
     refit model is, and would tilt the calibrator and the linear blend towards them."""
+    import lightgbm as lgb
+
     oof = np.full(matrix.shape[0], np.nan)
     best: list[int] = []
     boosters: list[tuple[lgb.Booster, np.ndarray, int]] = []
@@ -237,6 +244,8 @@ def warn_if_constant(booster: lgb.Booster, head: str, n_rows: int, min_child_sam
 
 def load_booster(path: Path) -> lgb.Booster:
     """Load a LightGBM text model (works for models trained with a custom objective)."""
+    import lightgbm as lgb
+
     path = check_model_file(Path(path))
     try:
         return lgb.Booster(model_file=str(path))
@@ -268,11 +277,26 @@ class BoosterHead:
 
     KIND: str
     STATE_FILE: str
-    booster_: lgb.Booster
     feature_names_: list[str]
     num_threads: int
     linear_ = None  # LinearScorer | None
     tree_weight_: float = 1.0
+
+    @property
+    def booster_(self) -> lgb.Booster:
+        """The fitted LightGBM booster. A loaded head reads its model file on first use only:
+        serving with the compiled core needs the file's path, not LightGBM."""
+        booster = self.__dict__.get("_booster")
+        if booster is None:
+            path = self.__dict__.get("_booster_file")
+            if path is None:
+                raise AttributeError(f"{type(self).__name__} has no booster_ (not fitted)")
+            booster = self.__dict__["_booster"] = load_booster(path)
+        return booster
+
+    @booster_.setter
+    def booster_(self, booster: lgb.Booster) -> None:
+        self.__dict__["_booster"] = booster
 
     # ------------------------------------------------------------------ params
     def get_params(self) -> dict:
@@ -326,7 +350,7 @@ class BoosterHead:
             raise InputError(f"not a {cls.KIND} model state file",
                              file=directory / cls.STATE_FILE)
         model = cls(**cls._params_from_state(dict(state["params"])))
-        model.booster_ = load_booster(directory / MODEL_FILE)
+        model._booster_file = check_model_file(directory / MODEL_FILE)  # loaded on first use
         model.best_iteration_ = int(state["best_iteration"])
         model.inner_best_iterations_ = list(state.get("inner_best_iterations", []))
         model.feature_names_ = list(state["feature_names"])
@@ -341,7 +365,7 @@ class BoosterHead:
         return params
 
     def _check_fitted(self) -> None:
-        if not hasattr(self, "booster_"):
+        if "_booster" not in self.__dict__ and "_booster_file" not in self.__dict__:
             raise RuntimeError(f"{type(self).__name__} is not fitted")
 
     def blend_raw(self, booster_raw: np.ndarray, matrix: np.ndarray) -> np.ndarray:

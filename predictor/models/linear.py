@@ -21,11 +21,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
 import numpy as np
-from scipy.optimize import minimize
-from sklearn.exceptions import ConvergenceWarning
-from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import roc_auc_score
-from sksurv.metrics import concordance_index_censored
 
 from predictor.errors import InputError
 from predictor.models.cox import RiskSets, cox_loss_and_gradient
@@ -263,6 +258,9 @@ def fit_logistic(scorer: LinearScorer, matrix: np.ndarray, y: np.ndarray,
     linear part is flat in that feature rather than against the constraint."""
     signs = signs or {}
     while True:
+        from sklearn.exceptions import ConvergenceWarning  # fitting only (serving: numpy)
+        from sklearn.linear_model import LogisticRegression
+
         model = LogisticRegression(C=float(C), max_iter=5000, tol=1e-8)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
@@ -303,6 +301,8 @@ def fit_cox(scorer: LinearScorer, matrix: np.ndarray, time: np.ndarray, event: n
         value, grad = cox_loss_and_gradient(design @ beta, rs)
         return value + 0.5 * alpha * beta @ beta, design.T @ grad + alpha * beta
 
+    from scipy.optimize import minimize
+
     result = minimize(loss, np.zeros(design.shape[1]), jac=True, method="L-BFGS-B",
                       options={"maxiter": 2000, "gtol": 1e-9, "ftol": 1e-14})
     scorer.coef = np.asarray(result.x, dtype=np.float64)
@@ -324,12 +324,16 @@ class Blend:
 
 def response_score(y: np.ndarray) -> Callable[[np.ndarray], float]:
     """Out-of-fold ROC AUC of a score (what the blend and penalty are chosen by)."""
+    from sklearn.metrics import roc_auc_score
+
     return lambda s: float(roc_auc_score(y, s))
 
 
 def relapse_score(time: np.ndarray, event: np.ndarray) -> Callable[[np.ndarray], float]:
     """Out-of-fold Harrell's C of a risk score."""
     e = event.astype(bool)
+    from sksurv.metrics import concordance_index_censored
+
     return lambda s: float(concordance_index_censored(e, time, s)[0])
 
 

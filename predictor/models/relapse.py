@@ -17,10 +17,8 @@ import logging
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-import lightgbm as lgb
 import numpy as np
 import pandas as pd
-from sklearn.model_selection import StratifiedKFold
 
 from predictor.errors import InputError
 from predictor.models import lgbm, linear
@@ -126,6 +124,9 @@ class RelapseModel(lgbm.BoosterHead):
             valid = lgbm.make_dataset(matrix[va], t[va], names, cats, params, reference=train)
             feval = cox_metric({id(valid): (t[va], e[va])})
             return lgbm.FoldSetup(params=params, train=train, valid=valid, feval=feval)
+
+        import lightgbm as lgb  # fitting only: serving a loaded head never imports them
+        from sklearn.model_selection import StratifiedKFold
 
         folds = list(StratifiedKFold(n_folds, shuffle=True, random_state=self.seed)
                      .split(matrix, e))

@@ -17,11 +17,8 @@ import logging
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-import lightgbm as lgb
 import numpy as np
 import pandas as pd
-from sklearn.metrics import roc_curve
-from sklearn.model_selection import StratifiedKFold
 
 from predictor.errors import InputError
 from predictor.models import lgbm, linear
@@ -133,6 +130,9 @@ class ResponseModel(lgbm.BoosterHead):
                                       reference=train)
             return lgbm.FoldSetup(params=params, train=train, valid=valid)
 
+        import lightgbm as lgb  # fitting only: serving a loaded head never imports them
+        from sklearn.model_selection import StratifiedKFold
+
         folds = list(StratifiedKFold(n_folds, shuffle=True, random_state=self.seed)
                      .split(matrix, y_arr))
         rounds, tree_oof, best = lgbm.choose_rounds(folds, setup, matrix, self.n_estimators,
@@ -238,6 +238,8 @@ class ResponseModel(lgbm.BoosterHead):
 
 def youden_threshold(y: np.ndarray, proba: np.ndarray) -> float:
     """Probability cut maximising sensitivity + specificity - 1 (ties: the highest cut)."""
+    from sklearn.metrics import roc_curve
+
     fpr, tpr, thresholds = roc_curve(y, proba)
     finite = np.isfinite(thresholds)
     j = (tpr - fpr)[finite]

@@ -25,6 +25,7 @@ import os
 import platform
 import shutil
 import tempfile
+import threading
 import warnings
 from dataclasses import asdict, dataclass, field
 from importlib import metadata
@@ -46,8 +47,13 @@ PROBE_SUFFIX = ".probe.npy"
 MAX_PROBE_DATA_ROWS = 1000
 MAX_THRESHOLDS_PER_FEATURE = 64
 ROWS_PER_THREAD = 10_000  # smaller batches run on the calling thread (no pool start-up)
+SMALL_SNAP_VALUES = 1 << 16  # up to this many values the snap check is one vectorised pass
+MAX_ROWS_PER_CALL = 2**31 - 2  # the generated function counts rows in an int32
+_CPUS = os.cpu_count() or 1
+SMALL_OUT_ROWS = 256  # up to this many rows are scored into a per-thread buffer
 K_ZERO_THRESHOLD = float(np.float32(1e-35))  # LightGBM's kZeroThreshold (a float constant)
 _K_ZERO_BITS = int(np.array(K_ZERO_THRESHOLD, dtype=np.float64).view(np.uint64))
+_LIMIT, _ONE = np.uint64(_K_ZERO_BITS << 1), np.uint64(1)
 
 
 class RawScorer(Protocol):
@@ -148,9 +154,12 @@ class _ModelText:
     has_objective: bool
     categorical: dict[int, list[int]]  # feature index -> category values seen in training
     thresholds: dict[int, list[float]]  # feature index -> numeric split thresholds
-    # A split at +-1e-35 or a "zero is missing" node: LightGBM's snapping of |x| <= 1e-35 to 0
-    # can change a decision, so the compiled scorer must snap too.
+    # A split in [-1e-35, 1e-35) or a "zero is missing" node: LightGBM's snapping of
+    # |x| <= 1e-35 to 0 can change a decision, so the compiled scorer must snap too.
     zero_sensitive: bool = False
+    # ... and the only such splits are at exactly -1e-35 (no zero-is-missing node): then only
+    # x == -1e-35 itself decides otherwise than 0 does, and snapping it alone is exact.
+    only_minus_k: bool = False
 
 
 def _parse_model_text(model_txt: Path) -> _ModelText:
@@ -160,6 +169,7 @@ def _parse_model_text(model_txt: Path) -> _ModelText:
     thresholds: dict[int, set[float]] = {}
     split_feature: list[int] = []
     zero_sensitive = False
+    other_sensitive = False  # a sensitive split not at exactly -1e-35, or a zero-missing node
     with open(model_txt) as handle:
         in_header = True
         for raw in handle:
@@ -187,18 +197,30 @@ def _parse_model_text(model_txt: Path) -> _ModelText:
                     if feat not in categorical:
                         value = float(thr)
                         thresholds.setdefault(feat, set()).add(value)
-                        zero_sensitive |= abs(value) <= K_ZERO_THRESHOLD * (1 + 1e-9)
+                        if _snap_changes_split(value):
+                            zero_sensitive = True
+                            other_sensitive |= value != -K_ZERO_THRESHOLD
             elif line.startswith("decision_type="):
                 for code in line.split("=", 1)[1].split():
                     kind = int(code)
                     # numeric node whose missing type is "zero" (bits 2-3 == 1)
-                    zero_sensitive |= not kind & 1 and (kind >> 2) & 3 == 1
+                    if not kind & 1 and (kind >> 2) & 3 == 1:
+                        zero_sensitive = other_sensitive = True
     return _ModelText(
         n_features=n_features, n_classes=n_classes, has_objective=has_objective,
         categorical=categorical,
         thresholds={k: sorted(v) for k, v in thresholds.items()},
         zero_sensitive=zero_sensitive,
+        only_minus_k=zero_sensitive and not other_sensitive,
     )
+
+
+def _snap_changes_split(threshold: float) -> bool:
+    """Whether snapping 0 < |x| <= 1e-35 to 0 can change the numeric split ``x <= threshold``:
+    only for thresholds in [-1e-35, 1e-35). At exactly +1e-35 (LightGBM's usual bin boundary
+    next to zero) both x and 0 go left, so such models need no snap. The lower end keeps a
+    margin (a threshold just below -1e-35 changes nothing either; erring costs only time)."""
+    return -K_ZERO_THRESHOLD * (1 + 1e-9) <= threshold < K_ZERO_THRESHOLD
 
 
 def _compilable_copy(model_txt: Path, info: _ModelText, work_dir: Path) -> tuple[Path, bool]:
@@ -307,20 +329,69 @@ class CompiledScorer:
         # With an existing cache file lleaves loads the object and skips code generation.
         self.model.compile(cache=str(library), raw_score=True)
         self.n_features = self.model.num_feature()
-        self.snap = _parse_model_text(model_txt).zero_sensitive
+        parsed = _parse_model_text(model_txt)
+        self.snap = parsed.zero_sensitive
+        self._only_minus_k = parsed.only_minus_k
+        self._entry = _direct_entry(self.model)
+        self._local = threading.local()
 
     def raw_score(self, X: np.ndarray, n_jobs: int | None = None,
                   prepared: bool = False) -> np.ndarray:
         """Raw scores; ``prepared=True`` promises ``X`` came from :func:`prepare_matrix`."""
         data = X if prepared else np.ascontiguousarray(X, dtype=np.float64)
-        if data.ndim != 2 or data.shape[1] != self.n_features:
-            raise ValueError(f"expected (n, {self.n_features}) features, got {data.shape}")
-        wanted = n_jobs if n_jobs else (os.cpu_count() or 1)
-        # lleaves starts a thread pool per call: only worth it for large batches.
-        threads = max(1, min(wanted, len(data) // ROWS_PER_THREAD))
+        shape = data.shape
+        if len(shape) != 2 or shape[1] != self.n_features:
+            raise ValueError(f"expected (n, {self.n_features}) features, got {shape}")
+        n = shape[0]
         if self.snap and not prepared:
-            data = snap_tiny_to_zero(data)
+            data = snap_minus_k(data) if self._only_minus_k else snap_tiny_to_zero(data)
+        # lleaves starts a thread pool per call: only worth it for large batches.
+        threads = 1 if n < 2 * ROWS_PER_THREAD or n_jobs == 1 else max(
+            1, min(n_jobs or _CPUS, n // ROWS_PER_THREAD))
+        if threads == 1 and self._entry is not None and 0 < n <= MAX_ROWS_PER_CALL and (
+                not prepared or (data.dtype == np.float64 and data.flags.c_contiguous)):
+            # The generated function itself, on this thread: lleaves' predict() re-checks and
+            # converts the input and builds ctypes pointers, several us per call.
+            if n > SMALL_OUT_ROWS:
+                out = np.empty(n)
+                self._entry(data.ctypes.data, out.ctypes.data, 0, n)
+                return out
+            local = self._local  # a per-thread output buffer: its address is looked up once
+            buffer = getattr(local, "buffer", None)
+            if buffer is None:
+                buffer = local.buffer = np.empty(SMALL_OUT_ROWS)
+                local.address = buffer.ctypes.data
+            self._entry(data.ctypes.data, local.address, 0, n)
+            return buffer[:n].copy()
         return self.model.predict(data, n_jobs=threads)
+
+
+def _direct_entry(model):
+    """The compiled scoring function of an lleaves model, called with raw addresses
+    (``f(data, out, first_row, end_row)``, float64, rows of ``num_feature()`` values, the
+    signature of lleaves' ``get_entry_func_type``), or None when this lleaves does not expose it
+    (then its ``predict`` is used)."""
+    import ctypes
+
+    entry = getattr(model, "_c_entry_func", None)
+    if entry is None or not getattr(model, "use_fp64", False):
+        return None
+    address = ctypes.cast(entry, ctypes.c_void_p).value
+    return ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int32,
+                            ctypes.c_int32)(address)
+
+
+def snap_minus_k(data: np.ndarray) -> np.ndarray:
+    """``data`` with every value equal to -1e-35 (LightGBM's -kZeroThreshold) set to 0: all
+    the snap a model needs when its only zero-sensitive splits are at exactly -1e-35 (one
+    comparison per value instead of three). Copies only if a value changes."""
+    data = np.ascontiguousarray(data, dtype=np.float64)
+    flag = data == -K_ZERO_THRESHOLD
+    if not np.count_nonzero(flag):
+        return data
+    out = data.copy()
+    out[flag] = 0.0
+    return out
 
 
 def snap_tiny_to_zero(data: np.ndarray, block_rows: int | None = None) -> np.ndarray:
@@ -334,10 +405,18 @@ def snap_tiny_to_zero(data: np.ndarray, block_rows: int | None = None) -> np.nda
     data = np.ascontiguousarray(data, dtype=np.float64)
     if data.size == 0:
         return data
+    if data.size <= SMALL_SNAP_VALUES and block_rows is None:  # small batch: no blocks
+        shifted = np.left_shift(data.ravel().view(np.uint64), _ONE)
+        np.subtract(shifted, _ONE, out=shifted)
+        flag = np.less(shifted, _LIMIT)
+        if not np.count_nonzero(flag):  # faster than flag.any() on small arrays
+            return data
+        out = data.copy()
+        out.reshape(-1)[flag] = 0.0
+        return out
     n_cols = data.shape[1] if data.ndim == 2 else 1
     rows = block_rows or max(1, (1 << 18) // max(n_cols, 1))
-    limit = np.uint64(_K_ZERO_BITS << 1)
-    one = np.uint64(1)
+    limit, one = _LIMIT, _ONE
     out = data
     buffer = np.empty(min(rows, len(data)) * n_cols, dtype=np.uint64)
     mask = np.empty(buffer.shape, dtype=bool)

@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy.stats import binom
 
 PROFILE_FILE = "training_profile.json"
 PROFILE_FORMAT = "predictor-training-profile-1"
@@ -126,4 +125,6 @@ def _excess(count: int, n: int, rate: float, min_share: float) -> bool:
     """Whether ``count`` of ``n`` is clearly more than ``rate`` would give."""
     if count < MIN_COUNT or count / n < min_share:
         return False
+    from scipy.stats import binom  # only for a suspect feature: SciPy costs seconds to import
+
     return float(binom.sf(count - 1, n, rate)) < MAX_P

@@ -6,6 +6,7 @@ import sys
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from predictor.bench import predict as bench
 from predictor.models.response import ResponseModel
@@ -49,6 +50,7 @@ def test_run_prints_table_for_every_bundle(monkeypatch, capsys):
                    "lightgbm": 3.0, "stages_compiled": stages, "stages_lightgbm": stages,
                    "startup_compiled": 1.25, "startup_lightgbm": 1.5}
            for label, trees in (("full_trees", 500), ("full", 500), ("default", 80))}
+    e2e["startup"] = {"cli": 1.1, "numpy_pandas": 0.5, "repeats": 5}
     monkeypatch.setenv("COLUMNS", "250")  # rich: no wrapped labels
     monkeypatch.setattr(bench, "core_benchmark", lambda *a, **k: core)
     monkeypatch.setattr(bench, "e2e_benchmark", lambda *a, **k: e2e)
@@ -59,3 +61,19 @@ def test_run_prints_table_for_every_bundle(monkeypatch, capsys):
     assert "500-tree bundle with the linear blend" in out
     assert "6.0x" in out and "3.00x" in out and "skipped" in out
     assert "start-up s (CLI on 100 rows)" in out and "1.25" in out
+    assert "one patient: CLI s" in out and "2.20x" in out and "<= 2x" in out
+
+
+def test_real_bundle_run_prints_its_own_table(monkeypatch, capsys, tmp_path):
+    stages = {"read": 0.1, "features": 0.1, "score": 0.1, "write": 0.1, "rows": 1e5}
+    times = {"trees": {"response": 80, "relapse": 60}, "rows": 100_000, "startup_rows": 1,
+             "compiled": 2.0, "lightgbm": 5.0, "stages_compiled": stages,
+             "stages_lightgbm": stages, "startup_compiled": 0.9, "startup_lightgbm": 2.5,
+             "startup": {"cli": 0.9, "numpy_pandas": 0.6, "repeats": 5}}
+    monkeypatch.setenv("COLUMNS", "250")
+    monkeypatch.setattr(bench, "real_bundle_benchmark", lambda *a, **k: times)
+    monkeypatch.setattr(bench, "core_benchmark", lambda *a, **k: pytest.fail("not run"))
+    bench.run(rows=100_000, bundle=tmp_path, source=tmp_path / "in.csv")
+    out = capsys.readouterr().out
+    assert "the given bundle" in out and "2.50x" in out and ">= 1.5x at 100k rows" in out
+    assert "CLI on 1 rows" in out and "1.50x" in out

@@ -155,3 +155,73 @@ def test_stored_probe_holds_no_training_row(binary_model_txt, tmp_path, train_ma
     same = (stored[:, None, :] == data[None, :, :]) | (
         np.isnan(stored)[:, None, :] & np.isnan(data)[None, :, :])
     assert not same.all(axis=2).any()
+
+
+def test_only_splits_snapping_can_change_need_the_snap():
+    """x <= t decides alike for x and 0 (0 < |x| <= 1e-35) unless -1e-35 <= t < 1e-35."""
+    k = C.K_ZERO_THRESHOLD
+    assert not C._snap_changes_split(k)  # LightGBM's usual boundary next to zero
+    assert not C._snap_changes_split(np.nextafter(k, 1.0)) and not C._snap_changes_split(0.5)
+    assert not C._snap_changes_split(-2 * k)
+    for t in (-k, 0.0, np.nextafter(k, 0.0), 1e-36, -1e-36):
+        assert C._snap_changes_split(t)
+    tiny = np.array([-k, -1e-36, 1e-36, k])
+    for t in (k, -k, 0.0, np.nextafter(k, 1.0), -2 * k):  # brute force on every tiny kind
+        differs = bool(np.any((tiny <= t) != (t >= 0.0)))
+        assert differs == C._snap_changes_split(t)
+
+
+def test_minus_k_only_models_snap_just_that_value(tmp_path):
+    """A model whose only zero-sensitive splits are at exactly -1e-35 needs only x == -1e-35
+    snapped; every other tiny value already decides as 0 does. Compared with LightGBM on each
+    kind of tiny value."""
+    import lightgbm as lgb
+
+    rng = np.random.default_rng(11)
+    X = rng.normal(size=(2000, 3))
+    X[rng.random(2000) < 0.4, 0] = 0.0  # zeros next to negatives: splits at -1e-35
+    y = ((X[:, 0] < 0) ^ (X[:, 1] > 0.3)).astype(float)
+    booster = lgb.train({"objective": "binary", "verbose": -1, "num_leaves": 8,
+                         "min_data_in_leaf": 5}, lgb.Dataset(X, y), num_boost_round=20)
+    path = tmp_path / "model.txt"
+    booster.save_model(str(path))
+    info = C._parse_model_text(path)
+    thresholds = set(info.thresholds.get(0, []))
+    if -C.K_ZERO_THRESHOLD not in thresholds or any(
+            -C.K_ZERO_THRESHOLD < t < C.K_ZERO_THRESHOLD for t in thresholds):
+        pytest.skip("LightGBM put no split at exactly -1e-35 here")
+    assert info.zero_sensitive and info.only_minus_k
+    C.compile_booster(path, tmp_path / "compiled", X, name="m")
+    scorer = C.load_scorer(path, tmp_path / "compiled", "m")
+    assert scorer.backend == "compiled" and scorer._only_minus_k
+    k = C.K_ZERO_THRESHOLD
+    fresh = np.repeat(X[:8], 6, axis=0)
+    fresh[:, 0] = np.tile([-k, -1e-36, 1e-36, k, 0.0, -0.0], 8)
+    reference = C.LightGBMScorer(path)
+    for rows in (fresh, fresh[:1], fresh[:6]):
+        np.testing.assert_array_equal(scorer.raw_score(rows, n_jobs=1),
+                                      reference.raw_score(rows))
+    np.testing.assert_array_equal(C.snap_minus_k(fresh[:6, :1]).ravel(),
+                                  [0.0, -1e-36, 1e-36, k, 0.0, -0.0])
+
+
+def test_small_batches_and_threads_score_like_one_batch(binary_model_txt, tmp_path,
+                                                        train_matrix):
+    """Small batches go through a per-thread output buffer: results are fresh arrays, equal
+    to the large-batch scores, also when threads score at the same time."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    C.compile_booster(binary_model_txt, tmp_path, train_matrix, name="head")
+    scorer = C.load_scorer(binary_model_txt, tmp_path, "head")
+    X = synthetic_matrix(600, seed=4)
+    full = scorer.raw_score(X, n_jobs=1)
+    first = scorer.raw_score(X[:1])
+    np.testing.assert_array_equal(scorer.raw_score(X[1:2]), full[1:2])
+    assert first[0] == full[0]  # not overwritten by the next call's buffer
+    for size in (1, 7, C.SMALL_OUT_ROWS, C.SMALL_OUT_ROWS + 1):
+        np.testing.assert_array_equal(scorer.raw_score(X[:size]), full[:size])
+    with ThreadPoolExecutor(4) as pool:
+        rows = list(pool.map(lambda i: scorer.raw_score(X[i:i + 1])[0], range(len(X))))
+    np.testing.assert_array_equal(rows, full)
+    np.testing.assert_array_equal(scorer.raw_score(np.asfortranarray(X[:5])), full[:5])
+    assert scorer.raw_score(X[:0]).shape == (0,)
