@@ -1,4 +1,6 @@
-"""The MLflow side of a run: check the store before training, then log everything once."""
+"""The MLflow side of a run: check the store before training, open the run when training starts
+(:func:`training_run`), log folds as they finish, results at the end; a failure (or Ctrl-C)
+ends the run FAILED (KILLED) with the error as a tag."""
 
 from __future__ import annotations
 
@@ -8,7 +10,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from predictor.training.data import TrainingData
+from predictor.training.data import CohortData, TrainingData, resolve_path
 from predictor.training.report import RunFiles
 
 
@@ -18,33 +20,6 @@ def check_store(tracking: Mapping[str, Any]) -> None:
         from predictor.tracking.run_logging import check_tracking
 
         check_tracking(tracking)
-
-
-def log_run(tracking: Mapping[str, Any], *, run_name: str, config: dict, data: TrainingData,
-            metrics: dict[str, float], files: RunFiles, bundle_dir: Path
-            ) -> tuple[str | None, str | None]:
-    """Params, metrics, tags, artifacts and the pyfunc model; returns (run id, model URI).
-
-    Without tracking (``tracking.enabled=false``) nothing is logged: (None, None).
-    """
-    if not tracking.get("enabled", True):
-        return None, None
-    from predictor.serving.bundle import load_bundle
-    from predictor.serving.pyfunc_model import PYFUNC_CODE, rows_to_cohort
-    from predictor.tracking.model_logging import synthetic_input_example
-    from predictor.tracking.run_logging import log_training_run
-
-    example = synthetic_input_example(data.train)
-    with _quiet_missing_input_warning():  # the flat example lacks MAF/TME tables by design
-        output = load_bundle(bundle_dir).predict(rows_to_cohort(example))
-        logged = log_training_run(
-            tracking=tracking, run_name=run_name, config=config, metrics=metrics,
-            patient_ids=data.all_patient_ids(), data_fingerprint=data.full.fingerprint(),
-            extra_tags=data.extra_tags(),
-            artifact_files=[files.report, files.metrics, files.config],
-            artifact_dirs={"plots": files.plots}, bundle_dir=bundle_dir,
-            model_code=PYFUNC_CODE, input_example=example, output_example=output)
-    return logged.run_id, logged.model_uri
 
 
 @contextlib.contextmanager
@@ -61,3 +36,70 @@ def _quiet_missing_input_warning() -> Iterator[None]:
         yield
     finally:
         logger.setLevel(level)
+
+
+class LiveRun:
+    """The training's MLflow run while it trains; every method is a no-op without tracking."""
+
+    def __init__(self, tracking: Mapping[str, Any], run: Any = None) -> None:
+        self.tracking = tracking
+        self.run = run  # predictor.tracking.run_logging.TrainingRun, or None
+
+    @property
+    def run_id(self) -> str | None:
+        return None if self.run is None else self.run.run_id
+
+    def log_data(self, *, config: dict, data: TrainingData, data_spec: CohortData) -> None:
+        """Params, the data fingerprint tags and the cohorts as MLflow datasets."""
+        if self.run is None:
+            return
+        tags = {"data_fingerprint": data.full.fingerprint(), **data.extra_tags()}
+        source = data_spec.path if isinstance(data_spec.path, str) else None
+        cohorts: dict[str, tuple[Any, Any]] = {"training": (data.train, resolve_path(source))}
+        if data.test is not None:
+            test_source = data_spec.test_path if data.separate_test() else source
+            cohorts["test"] = (data.test, resolve_path(test_source))
+        self.run.log_data(config=config, patient_ids=data.all_patient_ids(), cohorts=cohorts,
+                          tags=tags)
+
+    def log_fold(self, step: int, metrics: dict[str, float]) -> None:
+        if self.run is not None:
+            self.run.log_fold(step, metrics)
+
+    def finish(self, *, data: TrainingData, metrics: dict[str, float], files: RunFiles,
+               bundle_dir: Path) -> tuple[str | None, str | None]:
+        """Metrics, artifacts and the pyfunc model; returns (run id, model URI)."""
+        if self.run is None:
+            return None, None
+        from predictor.serving.bundle import load_bundle
+        from predictor.serving.pyfunc_model import PYFUNC_CODE
+        from predictor.tracking.model_logging import synthetic_input_example
+
+        example = synthetic_input_example(data.train)
+        with _quiet_missing_input_warning():  # the flat example lacks MAF/TME tables by design
+            from predictor.serving.pyfunc_model import rows_to_cohort
+
+            output = load_bundle(bundle_dir).predict(rows_to_cohort(example))
+            logged = self.run.finish(
+                metrics=metrics, artifact_files=[files.report, files.metrics, files.config],
+                artifact_dirs={"plots": files.plots}, bundle_dir=bundle_dir,
+                model_code=PYFUNC_CODE, input_example=example, output_example=output,
+                log_model=bool(self.tracking.get("log_model", True)),
+                registered_model_name=self.tracking.get("registered_model_name"))
+        return logged.run_id, logged.model_uri
+
+
+@contextlib.contextmanager
+def training_run(tracking: Mapping[str, Any], run_name: str) -> Iterator[LiveRun]:
+    """Open the MLflow run now (RUNNING); end it FAILED/KILLED if the body raises."""
+    if not tracking.get("enabled", True):
+        yield LiveRun(tracking)
+        return
+    from predictor.tracking.run_logging import start_training_run
+
+    run = start_training_run(tracking, run_name=run_name)
+    try:
+        yield LiveRun(tracking, run)
+    except BaseException as error:
+        run.fail(error)
+        raise

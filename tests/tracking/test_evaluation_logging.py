@@ -37,6 +37,8 @@ def _cli(args: list[str], tracking_uri: str) -> subprocess.CompletedProcess:
 def registered(mlflow_server: str, tmp_path_factory: pytest.TempPathFactory) -> dict:
     """A tiny bundle (simulated patients) registered as ``models:/local-eval/1``, and a local
     labelled cohort of other simulated patients as a cBioPortal study."""
+    from predictor.tracking.pyfunc_model import rows_to_cohort
+
     from predictor.data.cbioportal import write_cbioportal
     from predictor.data.labels import ResponseRule, relapse_target, response_labels
     from predictor.data.simulator import simulate_cohort
@@ -46,7 +48,6 @@ def registered(mlflow_server: str, tmp_path_factory: pytest.TempPathFactory) -> 
     from predictor.serving.bundle import load_bundle, save_bundle
     from predictor.tracking.mlflow_run import tracked_run
     from predictor.tracking.model_logging import log_predictor_model, synthetic_input_example
-    from predictor.tracking.pyfunc_model import rows_to_cohort
 
     work = tmp_path_factory.mktemp("eval_logging")
     train, _ = simulate_cohort(200, 7)
