@@ -185,6 +185,7 @@ def run_recalibration(model_uri: str, input_path: str | Path, output: str | Path
                f"{after['calibration_intercept']:.3f} on the {int(has.sum())} local labelled "
                "patients, in-sample)")
     if register:
+        from predictor.serving.pyfunc_model import PYFUNC_CODE, rows_to_cohort
         from predictor.tracking.evaluation_logging import register_recalibrated
 
         uri = register_recalibrated(
@@ -194,7 +195,7 @@ def run_recalibration(model_uri: str, input_path: str | Path, output: str | Path
             params={"method": method, "relapse": relapse, "input_name": input_path.name,
                     "n_labelled": int(has.sum())},
             data_fingerprint=cohort.fingerprint(), patient_ids=cohort.patient_ids,
-            cohort=cohort, predictor=new)
+            cohort=cohort, predictor=new, model_code=PYFUNC_CODE, rows_to_cohort=rows_to_cohort)
         message += f"\nmodel_uri: {uri}"
     return message
 

@@ -100,11 +100,14 @@ def log_evaluation_run(*, model_uri: str, metrics: Mapping[str, float], files: I
 def register_recalibrated(*, bundle_dir: Path, name: str, parent_uri: str,
                           metrics: Mapping[str, float], params: Mapping[str, Any],
                           data_fingerprint: str, patient_ids: Iterable[Any], cohort,
-                          predictor) -> str:
+                          predictor, model_code: Path, rows_to_cohort) -> str:
     """Log the recalibrated bundle in a run linked to its parent and register it as a new
-    version of ``name``; return ``models:/<name>/<version>``."""
+    version of ``name``; return ``models:/<name>/<version>``.
+
+    ``model_code`` and ``rows_to_cohort`` come from the serving layer's pyfunc module (tracking
+    logs the file it is given and does not import serving).
+    """
     from predictor.tracking.model_logging import log_predictor_model, synthetic_input_example
-    from predictor.tracking.pyfunc_model import rows_to_cohort
 
     uri = resolve_tracking_uri(None)
     _check_store(uri)
@@ -124,5 +127,6 @@ def register_recalibrated(*, bundle_dir: Path, name: str, parent_uri: str,
                      tags=tags) as run:
         log_params(run.info.run_id, {k: str(v) for k, v in params.items()})
         log_metrics(run.info.run_id, metrics)
-        return log_predictor_model(Path(bundle_dir), input_example=example,
+        return log_predictor_model(Path(bundle_dir), model_code=Path(model_code),
+                                   input_example=example,
                                    output_example=output, registered_model_name=name)

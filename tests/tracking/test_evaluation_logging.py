@@ -37,8 +37,6 @@ def _cli(args: list[str], tracking_uri: str) -> subprocess.CompletedProcess:
 def registered(mlflow_server: str, tmp_path_factory: pytest.TempPathFactory) -> dict:
     """A tiny bundle (simulated patients) registered as ``models:/local-eval/1``, and a local
     labelled cohort of other simulated patients as a cBioPortal study."""
-    from predictor.tracking.pyfunc_model import rows_to_cohort
-
     from predictor.data.cbioportal import write_cbioportal
     from predictor.data.labels import ResponseRule, relapse_target, response_labels
     from predictor.data.simulator import simulate_cohort
@@ -46,6 +44,7 @@ def registered(mlflow_server: str, tmp_path_factory: pytest.TempPathFactory) -> 
     from predictor.models.relapse import RelapseModel
     from predictor.models.response import ResponseModel
     from predictor.serving.bundle import load_bundle, save_bundle
+    from predictor.serving.pyfunc_model import PYFUNC_CODE, rows_to_cohort
     from predictor.tracking.mlflow_run import tracked_run
     from predictor.tracking.model_logging import log_predictor_model, synthetic_input_example
 
@@ -69,7 +68,8 @@ def registered(mlflow_server: str, tmp_path_factory: pytest.TempPathFactory) -> 
     example = synthetic_input_example(train)
     output = load_bundle(bundle).predict(rows_to_cohort(example))
     with tracked_run(uri=mlflow_server, experiment_name="predictor", run_name="train"):
-        uri = log_predictor_model(bundle, input_example=example, output_example=output,
+        uri = log_predictor_model(bundle, model_code=PYFUNC_CODE, input_example=example,
+                                  output_example=output,
                                   registered_model_name=NAME)
     assert uri == f"models:/{NAME}/1"
     local, _ = simulate_cohort(220, 23)
