@@ -142,7 +142,8 @@ class TrainingRun:
                artifact_dirs: Mapping[str, Path], bundle_dir: Path | None,
                model_code: Path | None, input_example: pd.DataFrame | None,
                output_example: pd.DataFrame | None, log_model: bool,
-               registered_model_name: str | None) -> LoggedRun:
+               registered_model_name: str | None,
+               schema_example: pd.DataFrame | None = None) -> LoggedRun:
         """Results, artifacts and the model; the run ends FINISHED."""
         log_metrics(self.run_id, mlflow_metrics(metrics, baseline_names(metrics)))
         for path in artifact_files:
@@ -155,7 +156,8 @@ class TrainingRun:
         if log_model and bundle_dir is not None and model_code:
             model_uri = log_predictor_model(
                 Path(bundle_dir), model_code=Path(model_code), input_example=input_example,
-                output_example=output_example, registered_model_name=registered_model_name)
+                output_example=output_example, registered_model_name=registered_model_name,
+                schema_example=schema_example)
         mlflow.end_run("FINISHED")
         log.info("MLflow run %s logged to %s", self.run_id, self.uri)
         return LoggedRun(run_id=self.run_id, model_uri=model_uri, tracking_uri=self.uri)

@@ -72,18 +72,29 @@ class LiveRun:
         if self.run is None:
             return None, None
         from predictor.serving.bundle import load_bundle
-        from predictor.serving.pyfunc_model import PYFUNC_CODE
+        from predictor.serving.pyfunc_model import (
+            PYFUNC_CODE,
+            bundle_flat_mapping,
+            rows_to_cohort,
+        )
+        from predictor.tracking.input_examples import source_example
         from predictor.tracking.model_logging import synthetic_input_example
 
+        predictor = load_bundle(bundle_dir)
         example = synthetic_input_example(data.train)
+        schema_example = None
+        mapping = bundle_flat_mapping(predictor.manifest)
+        if mapping is not None:  # the example in the cohort file's own columns
+            ids = data.train.patient_ids.astype(str)
+            numeric_ids = bool(ids.str.fullmatch(r"\d+").all())
+            schema_example, example = example, source_example(example, mapping, numeric_ids)
         with _quiet_missing_input_warning():  # the flat example lacks MAF/TME tables by design
-            from predictor.serving.pyfunc_model import rows_to_cohort
-
-            output = load_bundle(bundle_dir).predict(rows_to_cohort(example))
+            output = predictor.predict(rows_to_cohort(example, mapping))
             logged = self.run.finish(
                 metrics=metrics, artifact_files=[files.report, files.metrics, files.config],
                 artifact_dirs={"plots": files.plots}, bundle_dir=bundle_dir,
                 model_code=PYFUNC_CODE, input_example=example, output_example=output,
+                schema_example=schema_example,
                 log_model=bool(self.tracking.get("log_model", True)),
                 registered_model_name=self.tracking.get("registered_model_name"))
         return logged.run_id, logged.model_uri
