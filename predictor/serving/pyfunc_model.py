@@ -81,6 +81,7 @@ def rows_to_cohort(rows: pd.DataFrame, mapping: FlatMapping | Mapping | None = N
     if not isinstance(rows, pd.DataFrame):
         raise InputError("the predictor model expects a pandas DataFrame of patient rows")
     flat = load_mapping(dict(mapping)) if isinstance(mapping, Mapping) else mapping
+    rows = rows.infer_objects()  # "Any" columns arrive as Python objects: numbers as numbers
     if uses_source_columns(rows, flat):
         return cohort_from_frame(_integral_ids(rows, flat.id_column), flat, name="pyfunc_input",
                                  outcomes=False)
