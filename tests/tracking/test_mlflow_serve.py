@@ -87,10 +87,10 @@ def served(mlflow_server: str, tmp_path_factory: pytest.TempPathFactory) -> dict
         while True:
             assert process.poll() is None, (work / "serve.log").read_text()[-3000:]
             assert time.monotonic() < deadline, "mlflow models serve did not start"
-            with contextlib.suppress(OSError):
-                with urllib.request.urlopen(f"{url}/ping", timeout=2) as response:
-                    if response.status == 200:
-                        break
+            with contextlib.suppress(OSError), \
+                    urllib.request.urlopen(f"{url}/ping", timeout=2) as response:
+                if response.status == 200:
+                    break
             time.sleep(0.5)
         yield {"url": url, "rows": rows, "expected": pd.read_csv(work / "pred.csv"),
                "work": work, "bundle": work / "run/model"}
