@@ -13,7 +13,10 @@ import logging
 import os
 import sys
 import time
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 log = logging.getLogger("predictor.progress")
 
@@ -42,14 +45,19 @@ def time_left(done: int, total: int, elapsed: float) -> str:
 class Progress:
     """``total`` steps of one kind of work (``CV folds``, ``bootstrap``, ``sweep jobs`` ...)."""
 
-    def __init__(self, description: str, total: int | None, *, bar: bool | None = None) -> None:
+    def __init__(self, description: str, total: int | None, *, bar: bool | None = None,
+                 each_line: bool = True) -> None:
+        """``each_line=False``: off a terminal, one summary line at the end instead of one
+        per step (short steps such as the bootstrap of each learner)."""
         self.description = description
+        self.each_line = each_line
         self.total = total
         self.done = 0
         self._start = time.monotonic()
         self._bar: Any = None
         self._task: Any = None
         if use_bar() if bar is None else bar:
+            from rich.console import Console
             from rich.progress import (
                 BarColumn,
                 MofNCompleteColumn,
@@ -59,10 +67,11 @@ class Progress:
             )
             from rich.progress import Progress as RichProgress
 
+            # stderr, like the logs: stdout ends with the ``model_uri:`` line scripts read
             self._bar = RichProgress(TextColumn("{task.description}"), BarColumn(),
                                      MofNCompleteColumn(), TimeElapsedColumn(),
                                      TextColumn("left"), TimeRemainingColumn(),
-                                     transient=False)
+                                     console=Console(stderr=True), transient=False)
             self._bar.start()
             self._task = self._bar.add_task(description, total=total)
 
@@ -72,15 +81,30 @@ class Progress:
         if self._bar is not None:
             self._bar.update(self._task, advance=steps)
             return
+        if not self.each_line:
+            return
         of = f"/{self.total}" if self.total else ""
         left = time_left(self.done, self.total or 0, time.monotonic() - self._start)
         log.info("%s %d%s done%s%s", self.description, self.done, of,
                  f": {note}" if note else "", f", {left}" if left else "")
 
+    def each(self, items: Iterable[T], note: Callable[[T], str] = str) -> Iterator[T]:
+        """Yield ``items``, counting one step as the loop body of each finishes; then close."""
+        try:
+            for item in items:
+                yield item
+                self.advance(note(item))
+        finally:
+            self.close()
+
     def close(self) -> None:
         if self._bar is not None:
             self._bar.stop()
             self._bar = None
+        elif not self.each_line and self.done:
+            log.info("%s: %d done in %.1f s", self.description, self.done,
+                     time.monotonic() - self._start)
+            self.each_line = True  # once
 
     def __enter__(self) -> Progress:
         return self
@@ -98,18 +122,18 @@ class OncePerRun(logging.Filter):
 
     def __init__(self) -> None:
         super().__init__()
-        self.seen: set[tuple[str, str]] = set()
+        self.seen: dict[tuple[str, str], logging.LogRecord] = {}
         self.dropped = 0
 
     def filter(self, record: logging.LogRecord) -> bool:
         if not logging.INFO <= record.levelno < logging.ERROR:
             return True
         key = (record.name, record.getMessage())
-        if key in self.seen:
-            self.dropped += 1
-            return False
-        self.seen.add(key)
-        return True
+        first = self.seen.setdefault(key, record)
+        if first is record:  # every handler (console, train.log) gets the first one
+            return True
+        self.dropped += 1
+        return False
 
 
 class warnings_once:

@@ -366,7 +366,10 @@ def _group_metrics(stem: str, table: pd.DataFrame) -> dict[str, float]:
 def summarise_cv(cv: CVPredictions, targets: Targets, learners: list[Learner],
                  settings: EvalSettings, out: Evaluation) -> None:
     """``cv_*`` metrics of every learner and the per-cancer-type AUC of the response head."""
-    for learner in learners:
+    from predictor.progress import Progress
+
+    progress = Progress("CV metrics and bootstrap CIs", total=len(learners), each_line=False)
+    for learner in progress.each(learners, lambda learner: learner.key):
         scores = cv.scores.get(learner.key)
         if scores is None:
             continue
@@ -468,7 +471,10 @@ def evaluate_test(fit: FinalFit, test: Any, test_targets: Targets, train_targets
     X = fit.pipeline.transform(test.without_outcomes()).loc[test.patient_ids]
     out.plot_data["X_test"] = X
     scores: dict[str, np.ndarray] = {}
-    for learner in learners:
+    from predictor.progress import Progress
+
+    progress = Progress("test metrics and bootstrap CIs", total=len(learners), each_line=False)
+    for learner in progress.each(learners, lambda learner: learner.key):
         model = fit.models.get(learner.key)
         if model is None:
             continue
