@@ -8,6 +8,7 @@ profile of counts (patients, responders, relapse events). Patient ids stay out.
 from __future__ import annotations
 
 import json
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +42,9 @@ def _source(path: str | Path | None) -> Any:
 
     if path is None:  # simulated: the code made it
         return CodeDatasetSource(tags={"generator": "predictor.data.simulator"})
-    return resolve_dataset_source(str(Path(path).resolve()))
+    with warnings.catch_warnings():  # "can be interpreted in multiple ways": both are local
+        warnings.simplefilter("ignore", UserWarning)
+        return resolve_dataset_source(str(Path(path).resolve()))
 
 
 def cohort_schema(cohort: Any) -> Schema:

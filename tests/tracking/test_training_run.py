@@ -176,3 +176,11 @@ def test_the_local_bundle_is_in_the_run_dir(trained: dict) -> None:
     cohort, _ = simulate_cohort(20, seed=99)
     out = predictor.predict(cohort.without_outcomes())
     assert len(out) == 20 and out["response_probability"].between(0, 1).all()
+
+
+def test_a_shared_server_holds_the_run_and_its_artifacts(trained: dict) -> None:
+    """Team use: ``tracking.uri`` (here ``$MLFLOW_TRACKING_URI``) names a real ``mlflow server``
+    with its own sqlite file; nothing is written to a local store, artifacts go through it."""
+    work = trained["work"]
+    assert not (work / "mlruns.db").exists() and not (work / "mlruns").exists()
+    assert trained["run"].info.artifact_uri.startswith("mlflow-artifacts:/")
