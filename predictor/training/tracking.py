@@ -110,7 +110,30 @@ def training_run(tracking: Mapping[str, Any], run_name: str) -> Iterator[LiveRun
 
     run = start_training_run(tracking, run_name=run_name)
     try:
-        yield LiveRun(tracking, run)
+        with _sigterm_as_interrupt():
+            yield LiveRun(tracking, run)
     except BaseException as error:
         run.fail(error)
         raise
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """SIGTERM (``timeout``, SLURM, Kubernetes) ends the run KILLED like Ctrl-C, instead of
+    leaving it RUNNING forever. Only when nobody else handles SIGTERM (main thread only)."""
+    import signal
+    import threading
+
+    if (threading.current_thread() is not threading.main_thread()
+            or signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL):
+        yield
+        return
+
+    def interrupt(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt("SIGTERM")
+
+    signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)

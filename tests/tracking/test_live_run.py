@@ -21,9 +21,11 @@ def _runs(client: MlflowClient, experiment: str) -> list:
     return [] if found is None else client.search_runs([found.experiment_id])
 
 
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
 def test_an_interrupted_training_is_a_killed_run_with_its_folds(mlflow_server: str,
-                                                               tmp_path: Path) -> None:
-    experiment = "live-kill"
+                                                               tmp_path: Path,
+                                                               signum: int) -> None:
+    experiment = f"live-kill-{int(signum)}"
     env = {**os.environ, "MLFLOW_TRACKING_URI": mlflow_server, "PREDICTOR_PROGRESS": "plain"}
     env.pop("PREDICTOR_MLFLOW_PARENT_RUN_ID", None)
     process = subprocess.Popen(
@@ -43,7 +45,7 @@ def test_an_interrupted_training_is_a_killed_run_with_its_folds(mlflow_server: s
             time.sleep(0.5)
         assert runs[0].info.status == "RUNNING"
         assert runs[0].data.params["evaluation.n_repeats"] == "4"  # params at the start
-        process.send_signal(signal.SIGINT)
+        process.send_signal(signum)
         _, stderr = process.communicate(timeout=120)
     finally:
         if process.poll() is None:
