@@ -17,7 +17,6 @@ import numpy as np
 import pandas as pd
 from mlflow.models import ModelSignature, infer_signature
 from mlflow.types import ColSpec, Schema
-from mlflow.types.schema import AnyType
 
 from predictor.data import schema as S
 from predictor.data.cohort import Cohort
@@ -77,10 +76,11 @@ def input_schema(example: pd.DataFrame, other_naming: pd.DataFrame | None = None
             seen.add(str(name))
             col = frame[name]
             numeric = pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col)
-            # Numbers: "Any", because MLflow refuses JSON integers (int64) for a double column
-            # and missing values for a long one; the pyfunc converts them itself.
-            kind = (AnyType() if other_naming is not None else "double") if numeric else "string"
-            specs.append(ColSpec(kind, str(name), required=str(name) in required))
+            # Numbers are double: the scoring server parses JSON and CSV requests to the
+            # signature's types (``Any`` would break CSV requests); in-process callers pass
+            # floats, as MLflow refuses to cast int64 to double.
+            specs.append(ColSpec("double" if numeric else "string", str(name),
+                                 required=str(name) in required))
     return Schema(specs)
 
 

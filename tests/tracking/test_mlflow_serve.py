@@ -119,6 +119,16 @@ def test_rows_of_the_cohort_file_score_as_predictor_predict(served: dict) -> Non
     _same(got, served["expected"])
 
 
+def test_a_csv_row_of_the_file_posted_as_it_is(served: dict) -> None:
+    """The README's ``head -2 test.csv | curl -H 'Content-Type: text/csv' ...``."""
+    text = (served["work"] / "rows.csv").read_text()
+    request = urllib.request.Request(f"{served['url']}/invocations", data=text.encode(),
+                                     headers={"Content-Type": "text/csv"})
+    with urllib.request.urlopen(request, timeout=120) as response:
+        got = pd.DataFrame(json.loads(response.read())["predictions"])
+    _same(got, served["expected"])
+
+
 def test_rows_in_schema_names_score_the_same(served: dict) -> None:
     from predictor.serving.bundle import load_bundle
     from predictor.serving.pyfunc_model import bundle_flat_mapping, rows_to_cohort
