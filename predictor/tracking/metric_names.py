@@ -67,3 +67,21 @@ def baseline_names(metrics: Mapping[str, float]) -> set[str]:
                 if key.startswith(start) and key.endswith(primary):
                     found.add(key[len(start):-len(primary)])
     return found
+
+
+def flat_metric_name(name: str) -> str:
+    """The inverse of :func:`mlflow_metric_name`: ``baseline/loris/test/roc_auc`` ->
+    ``test_baseline_loris_roc_auc`` (for reading an MLflow run back as ``metrics.json``)."""
+    parts = name.split("/")
+    if len(parts) >= 4 and parts[0] == "baseline" and parts[2] in SECTIONS:
+        return f"{parts[2]}_{BASELINE}{parts[1]}_{'/'.join(parts[3:])}"
+    if len(parts) == 3 and parts[0] == "baseline" and parts[1] in SECTIONS:
+        return f"{parts[1]}_{BASELINE}{parts[2]}"
+    if len(parts) >= 2 and parts[0] in SECTIONS:
+        return f"{parts[0]}_{'/'.join(parts[1:])}"
+    return name
+
+
+def flat_metrics(metrics: Mapping[str, float]) -> dict[str, float]:
+    """An MLflow run's metrics under the flat names of ``metrics.json``."""
+    return {flat_metric_name(k): v for k, v in metrics.items()}

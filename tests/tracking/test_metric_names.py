@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from predictor.tracking.metric_names import baseline_names, mlflow_metric_name, mlflow_metrics
+from predictor.tracking.metric_names import (
+    baseline_names,
+    flat_metric_name,
+    mlflow_metric_name,
+    mlflow_metrics,
+)
 
 BASELINES = {"tmb_only", "loris", "loris_refit", "coxph"}
 
@@ -20,8 +25,9 @@ BASELINES = {"tmb_only", "loris", "loris_refit", "coxph"}
     ("roc_auc", "roc_auc"),              # evaluation runs: unprefixed names stay as they are
     ("best_objective", "best_objective"),
 ])
-def test_flat_to_grouped(flat: str, grouped: str) -> None:
+def test_flat_to_grouped_and_back(flat: str, grouped: str) -> None:
     assert mlflow_metric_name(flat, BASELINES) == grouped
+    assert flat_metric_name(grouped) == flat
 
 
 def test_baselines_are_found_from_their_ci_keys_and_names_stay_unique() -> None:
