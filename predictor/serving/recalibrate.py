@@ -187,6 +187,16 @@ def run_recalibration(model_uri: str, input_path: str | Path, output: str | Path
     if register:
         from predictor.serving.pyfunc_model import PYFUNC_CODE, rows_to_cohort
         from predictor.tracking.evaluation_logging import register_recalibrated
+        from predictor.tracking.model_logging import synthetic_input_example
+
+        example = synthetic_input_example(cohort)
+        quiet = logging.getLogger("predictor.serving.predictor")
+        level = quiet.level
+        quiet.setLevel(logging.ERROR)  # the flat example lacks MAF/TME tables by design
+        try:
+            output_example = new.predict(rows_to_cohort(example))
+        finally:
+            quiet.setLevel(level)
 
         uri = register_recalibrated(
             bundle_dir=output, name=register, parent_uri=str(model_uri),
@@ -195,7 +205,7 @@ def run_recalibration(model_uri: str, input_path: str | Path, output: str | Path
             params={"method": method, "relapse": relapse, "input_name": input_path.name,
                     "n_labelled": int(has.sum())},
             data_fingerprint=cohort.fingerprint(), patient_ids=cohort.patient_ids,
-            cohort=cohort, predictor=new, model_code=PYFUNC_CODE, rows_to_cohort=rows_to_cohort)
+            model_code=PYFUNC_CODE, input_example=example, output_example=output_example)
         message += f"\nmodel_uri: {uri}"
     return message
 

@@ -99,15 +99,13 @@ def log_evaluation_run(*, model_uri: str, metrics: Mapping[str, float], files: I
 
 def register_recalibrated(*, bundle_dir: Path, name: str, parent_uri: str,
                           metrics: Mapping[str, float], params: Mapping[str, Any],
-                          data_fingerprint: str, patient_ids: Iterable[Any], cohort,
-                          predictor, model_code: Path, rows_to_cohort) -> str:
+                          data_fingerprint: str, patient_ids: Iterable[Any], model_code: Path,
+                          input_example, output_example) -> str:
     """Log the recalibrated bundle in a run linked to its parent and register it as a new
-    version of ``name``; return ``models:/<name>/<version>``.
-
-    ``model_code`` and ``rows_to_cohort`` come from the serving layer's pyfunc module (tracking
-    logs the file it is given and does not import serving).
-    """
-    from predictor.tracking.model_logging import log_predictor_model, synthetic_input_example
+    version of ``name``; return ``models:/<name>/<version>``. ``model_code`` is the serving
+    layer's models-from-code file; the examples are synthetic rows and their predictions
+    (no patient of the local cohort)."""
+    from predictor.tracking.model_logging import log_predictor_model
 
     uri = resolve_tracking_uri(None)
     _check_store(uri)
@@ -115,18 +113,10 @@ def register_recalibrated(*, bundle_dir: Path, name: str, parent_uri: str,
     links = {k.replace("evaluated_", "parent_"): v for k, v in model_links(parent_uri).items()}
     tags = safe_tags({**standard_tags(data_fingerprint), RUN_TYPE_TAG: "recalibration",
                       **links}, ids)
-    example = synthetic_input_example(cohort)
-    quiet = logging.getLogger("predictor.serving.predictor")
-    level = quiet.level
-    quiet.setLevel(logging.ERROR)  # the flat example lacks MAF/TME tables by design
-    try:
-        output = predictor.predict(rows_to_cohort(example))
-    finally:
-        quiet.setLevel(level)
     with tracked_run(uri=uri, experiment_name=_experiment(), run_name="recalibrate",
                      tags=tags) as run:
         log_params(run.info.run_id, {k: str(v) for k, v in params.items()})
         log_metrics(run.info.run_id, metrics)
-        return log_predictor_model(Path(bundle_dir), model_code=Path(model_code),
-                                   input_example=example,
-                                   output_example=output, registered_model_name=name)
+        return log_predictor_model(Path(bundle_dir), model_code=model_code,
+                                   input_example=input_example,
+                                   output_example=output_example, registered_model_name=name)

@@ -69,8 +69,7 @@ def registered(mlflow_server: str, tmp_path_factory: pytest.TempPathFactory) -> 
     output = load_bundle(bundle).predict(rows_to_cohort(example))
     with tracked_run(uri=mlflow_server, experiment_name="predictor", run_name="train"):
         uri = log_predictor_model(bundle, model_code=PYFUNC_CODE, input_example=example,
-                                  output_example=output,
-                                  registered_model_name=NAME)
+                                  output_example=output, registered_model_name=NAME)
     assert uri == f"models:/{NAME}/1"
     local, _ = simulate_cohort(220, 23)
     write_cbioportal(local, work / "local_study")
