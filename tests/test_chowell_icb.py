@@ -20,6 +20,7 @@ import pandas as pd
 import pytest
 
 from predictor.evaluation import metrics as M
+from predictor.tracking.metric_names import flat_metrics
 
 pytestmark = [pytest.mark.shared, pytest.mark.slow]
 
@@ -58,7 +59,7 @@ def _logged_metrics(uri: str) -> dict[str, float]:
     experiment = client.get_experiment_by_name("predictor")
     runs = client.search_runs([experiment.experiment_id], "attributes.run_name = 'chowell_icb'")
     assert len(runs) == 1
-    return dict(runs[0].data.metrics)
+    return flat_metrics(runs[0].data.metrics)  # MLflow names -> metrics.json names
 
 
 def _predict(run: dict, input_path: Path, name: str) -> pd.DataFrame:

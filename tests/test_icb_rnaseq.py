@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from predictor.tracking.metric_names import flat_metrics
+
 pytestmark = [pytest.mark.shared, pytest.mark.slow]
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -53,7 +55,7 @@ def test_every_cohort_is_held_out_and_every_baseline_scored_per_cohort(trained: 
     client = MlflowClient(tracking_uri=trained["uri"])
     experiment = client.get_experiment_by_name(EXPERIMENT)
     (run,) = client.search_runs([experiment.experiment_id])
-    metrics = run.data.metrics
+    metrics = flat_metrics(run.data.metrics)  # MLflow names -> metrics.json names
     assert metrics["cv_n_labelled"] == 257        # labelled patients of the 7 cohorts
     assert metrics["cv_n_relapse"] == 299         # patients with PFS (Zhao: 15 of 17)
     for cohort in COHORTS:

@@ -16,6 +16,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from predictor.tracking.metric_names import flat_metrics
+
 pytestmark = [pytest.mark.shared, pytest.mark.slow]
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -49,7 +51,7 @@ def test_the_experiment_logs_cv_metrics_of_both_heads_and_every_baseline(trained
     client = MlflowClient(tracking_uri=trained["uri"])
     experiment = client.get_experiment_by_name(EXPERIMENT)
     (run,) = client.search_runs([experiment.experiment_id])
-    metrics = run.data.metrics
+    metrics = flat_metrics(run.data.metrics)  # MLflow names -> metrics.json names
     for key in ("cv_roc_auc", "cv_roc_auc_ci_low", "cv_roc_auc_ci_high", "cv_harrell_c",
                 "cv_harrell_c_ci_low", "cv_baseline_tmb_only_roc_auc",
                 "cv_baseline_pdl1_only_roc_auc", "cv_baseline_logistic_roc_auc",

@@ -136,13 +136,16 @@ def cross_validate(
     splits: Sequence[Split],
     make_features: Callable[[], Any],
     learners: Iterable[Learner],
+    on_fold: Callable[[int, dict[str, float]], None] | None = None,
 ) -> CVPredictions:
     """Out-of-fold scores of every learner on the same ``splits`` (pipeline fitted per fold).
 
     ``cohort`` is the training part only; ``targets`` is indexed like ``cohort.patient_ids``.
     A baseline that cannot be fitted on a fold (e.g. no TMB column) is dropped with a warning;
-    a head that fails raises.
+    a head that fails raises. ``on_fold(step, metrics)`` is called as each fold finishes with
+    the heads' primary metrics on that fold's held-out patients (live tracking, progress).
     """
+    from predictor.progress import Progress
     learners = list(learners)
     ids = pd.Index(cohort.patient_ids)
     n_repeats = max(s.repeat for s in splits) + 1
@@ -150,7 +153,8 @@ def cross_validate(
     for learner in learners:
         out.scores[learner.key] = np.full((len(ids), n_repeats), np.nan)
     inputs = cohort.without_outcomes()
-    for split in splits:
+    progress = Progress("CV folds", total=len(splits))
+    for step, split in enumerate(splits):
         train_ids, test_ids = ids[split.train], ids[split.test]
         train_cohort, test_cohort = inputs.subset(train_ids), inputs.subset(test_ids)
         pipeline = make_features()
@@ -171,14 +175,41 @@ def cross_validate(
                     raise
                 out.failures[learner.key] = f"{type(error).__name__}: {error}"
                 log.warning("baseline %s dropped: %s", learner.key, out.failures[learner.key])
-        log.info("CV repeat %d fold %d done (%d train, %d held out)", split.repeat, split.fold,
-                 len(train_ids), len(test_ids))
+        progress.advance(f"repeat {split.repeat} fold {split.fold} ({len(train_ids)} train, "
+                         f"{len(test_ids)} held out)")
+        if on_fold is not None:
+            on_fold(step, fold_metrics(out, learners, targets, split))
+    progress.close()
     for key in out.failures:
         out.scores.pop(key, None)
     return out
 
 
 # ---------------------------------------------------------------------------- summaries
+def fold_metrics(cv: CVPredictions, learners: Sequence[Learner], targets: Targets,
+                 split: Split) -> dict[str, float]:
+    """Each head's primary metric on one fold's held-out patients (``roc_auc``, ``harrell_c``)."""
+    out: dict[str, float] = {}
+    rows = np.asarray(split.test)
+    for learner in learners:
+        if learner.name != MODEL or learner.key not in cv.scores:
+            continue
+        scores = cv.scores[learner.key][rows, split.repeat]
+        fold = targets.subset(cv.patient_ids[rows])
+        with np.errstate(all="ignore"):
+            if HEADS[learner.head].target == BINARY:
+                y = fold.response.to_numpy(dtype=np.float64)
+                keep = ~np.isnan(y) & ~np.isnan(scores)
+                value = M.roc_auc(y[keep], scores[keep]) if keep.any() else float("nan")
+            else:
+                time, event = fold.time.to_numpy(np.float64), fold.event.to_numpy(np.float64)
+                keep = ~(np.isnan(time) | np.isnan(event) | np.isnan(scores))
+                value = (M.harrell_c(time[keep], event[keep], scores[keep]) if keep.any()
+                         else float("nan"))
+        out[PRIMARY[learner.head]] = float(value)
+    return out
+
+
 def nanmean(values: Any, axis: int | None = None) -> Any:
     """Mean ignoring NaN; NaN (no warning) where everything is NaN."""
     with warnings.catch_warnings():
@@ -335,7 +366,10 @@ def _group_metrics(stem: str, table: pd.DataFrame) -> dict[str, float]:
 def summarise_cv(cv: CVPredictions, targets: Targets, learners: list[Learner],
                  settings: EvalSettings, out: Evaluation) -> None:
     """``cv_*`` metrics of every learner and the per-cancer-type AUC of the response head."""
-    for learner in learners:
+    from predictor.progress import Progress
+
+    progress = Progress("CV metrics and bootstrap CIs", total=len(learners), each_line=False)
+    for learner in progress.each(learners, lambda learner: learner.key):
         scores = cv.scores.get(learner.key)
         if scores is None:
             continue
@@ -437,7 +471,10 @@ def evaluate_test(fit: FinalFit, test: Any, test_targets: Targets, train_targets
     X = fit.pipeline.transform(test.without_outcomes()).loc[test.patient_ids]
     out.plot_data["X_test"] = X
     scores: dict[str, np.ndarray] = {}
-    for learner in learners:
+    from predictor.progress import Progress
+
+    progress = Progress("test metrics and bootstrap CIs", total=len(learners), each_line=False)
+    for learner in progress.each(learners, lambda learner: learner.key):
         model = fit.models.get(learner.key)
         if model is None:
             continue

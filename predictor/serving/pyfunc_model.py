@@ -2,14 +2,24 @@
 
 MLflow stores this file's source (:data:`PYFUNC_CODE`) and the model bundle directory
 (artifact ``bundle``), and runs the file at load time, so no Python object is ever pickled.
-``predict`` takes flat per-patient rows in schema column names (``patient_id``,
-``cancer_type``, ``regimen``, ..., plus any precomputed feature columns) and returns the
-bundle's predictions (one row per patient). It lives in serving because it serves a bundle;
-the tracking layer only logs the file it is given.
+``predict`` takes flat per-patient rows in either naming:
+
+- the cohort file's own columns (``SAMPLE_ID``, ``CancerType``, ``Drug`` ... for a model
+  trained with a column mapping): the bundle's stored mapping is applied, as
+  ``predictor predict`` does for a file, so a row copied from the cohort file can be sent as
+  it is;
+- the schema names (``patient_id``, ``cancer_type``, ``regimen`` ..., plus any precomputed
+  feature columns).
+
+A row set with any mapped source column (one that is not also a schema name) is read through
+the mapping. It returns the bundle's predictions (one row per patient). The logged signature
+lists both namings, every column optional; the input example is in the file's own columns.
+It lives in serving because it serves a bundle; the tracking layer only logs the file.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -19,16 +29,64 @@ from mlflow.pyfunc import PythonModel
 
 from predictor.data.cohort import Cohort
 from predictor.data.flat import cohort_from_frame
+from predictor.data.mappings import FlatMapping, load_mapping
 from predictor.errors import InputError
 
 PYFUNC_CODE = Path(__file__)
 
 
-def rows_to_cohort(rows: pd.DataFrame) -> Cohort:
-    """Flat per-patient rows (schema names) -> a validated :class:`Cohort` without outcomes."""
+def source_only_columns(mapping: FlatMapping) -> set[str]:
+    """Columns only a row in the cohort file's own naming has (id, mapped and regimen code)."""
+    from predictor.data import schema as S
+
+    sources = {mapping.id_column, *mapping.columns.values()}
+    if mapping.regimen_column:
+        sources.add(mapping.regimen_column)
+    schema_names = {c.name for c in S.CLINICAL.columns} | {"patient_id"}
+    return {s for s in sources if s not in schema_names}
+
+
+def uses_source_columns(rows: pd.DataFrame, mapping: FlatMapping | None) -> bool:
+    """Whether ``rows`` are in the cohort file's own columns (then the mapping applies)."""
+    return mapping is not None and bool(source_only_columns(mapping) & set(map(str, rows.columns)))
+
+
+def _integral_ids(rows: pd.DataFrame, column: str) -> pd.DataFrame:
+    """Numeric ids sent as JSON numbers (``7`` or ``7.0``) as the file's text ``7``."""
+    if column in rows.columns and pd.api.types.is_float_dtype(rows[column]):
+        values = rows[column]
+        if values.notna().all() and (values % 1 == 0).all():
+            rows = rows.copy()
+            rows[column] = values.astype("int64").astype("string")
+    return rows
+
+
+def bundle_flat_mapping(manifest: Mapping) -> FlatMapping | None:
+    """The bundle's input mapping when it is a flat-file mapping (else None: schema names)."""
+    stored = manifest.get("input_mapping")
+    if not isinstance(stored, Mapping):
+        return None
+    try:
+        return load_mapping(dict(stored))
+    except InputError:  # e.g. a cBioPortal study's mapping: rows come in schema names
+        return None
+
+
+def rows_to_cohort(rows: pd.DataFrame, mapping: FlatMapping | Mapping | None = None) -> Cohort:
+    """Flat per-patient rows -> a validated :class:`Cohort` without outcomes.
+
+    ``mapping`` (the bundle's ``input_mapping``) is applied when the rows are in the cohort
+    file's own columns; rows in schema names are read as they are.
+    """
     if not isinstance(rows, pd.DataFrame):
         raise InputError("the predictor model expects a pandas DataFrame of patient rows")
-    return cohort_from_frame(rows, None, name="pyfunc_input", outcomes=False)
+    flat = load_mapping(dict(mapping)) if isinstance(mapping, Mapping) else mapping
+    rows = rows.infer_objects()  # "Any" columns arrive as Python objects: numbers as numbers
+    if uses_source_columns(rows, flat):
+        return cohort_from_frame(_integral_ids(rows, flat.id_column), flat, name="pyfunc_input",
+                                 outcomes=False)
+    return cohort_from_frame(_integral_ids(rows, "patient_id"), None, name="pyfunc_input",
+                             outcomes=False)
 
 
 class PredictorModel(PythonModel):
@@ -38,10 +96,11 @@ class PredictorModel(PythonModel):
         from predictor.serving.bundle import load_bundle
 
         self._predictor = load_bundle(context.artifacts["bundle"])
+        self._mapping = bundle_flat_mapping(self._predictor.manifest)
 
     def predict(self, context: Any, model_input: pd.DataFrame, params: dict | None = None
                 ) -> pd.DataFrame:
-        return self._predictor.predict(rows_to_cohort(model_input))
+        return self._predictor.predict(rows_to_cohort(model_input, self._mapping))
 
 
 mlflow.models.set_model(PredictorModel())

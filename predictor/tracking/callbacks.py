@@ -11,6 +11,7 @@ overrides and CV metrics, best first; see ``sweep_summary``) and logs the table.
 from __future__ import annotations
 
 import logging
+import math
 import os
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,13 @@ from typing import Any
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
-from predictor.tracking.mlflow_run import PARENT_RUN_ENV, resolve_tracking_uri, standard_tags
+from predictor.progress import Progress
+from predictor.tracking.mlflow_run import (
+    PARENT_RUN_ENV,
+    resolve_tracking_uri,
+    standard_tags,
+    use_experiment,
+)
 from predictor.tracking.params import to_param_value
 from predictor.tracking.sweep_summary import (
     JobResult,
@@ -57,20 +64,22 @@ class MlflowSweepCallback(Callback):
         self._run_id: str | None = None
         self._objectives: list[float] = []
         self._jobs: list[JobResult] | None = None  # a list only while a sweep runs
+        self._progress: Progress | None = None
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
         self._jobs = []
+        trials = (config.hydra.get("sweeper") or {}).get("n_trials")  # Optuna: known up front
+        # Plain lines: a job's own progress (its CV folds) is drawn while the sweep runs.
+        self._progress = Progress("sweep jobs", int(trials) if trials else None, bar=False)
         if not _tracking_enabled(config):
             return
-        import mlflow
         from mlflow.tracking import MlflowClient
 
         uri = resolve_tracking_uri(config.tracking.get("uri"))
-        mlflow.set_tracking_uri(uri)
-        experiment = mlflow.set_experiment(str(config.tracking.experiment_name))
+        experiment_id = use_experiment(uri, str(config.tracking.experiment_name))
         self._client = MlflowClient(tracking_uri=uri)
         run = self._client.create_run(
-            experiment.experiment_id,
+            experiment_id,
             run_name=f"{config.get('name', 'predictor')}-sweep",
             tags={**standard_tags(None), "sweep": "parent"},
         )
@@ -92,6 +101,10 @@ class MlflowSweepCallback(Callback):
         self._jobs.append(job)
         if job.objective is not None:
             self._objectives.append(job.objective)
+        if self._progress is not None:
+            finite = [o for o in self._objectives if math.isfinite(o)]
+            best = f"best objective so far {max(finite):.4f}" if finite else ""
+            self._progress.advance(best)
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         files = self._write_summary(config)

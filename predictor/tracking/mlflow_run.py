@@ -9,6 +9,7 @@ run, whose id the Hydra callback leaves in ``$PREDICTOR_MLFLOW_PARENT_RUN_ID``.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import math
 import os
 import subprocess
@@ -24,6 +25,10 @@ import predictor
 from predictor.resources import source_checkout
 
 DEFAULT_TRACKING_URI = "sqlite:///mlruns.db"
+# MLflow 3's experiment-kind tag: the UI opens such an experiment on its training runs, not on
+# the GenAI (traces) page. Values from the MLflow UI: genai_development, custom_model_development.
+EXPERIMENT_KIND_TAG = "mlflow.experimentKind"
+EXPERIMENT_KIND = "custom_model_development"
 PARENT_RUN_ENV = "PREDICTOR_MLFLOW_PARENT_RUN_ID"
 _BATCH = 100  # MLflow accepts up to 100 params per log_batch call
 
@@ -67,6 +72,47 @@ def standard_tags(data_fingerprint: str | None, extra: Mapping[str, str] | None 
     return tags
 
 
+def sqlite_path(uri: str) -> Path | None:
+    """The database file of a ``sqlite:///`` URI (None for servers and other stores)."""
+    if not uri.startswith("sqlite:///"):
+        return None
+    path = uri.removeprefix("sqlite:///").split("?", 1)[0]
+    return Path(path) if path and path != ":memory:" else None
+
+
+@contextlib.contextmanager
+def store_lock(uri: str) -> Iterator[None]:
+    """An exclusive lock next to a sqlite store (``mlruns.db.lock``) while it is created.
+
+    Two trainings started together on a fresh file would otherwise both create MLflow's tables
+    and one dies with ``table ... already exists``; the second now waits for the first.
+    Other stores (a tracking server) need no lock.
+    """
+    path = sqlite_path(uri)
+    if path is None:
+        yield
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(f"{path}.lock", "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def use_experiment(uri: str, experiment_name: str) -> str:
+    """Point MLflow at ``uri`` and ``experiment_name`` (created under the store lock, tagged as
+    classic model training); returns the experiment id."""
+    mlflow.set_tracking_uri(uri)
+    with store_lock(uri):
+        experiment = mlflow.set_experiment(experiment_name)
+        if experiment.tags.get(EXPERIMENT_KIND_TAG) is None:
+            MlflowClient().set_experiment_tag(experiment.experiment_id, EXPERIMENT_KIND_TAG,
+                                              EXPERIMENT_KIND)
+    return experiment.experiment_id
+
+
 @contextlib.contextmanager
 def tracked_run(
     *,
@@ -77,8 +123,7 @@ def tracked_run(
     parent_run_id: str | None = None,
 ) -> Iterator[mlflow.ActiveRun]:
     """Start an MLflow run (a child of the sweep's parent run when there is one)."""
-    mlflow.set_tracking_uri(uri)
-    mlflow.set_experiment(experiment_name)
+    use_experiment(uri, experiment_name)
     parent = parent_run_id or os.environ.get(PARENT_RUN_ENV) or None
     with mlflow.start_run(run_name=run_name, parent_run_id=parent, tags=dict(tags or {})) as run:
         yield run
@@ -92,13 +137,13 @@ def log_params(run_id: str, params: Mapping[str, str]) -> None:
         client.log_batch(run_id, params=items[start:start + _BATCH])
 
 
-def log_metrics(run_id: str, metrics: Mapping[str, float]) -> dict[str, float]:
+def log_metrics(run_id: str, metrics: Mapping[str, float], step: int = 0) -> dict[str, float]:
     """Log finite metrics in batches; returns what was logged (NaN/inf are skipped)."""
     client = MlflowClient()
     clean = {k: float(v) for k, v in metrics.items()
              if v is not None and math.isfinite(float(v))}
     now = int(time.time() * 1000)
-    items = [Metric(k, v, now, 0) for k, v in sorted(clean.items())]
+    items = [Metric(k, v, now, step) for k, v in sorted(clean.items())]
     for start in range(0, len(items), _BATCH):
         client.log_batch(run_id, metrics=items[start:start + _BATCH])
     return clean

@@ -63,26 +63,36 @@ def synthetic_input_example(cohort: Cohort, n_rows: int = 2) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def input_schema(example: pd.DataFrame) -> Schema:
+def input_schema(example: pd.DataFrame, other_naming: pd.DataFrame | None = None) -> Schema:
     """Columns of the example; only the schema's required clinical columns are required.
 
     Every other column may be absent (its features are then missing, as in batch prediction).
+    With ``other_naming`` (the same rows in the cohort file's own columns) the schema lists
+    both namings and no column is required: a request uses one naming or the other.
     """
-    required = {"patient_id", *S.CLINICAL.required}
-    specs = []
-    for name in example.columns:
-        col = example[name]
-        numeric = pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col)
-        specs.append(ColSpec("double" if numeric else "string", str(name),
-                             required=str(name) in required))
+    required = set() if other_naming is not None else {"patient_id", *S.CLINICAL.required}
+    specs, seen = [], set()
+    for frame in (example, other_naming if other_naming is not None else pd.DataFrame()):
+        for name in frame.columns:
+            if str(name) in seen:
+                continue
+            seen.add(str(name))
+            col = frame[name]
+            numeric = pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col)
+            # Numbers are double: the scoring server parses JSON and CSV requests to the
+            # signature's types (``Any`` would break CSV requests); in-process callers pass
+            # floats, as MLflow refuses to cast int64 to double.
+            specs.append(ColSpec("double" if numeric else "string", str(name),
+                                 required=str(name) in required))
     return Schema(specs)
 
 
-def signature_for(input_example: pd.DataFrame, output_example: pd.DataFrame) -> ModelSignature:
+def signature_for(input_example: pd.DataFrame, output_example: pd.DataFrame,
+                  other_naming: pd.DataFrame | None = None) -> ModelSignature:
     with warnings.catch_warnings():  # MLflow's hint about integer output columns: not useful
         warnings.simplefilter("ignore", UserWarning)
         outputs = infer_signature(input_example, output_example).outputs
-    return ModelSignature(inputs=input_schema(input_example), outputs=outputs)
+    return ModelSignature(inputs=input_schema(input_example, other_naming), outputs=outputs)
 
 
 def log_predictor_model(
@@ -93,6 +103,7 @@ def log_predictor_model(
     output_example: pd.DataFrame,
     registered_model_name: str | None,
     manifest_sha256: str | None = None,
+    schema_example: pd.DataFrame | None = None,
 ) -> str:
     """Log the bundle as the active run's ``model`` (``model_code``: the models-from-code
     file that serves it, :data:`predictor.serving.pyfunc_model.PYFUNC_CODE`); return the URI.
@@ -101,12 +112,18 @@ def log_predictor_model(
     ``manifest_sha256`` (the bundle's canonical manifest hash, ``serving.trust``) is recorded
     as tag :data:`MANIFEST_TAG` of the run and of the model version: loading the model from
     the registry on any machine checks ``bundle.yaml`` against it.
+    ``schema_example``: when ``input_example`` is in the cohort file's own columns, the same
+    rows in schema names; the signature then documents both namings.
     """
     run = mlflow.active_run()
     if run is None:
         raise RuntimeError("log_predictor_model needs an active MLflow run")
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # keep logs clean
-    signature = signature_for(input_example, output_example)
+    signature = (signature_for(schema_example, output_example, input_example)
+                 if schema_example is not None else signature_for(input_example, output_example))
+    naming = ("rows in the cohort file's own columns (the bundle's input mapping is applied) "
+              "or in schema names (patient_id, cancer_type, regimen, ...); all columns optional"
+              if schema_example is not None else "rows in schema names (patient_id, ...)")
     info = mlflow.pyfunc.log_model(
         name=MODEL_NAME,
         python_model=str(model_code),
@@ -115,6 +132,7 @@ def log_predictor_model(
         input_example=input_example,
         pip_requirements=pip_requirements(),
         registered_model_name=registered_model_name or None,
+        metadata={"predictor_input": naming},
     )
     version = getattr(info, "registered_model_version", None)
     if manifest_sha256:

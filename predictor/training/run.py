@@ -24,10 +24,12 @@ from omegaconf import DictConfig, OmegaConf
 from predictor.errors import InputError
 from predictor.evaluation import harness as H
 from predictor.files import ensure_dir
+from predictor.progress import warnings_once
 from predictor.training.bundle import save_model_bundle
+from predictor.training.data import CohortData
 from predictor.training.learners import enabled_heads, make_feature_factory, make_learners
 from predictor.training.report import write_run_files
-from predictor.training.tracking import check_store, log_run
+from predictor.training.tracking import LiveRun, check_store, training_run
 
 log = logging.getLogger(__name__)
 
@@ -41,19 +43,28 @@ def run_training(cfg: DictConfig, output_dir: Path | None = None) -> TrainingRes
     data_spec.check_paths()  # before the store and the output folder are created
     ensure_dir(output_dir)
     check_store(cfg.tracking)
+    with warnings_once(), training_run(cfg.tracking, run_name(cfg)) as live:
+        return _train(cfg, output_dir, seed, heads, live, data_spec)
 
+
+def _train(cfg: DictConfig, output_dir: Path, seed: int, heads: dict[str, bool], live: LiveRun,
+           data_spec: CohortData) -> TrainingResult:
+    """The training itself, inside its (live) MLflow run."""
     plan = instantiate(cfg.evaluation)
     learners = make_learners(cfg)
     make_features = make_feature_factory(cfg)
     settings = plan.settings(seed, horizons(cfg))
+    resolved = OmegaConf.to_container(cfg, resolve=True)
     data = data_spec.load(seed, heads)
+    live.log_data(config=resolved, data=data, data_spec=data_spec)
     train_targets = data_spec.targets(data.train, heads)
     ev = H.Evaluation()
 
     log.info("Cross-validating on %d training patients", len(data.train))
     cohort_groups = data_spec.cohort_groups(data.train)
     splits = plan.splits(train_targets, seed, cohort_groups)
-    cv = H.cross_validate(data.train, train_targets, splits, make_features, learners)
+    cv = H.cross_validate(data.train, train_targets, splits, make_features, learners,
+                          on_fold=live.log_fold)
     H.summarise_cv(cv, train_targets, learners, settings, ev)
     if cohort_groups is not None:
         H.summarise_by_cohort(cv, train_targets, cohort_groups, ev)
@@ -81,7 +92,6 @@ def run_training(cfg: DictConfig, output_dir: Path | None = None) -> TrainingRes
         H.oracle_metrics(data.truth, eval_targets, prefix, settings, ev)
 
     log.info("Writing the report, the bundle and the MLflow run")
-    resolved = OmegaConf.to_container(cfg, resolve=True)
     files = write_run_files(output_dir, name=str(cfg.name), resolved_config=resolved,
                             data_spec=data_spec, plan=plan, data=data, fit=fit, ev=ev, cv=cv,
                             eval_targets=eval_targets, eval_prefix=prefix,
@@ -90,9 +100,8 @@ def run_training(cfg: DictConfig, output_dir: Path | None = None) -> TrainingRes
                                    compile=bool(cfg.get("compile", True)), data_spec=data_spec,
                                    data=data, fit=fit, horizons=list(settings.horizons),
                                    metrics=ev.metrics)
-    run_id, model_uri = log_run(cfg.tracking, run_name=run_name(cfg), config=resolved,
-                                data=data, metrics=ev.metrics, files=files,
-                                bundle_dir=bundle_dir)
+    run_id, model_uri = live.finish(data=data, metrics=ev.metrics, files=files,
+                                    bundle_dir=bundle_dir)
     return TrainingResult(model_uri=model_uri or str(bundle_dir),
                           objective=objective(cfg, ev.metrics), metrics=dict(ev.metrics),
                           output_dir=output_dir, run_id=run_id)

@@ -39,7 +39,7 @@ def test_multirun_jobs_are_nested_under_one_parent(mlflow_server: str, tmp_path:
     assert sorted(c.data.params["model.response.num_leaves"] for c in children) == ["4", "8"]
     assert sorted(c.info.run_name for c in children) == ["demo_fast-0", "demo_fast-1"]
     assert "model.response.num_leaves=4,8" in parent.data.params["sweep.overrides"]
-    best = max(c.data.metrics["cv_roc_auc"] for c in children)
+    best = max(c.data.metrics["cv/roc_auc"] for c in children)
     assert parent.data.metrics["best_objective"] == pytest.approx(best)
     recorded = (tmp_path / "sweep" / "mlflow_parent_run_id").read_text().strip()
     assert recorded == parent.info.run_id
@@ -47,12 +47,13 @@ def test_multirun_jobs_are_nested_under_one_parent(mlflow_server: str, tmp_path:
     summary = pd.read_csv(tmp_path / "sweep" / "sweep_summary.csv")
     assert sorted(summary["model.response.num_leaves"]) == [4, 8]
     objective = summary["objective (cv_roc_auc)"].tolist()
-    assert objective == sorted((c.data.metrics["cv_roc_auc"] for c in children), reverse=True)
+    assert objective == sorted((c.data.metrics["cv/roc_auc"] for c in children), reverse=True)
     assert set(summary["status"]) == {"COMPLETED"}
     assert "cv_harrell_c" in summary.columns and not any(c.startswith("test_")
                                                          for c in summary.columns)
     logged = {a.path for a in client.list_artifacts(parent.info.run_id)}
     assert {"sweep_summary.md", "sweep_summary.csv"} <= logged
+    assert "sweep jobs 2 done" in result.stderr  # one progress line per finished job
     assert "sweep summary" in result.stderr and "| job | model.response.num_leaves |" in \
         result.stderr
     # Unregistered models are printed as runs:/ URIs, one per job.

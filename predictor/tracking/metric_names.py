@@ -1,0 +1,87 @@
+"""MLflow metric names: the flat names of ``metrics.json`` regrouped with ``/``.
+
+MLflow's UI groups metrics by the part before the first ``/``, so a run's ~500 numbers fall
+into a few sections and the headline ones are found at once: ``cv/roc_auc``,
+``test/harrell_c``, ``oracle/roc_auc``. Baselines get their own section,
+``baseline/<name>/<cv|test>/<metric>``. ``metrics.json``, the sweep summary, ``report.md``
+and ``optimized_metric`` keep the flat names; this function is the one mapping between them:
+
+=====================================  =====================================
+``metrics.json``                       MLflow
+=====================================  =====================================
+``cv_roc_auc``                         ``cv/roc_auc``
+``test_harrell_c_ci_low``              ``test/harrell_c_ci_low``
+``test_baseline_tmb_only_roc_auc``     ``baseline/tmb_only/test/roc_auc``
+``oracle_roc_auc``                     ``oracle/roc_auc``
+``final_response_tree_weight``         ``final/response_tree_weight``
+=====================================  =====================================
+
+Per-fold numbers logged while cross-validation runs are ``cv/fold/<metric>`` with
+``step`` = the fold's position (repeat x folds + fold).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+SECTIONS = ("cv", "test", "oracle", "final")
+BASELINE = "baseline_"
+
+
+def mlflow_metric_name(name: str, baselines: Iterable[str] = ()) -> str:
+    """The grouped MLflow name of a flat metric name (unknown shapes are kept as they are).
+
+    ``baselines``: the run's baseline names, needed to split ``tmb_only_roc_auc`` correctly
+    (baseline names contain underscores too).
+    """
+    section, sep, rest = name.partition("_")
+    if not sep or section not in SECTIONS:
+        return name
+    if rest.startswith(BASELINE):
+        tail = rest[len(BASELINE):]
+        for baseline in sorted(baselines, key=len, reverse=True):
+            if tail.startswith(baseline + "_"):
+                return f"baseline/{baseline}/{section}/{tail[len(baseline) + 1:]}"
+        return f"baseline/{section}/{tail}"
+    return f"{section}/{rest}"
+
+
+def mlflow_metrics(metrics: Mapping[str, float], baselines: Iterable[str] = ()
+                   ) -> dict[str, float]:
+    """``metrics`` under their MLflow names."""
+    names = list(baselines)
+    return {mlflow_metric_name(k, names): v for k, v in metrics.items()}
+
+
+def baseline_names(metrics: Mapping[str, float]) -> set[str]:
+    """Baseline names found in flat metric names, from their CI keys.
+
+    Every baseline gets a CI on its head's primary metric (``roc_auc`` / ``harrell_c``), so
+    ``<section>_baseline_<name>_<primary>_ci_low`` names each one without the learner list.
+    """
+    found = set()
+    for key in metrics:
+        for primary in ("_roc_auc_ci_low", "_harrell_c_ci_low"):
+            for section in SECTIONS:
+                start = f"{section}_{BASELINE}"
+                if key.startswith(start) and key.endswith(primary):
+                    found.add(key[len(start):-len(primary)])
+    return found
+
+
+def flat_metric_name(name: str) -> str:
+    """The inverse of :func:`mlflow_metric_name`: ``baseline/loris/test/roc_auc`` ->
+    ``test_baseline_loris_roc_auc`` (for reading an MLflow run back as ``metrics.json``)."""
+    parts = name.split("/")
+    if len(parts) >= 4 and parts[0] == "baseline" and parts[2] in SECTIONS:
+        return f"{parts[2]}_{BASELINE}{parts[1]}_{'/'.join(parts[3:])}"
+    if len(parts) == 3 and parts[0] == "baseline" and parts[1] in SECTIONS:
+        return f"{parts[1]}_{BASELINE}{parts[2]}"
+    if len(parts) >= 2 and parts[0] in SECTIONS:
+        return f"{parts[0]}_{'/'.join(parts[1:])}"
+    return name
+
+
+def flat_metrics(metrics: Mapping[str, float]) -> dict[str, float]:
+    """An MLflow run's metrics under the flat names of ``metrics.json``."""
+    return {flat_metric_name(k): v for k, v in metrics.items()}

@@ -1,0 +1,155 @@
+"""MLflow's own model server scores rows of the cohort file as they are (real processes).
+
+A Chowell model (small trees) is trained into a real ``mlflow server`` and registered; then
+``mlflow models serve --env-manager local`` serves ``models:/<name>/1`` on 127.0.0.1 and is
+called over HTTP with rows copied from ``test.csv`` (the file's own columns: ``SAMPLE_ID``,
+``CancerType``, ``Drug`` ...) and with the same rows in schema names. Both must equal
+``predictor predict`` on the same rows to 1e-9.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+pytestmark = pytest.mark.slow
+
+NAME = "chowell-serve"
+N_ROWS = 5
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _post(url: str, frame: pd.DataFrame) -> pd.DataFrame:
+    split = json.loads(frame.to_json(orient="split", index=False))  # NaN -> null
+    body = json.dumps({"dataframe_split": split}).encode()
+    request = urllib.request.Request(f"{url}/invocations", data=body,
+                                     headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=120) as response:
+        return pd.DataFrame(json.loads(response.read())["predictions"])
+
+
+@pytest.fixture(scope="module")
+def served(mlflow_server: str, tmp_path_factory: pytest.TempPathFactory) -> dict:
+    repo = Path(__file__).resolve().parents[2]
+    data = repo.parent / "shared" / "data" / "chowell_icb"
+    if not data.is_dir():
+        pytest.skip("../shared/data is not available")
+    work = tmp_path_factory.mktemp("serve")
+    env = {**os.environ, "MLFLOW_TRACKING_URI": mlflow_server, "PREDICTOR_PROGRESS": "plain",
+           # as in an activated environment: the server starts `uvicorn` from PATH
+           "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+    env.pop("PREDICTOR_MLFLOW_PARENT_RUN_ID", None)
+    train = subprocess.run(
+        [sys.executable, "-m", "predictor.train", "+experiment=chowell_icb", "evaluation=fast",
+         "model.response.n_estimators=60", "model.relapse.n_estimators=60", "compile=false",
+         f"data.path={data / 'train.csv'}", f"data.test_path={data / 'test.csv'}",
+         f"data.mapping={repo / 'conf/mappings/chowell_icb.yaml'}",
+         f"hydra.run.dir={work / 'run'}", "tracking.experiment_name=serve",
+         f"tracking.registered_model_name={NAME}"],
+        cwd=work, env=env, capture_output=True, text=True, timeout=900)
+    assert train.returncode == 0, train.stderr[-3000:]
+    assert train.stdout.strip().splitlines()[-1] == f"model_uri: models:/{NAME}/1"
+    rows = pd.read_csv(data / "test.csv").head(N_ROWS)
+    rows.to_csv(work / "rows.csv", index=False)
+    predicted = subprocess.run(
+        [sys.executable, "-m", "predictor.cli", "predict", "--model", str(work / "run/model"),
+         "--input", str(work / "rows.csv"), "--output", str(work / "pred.csv")],
+        cwd=work, env=env, capture_output=True, text=True, timeout=300)
+    assert predicted.returncode == 0, predicted.stderr[-2000:]
+
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    mlflow_bin = Path(sys.executable).with_name("mlflow")
+    log = open(work / "serve.log", "wb")  # noqa: SIM115 - closed below
+    process = subprocess.Popen(
+        [str(mlflow_bin), "models", "serve", "-m", f"models:/{NAME}/1", "--env-manager",
+         "local", "-h", "127.0.0.1", "-p", str(port)],
+        cwd=work, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 180
+        while True:
+            assert process.poll() is None, (work / "serve.log").read_text()[-3000:]
+            assert time.monotonic() < deadline, "mlflow models serve did not start"
+            with contextlib.suppress(OSError), \
+                    urllib.request.urlopen(f"{url}/ping", timeout=2) as response:
+                if response.status == 200:
+                    break
+            time.sleep(0.5)
+        yield {"url": url, "rows": rows, "expected": pd.read_csv(work / "pred.csv"),
+               "work": work, "bundle": work / "run/model"}
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=10)
+        log.close()
+
+
+def _same(got: pd.DataFrame, expected: pd.DataFrame) -> None:
+    assert [str(i) for i in got["patient_id"]] == [str(i) for i in expected["patient_id"]]
+    for column in ("response_probability", "relapse_risk"):
+        np.testing.assert_allclose(got[column].to_numpy(float),
+                                   expected[column].to_numpy(float), rtol=0, atol=1e-9)
+
+
+def test_rows_of_the_cohort_file_score_as_predictor_predict(served: dict) -> None:
+    started = time.perf_counter()
+    got = _post(served["url"], served["rows"])  # SAMPLE_ID, CancerType, Drug ... as in the file
+    served["work"].joinpath("latency_s.txt").write_text(f"{time.perf_counter() - started:.3f}\n")
+    _same(got, served["expected"])
+
+
+def test_a_csv_row_of_the_file_posted_as_it_is(served: dict) -> None:
+    """The README's ``head -2 test.csv | curl -H 'Content-Type: text/csv' ...``."""
+    text = (served["work"] / "rows.csv").read_text()
+    request = urllib.request.Request(f"{served['url']}/invocations", data=text.encode(),
+                                     headers={"Content-Type": "text/csv"})
+    with urllib.request.urlopen(request, timeout=120) as response:
+        got = pd.DataFrame(json.loads(response.read())["predictions"])
+    _same(got, served["expected"])
+
+
+def test_rows_in_schema_names_score_the_same(served: dict) -> None:
+    from predictor.serving.bundle import load_bundle
+    from predictor.serving.pyfunc_model import bundle_flat_mapping, rows_to_cohort
+
+    mapping = bundle_flat_mapping(load_bundle(served["bundle"]).manifest)
+    schema_rows = rows_to_cohort(served["rows"], mapping).clinical.reset_index()
+    assert "patient_id" in schema_rows.columns and "SAMPLE_ID" not in schema_rows.columns
+    _same(_post(served["url"], schema_rows), served["expected"])
+
+
+def test_signature_and_example_document_both_namings(served: dict, mlflow_server: str) -> None:
+    import mlflow
+
+    mlflow.set_tracking_uri(mlflow_server)
+    info = mlflow.models.get_model_info(f"models:/{NAME}/1")
+    names = set(info.signature.inputs.input_names())
+    assert {"SAMPLE_ID", "CancerType", "Drug", "patient_id", "cancer_type", "regimen"} <= names
+    assert "source columns" in info.metadata["predictor_input"] or \
+        "own columns" in info.metadata["predictor_input"]
+    local = Path(mlflow.artifacts.download_artifacts(f"models:/{NAME}/1",
+                                                     dst_path=str(served["work"] / "m")))
+    example = json.loads((local / "input_example.json").read_text())
+    assert "SAMPLE_ID" in example["columns"] and "Drug" in example["columns"]
+    assert "patient_id" not in example["columns"]
