@@ -326,6 +326,8 @@ def _configure_logging() -> None:
                         stream=sys.stderr)
     logging.addLevelName(logging.WARNING, "warning")
     logging.addLevelName(logging.ERROR, "error")
+    logging.addLevelName(logging.INFO, "progress")
+    logging.getLogger("predictor.progress").setLevel(logging.INFO)  # off a terminal: lines
 
 
 def main() -> None:

@@ -114,11 +114,15 @@ def _run_local(predictor, input_path: Path, output: Path, fmt: str, explain: int
 
     mapping = predictor.manifest.get("input_mapping")
     with outcomes_ignored(), PredictionWriter(output, fmt, overwrite) as writer, \
-            _Progress(streamed_files(input_path, mapping)) as advance:
-        for cohort in prefetch(iter_cohorts(input_path, mapping, batch_size)):
+            _progress(streamed_files(input_path, mapping)) as progress:
+        pending = 0
+        for chunk, cohort in enumerate(prefetch(iter_cohorts(input_path, mapping, batch_size))):
             frame = predictor.predict(cohort, explain=explain)
             writer.write(frame)
-            advance(len(frame))
+            pending += len(frame)
+            if chunk > 0 or progress.total is not None:  # a one-chunk input says nothing
+                progress.advance(steps=pending)
+                pending = 0
         if writer.rows == 0:
             raise InputError("input has no patients (only a header?)", file=input_path)
         writer.commit()
@@ -130,34 +134,11 @@ def _total_rows(files: list[Path]) -> int | None:
     return None if any(c is None for c in counts) else int(sum(counts))  # type: ignore[arg-type]
 
 
-class _Progress:
-    """Rich progress bar on stderr counting patients; silent when stderr is not a terminal
-    (then the input is not even pre-counted)."""
+def _progress(files: list[Path]):
+    """Patients predicted so far: a bar on a terminal (the input pre-counted for the time
+    left), else one ``progress:`` line per chunk from the second chunk on (stderr; a small
+    input that fits one chunk prints nothing) (:mod:`predictor.progress`)."""
+    from predictor.progress import Progress, use_bar
 
-    def __init__(self, files: list[Path]) -> None:
-        self.files = files
-        self._progress = None
-
-    def __enter__(self):
-        from rich.console import Console
-        from rich.progress import (
-            BarColumn,
-            MofNCompleteColumn,
-            Progress,
-            TextColumn,
-            TimeElapsedColumn,
-            TimeRemainingColumn,
-        )
-
-        console = Console(stderr=True)
-        self._progress = Progress(
-            TextColumn("predicting"), BarColumn(), MofNCompleteColumn(),
-            TimeElapsedColumn(), TimeRemainingColumn(), console=console,
-            disable=not console.is_terminal, transient=False)
-        self._progress.start()
-        total = _total_rows(self.files) if console.is_terminal else None
-        task = self._progress.add_task("predict", total=total)
-        return lambda n: self._progress.advance(task, n)
-
-    def __exit__(self, *exc) -> None:
-        self._progress.stop()
+    total = _total_rows(files) if use_bar() else None
+    return Progress("patients predicted", total)
