@@ -234,3 +234,15 @@ def test_a_landmark_bundle_says_what_its_horizons_count_from(bundle_dir, flat_cs
     assert "landmark model" not in plain.stdout
     assert "landmark model: relapse-free probabilities are for the months after day 42" in \
         marked.stdout
+
+
+def test_progress_off_a_terminal_is_one_line_per_chunk_after_the_first(
+        bundle_dir, flat_csv, tmp_path, caplog, monkeypatch):
+    monkeypatch.setenv("PREDICTOR_PROGRESS", "plain")
+    with caplog.at_level(logging.INFO, logger="predictor.progress"):
+        run_batch_prediction(str(bundle_dir), flat_csv, tmp_path / "one.csv",
+                             batch_size=1_000_000)
+        assert not [r for r in caplog.records if r.name == "predictor.progress"]
+        run_batch_prediction(str(bundle_dir), flat_csv, tmp_path / "chunks.csv", batch_size=100)
+    lines = [r.getMessage() for r in caplog.records if r.name == "predictor.progress"]
+    assert lines == ["patients predicted 200 done", "patients predicted 300 done"]
