@@ -101,8 +101,12 @@ def write_json(path: Path, obj: Any, *, indent: int = 2, sort_keys: bool = True,
 SIGTERM_EXIT = 128 + 15  # the shell's status for a process ended by SIGTERM
 
 
+class Terminated(SystemExit):
+    """SIGTERM turned into an exit (code 143): cleanup runs, and an MLflow run ends KILLED."""
+
+
 def _on_sigterm(signum: int, frame: object) -> None:
-    raise SystemExit(SIGTERM_EXIT)
+    raise Terminated(SIGTERM_EXIT)
 
 
 def exit_cleanly_on_sigterm() -> None:

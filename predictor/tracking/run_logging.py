@@ -121,8 +121,11 @@ class TrainingRun:
         return LoggedRun(run_id=self.run_id, model_uri=model_uri, tracking_uri=self.uri)
 
     def fail(self, error: BaseException) -> None:
-        """End the run FAILED (KILLED for Ctrl-C), the error's first line as the ``error`` tag."""
-        killed = isinstance(error, KeyboardInterrupt)
+        """End the run FAILED (KILLED for Ctrl-C or SIGTERM), the error's first line as the
+        ``error`` tag."""
+        from predictor.files import Terminated
+
+        killed = isinstance(error, KeyboardInterrupt | Terminated)  # Ctrl-C or SIGTERM
         first = (str(error).strip().splitlines() or [""])[0]
         text = f"{type(error).__name__}: {first}" if first else type(error).__name__
         try:
