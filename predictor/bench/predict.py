@@ -354,8 +354,8 @@ def _all_rounds(on: bool):
 def _save(out: Path, pipeline, response, relapse, cohort, X) -> Path:
     from predictor.serving.bundle import save_bundle
 
-    return save_bundle(out, feature_pipeline=pipeline, response_model=response,
-                       relapse_model=relapse, input_mapping=None,
+    return save_bundle(out, feature_pipeline=pipeline,
+                       heads={"response": response, "relapse": relapse}, input_mapping=None,
                        label_rule={"source": "best_response"}, horizons=(6, 12, 24),
                        metadata={"fingerprint": cohort.fingerprint()}, probe_cohort=cohort,
                        training_features=X)

@@ -28,6 +28,7 @@ from predictor.models.cox import (
     cox_objective,
     cumulative_hazard_at,
 )
+from predictor.models.heads import RELAPSE, survival_column
 from predictor.models.io import read_json, write_json_atomic
 
 log = logging.getLogger(__name__)
@@ -37,7 +38,7 @@ BASELINE_FILE = "baseline_hazard.json"
 
 def horizon_column(horizon: float) -> str:
     """Output column for a horizon in months: 6 -> ``relapse_free_probability_6m``."""
-    return f"relapse_free_probability_{float(horizon):g}m"
+    return survival_column(RELAPSE, horizon)
 
 
 class RelapseModel(lgbm.BoosterHead):

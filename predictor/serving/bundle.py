@@ -39,7 +39,7 @@ import yaml
 
 from predictor.errors import InputError
 from predictor.files import write_text_atomic
-from predictor.models.heads import HEADS
+from predictor.models.heads import HEADS, RELAPSE, RESPONSE
 from predictor.models.io import read_json
 from predictor.plain import plain
 from predictor.serving import compiled as C
@@ -66,8 +66,7 @@ def save_bundle(
     out_dir: str | Path,
     *,
     feature_pipeline: Any,
-    response_model: Any | None,
-    relapse_model: Any | None,
+    heads: Mapping[str, Any],
     input_mapping: Mapping | None,
     label_rule: Mapping | None,
     horizons: Iterable[float] | None,
@@ -79,6 +78,8 @@ def save_bundle(
 ) -> Path:
     """Write a bundle to ``out_dir`` atomically and return its path.
 
+    ``heads``: fitted models by head name (``predictor.models.heads.HEADS``; ``None`` values
+    are left out), e.g. ``{"response": ResponseModel, "relapse": RelapseModel}``.
     ``probe_cohort`` (e.g. the training cohort) supplies real feature rows for the compiled
     core's equality check; synthetic rows covering NaN, thresholds and categories are always
     added. ``training_features`` (the final models' training matrix) gives the input-shift
@@ -86,7 +87,11 @@ def save_bundle(
     unless ``overwrite``.
     """
     out_dir = Path(out_dir)
-    if response_model is None and relapse_model is None:
+    unknown = [name for name in heads if name not in HEADS]
+    if unknown:
+        raise ValueError(f"unknown model head(s) {unknown} (known: {', '.join(HEADS)})")
+    heads = {name: heads[name] for name in HEADS if heads.get(name) is not None}
+    if not heads:
         raise ValueError("a bundle needs at least one model head")
     if out_dir.exists() and not out_dir.is_dir():
         raise InputError("bundle path exists and is not a folder", file=out_dir)
@@ -102,7 +107,7 @@ def save_bundle(
     try:
         manifest = _write_contents(
             work, feature_pipeline=feature_pipeline,
-            heads={"response": response_model, "relapse": relapse_model},
+            heads=heads,
             input_mapping=input_mapping, label_rule=label_rule, horizons=horizons,
             metadata=metadata, compile=compile, probe_cohort=probe_cohort,
             training_features=training_features)
@@ -123,8 +128,6 @@ def _write_contents(work: Path, *, feature_pipeline, heads, input_mapping, label
                        json.dumps(plain(feature_pipeline.to_state()), indent=1, sort_keys=True))
     head_info: dict[str, dict] = {}
     for name, model in heads.items():
-        if model is None:
-            continue
         model.save(work / name)
         if not (work / name / MODEL_FILE).is_file():
             raise RuntimeError(f"{type(model).__name__}.save() wrote no {MODEL_FILE}")
@@ -153,8 +156,9 @@ def _write_contents(work: Path, *, feature_pipeline, heads, input_mapping, label
                                       name=name)
             compiled_info[name] = {"backend": built.backend, "max_abs_diff": built.max_abs_diff,
                                    "reason": built.reason}
-    horizons_list = _horizons(horizons, heads.get("relapse"))
-    response = heads.get("response")
+    # The manifest's top-level threshold and horizons are the response and relapse heads'.
+    horizons_list = _horizons(horizons, heads.get(RELAPSE))
+    response = heads.get(RESPONSE)
     manifest = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
@@ -388,7 +392,7 @@ def load_bundle_dir(bundle_dir: Path, backend: str = "compiled",
     profile = manifest.get("training_profile")  # absent in bundles written before it existed
     shift = ShiftMonitor(read_json(bundle_dir / profile)) if profile else None
     return Predictor(
-        pipeline=pipeline, response=heads.get("response"), relapse=heads.get("relapse"),
+        pipeline=pipeline, heads={name: heads[name] for name in HEADS if name in heads},
         threshold=None if threshold is None else float(threshold),
         horizons=[float(h) for h in manifest.get("horizons_months") or []],
         manifest=manifest, bundle_dir=bundle_dir, shift=shift)

@@ -13,6 +13,7 @@ import math
 from collections.abc import Mapping
 
 from predictor.data.labels import ResponseRule
+from predictor.models.heads import BINARY, HEADS, SURVIVAL
 
 CARD_FILE = "MODEL_CARD.md"
 METRIC_NAMES = {"cv_roc_auc": "response ROC AUC, cross-validated",
@@ -30,18 +31,9 @@ def render_model_card(manifest: Mapping) -> str:
              f"Written {manifest.get('created_utc', '?')} by predictor "
              f"{manifest.get('predictor_version', '?')} (bundle format "
              f"{manifest.get('format_version', '?')}).", "", "## What it predicts", ""]
-    if "response" in heads:
-        lines.append(f"- Response probability (calibrated) and a yes/no call at threshold "
-                     f"{manifest.get('threshold', float('nan')):.3f}; response = "
-                     f"{_response_rule(rule)}.")
-    if "relapse" in heads:
-        horizons = ", ".join(f"{h:g}" for h in manifest.get("horizons_months") or [])
-        endpoint = str(rule.get("relapse_endpoint", "pfs")).upper()
-        when = ("from the start of treatment" if rule.get("landmark_day") is None else
-                f"from day {rule['landmark_day']:g} of treatment, for patients still "
-                "event-free then (a landmark model: score it at that day)")
-        lines.append(f"- Relapse risk (log relative hazard, {endpoint}) and relapse-free "
-                     f"probabilities at {horizons} months, {when}.")
+    for name in HEADS:  # registry order, whatever order the manifest lists them in
+        if name in heads:
+            lines.append(PREDICTS[HEADS[name].target](name, manifest, rule))
     features = manifest.get("feature_names") or []
     lines += ["", "## Inputs", "",
               f"- {len(features)} features built by the bundled pipeline "
@@ -71,6 +63,25 @@ def render_model_card(manifest: Mapping) -> str:
               "- Numbers above come from the training run's own data; a new cohort needs its "
               "own evaluation.", ""]
     return "\n".join(lines)
+
+
+def _binary_line(name: str, manifest: Mapping, rule: Mapping) -> str:
+    return (f"- {name.capitalize()} probability (calibrated) and a yes/no call at threshold "
+            f"{manifest.get('threshold', float('nan')):.3f}; {name} = {_response_rule(rule)}.")
+
+
+def _survival_line(name: str, manifest: Mapping, rule: Mapping) -> str:
+    horizons = ", ".join(f"{h:g}" for h in manifest.get("horizons_months") or [])
+    endpoint = str(rule.get("relapse_endpoint", "pfs")).upper()
+    when = ("from the start of treatment" if rule.get("landmark_day") is None else
+            f"from day {rule['landmark_day']:g} of treatment, for patients still "
+            "event-free then (a landmark model: score it at that day)")
+    return (f"- {name.capitalize()} risk (log relative hazard, {endpoint}) and {name}-free "
+            f"probabilities at {horizons} months, {when}.")
+
+
+# "What it predicts": one line per head, by its target kind (predictor.models.heads).
+PREDICTS = {BINARY: _binary_line, SURVIVAL: _survival_line}
 
 
 CARD_METRICS = (("ece", "calibration error (ECE)"), ("calibration_intercept",

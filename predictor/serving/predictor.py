@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from predictor.errors import InputError
-from predictor.models.relapse import horizon_column
+from predictor.models.heads import HEADS, RELAPSE, RESPONSE
 from predictor.serving.compiled import RawScorer, prepare_matrix
 from predictor.serving.inputs import absent_inputs, absent_message
 from predictor.serving.shift import ShiftMonitor
@@ -32,7 +32,7 @@ class Head:
     """One fitted model head with the scorer that computes its raw scores."""
 
     name: str
-    model: Any  # ResponseModel or RelapseModel (duck-typed: see the methods used below)
+    model: Any  # a HEADS model class (duck-typed: see HeadKind.predict_columns)
     scorer: RawScorer
     feature_names: list[str]
 
@@ -42,10 +42,9 @@ class Predictor:
     """Scores cohorts with a loaded bundle; build it with :func:`~.bundle.load_bundle`."""
 
     pipeline: Any  # FeaturePipeline: transform(cohort) -> float64 DataFrame by patient_id
-    response: Head | None
-    relapse: Head | None
-    threshold: float | None
-    horizons: list[float]
+    heads: dict[str, Head]  # by name, in HEADS order (the order of the output columns)
+    threshold: float | None  # a binary head's yes/no call
+    horizons: list[float]    # a survival head's horizons (months)
     manifest: dict = field(default_factory=dict)
     bundle_dir: Path | None = None
     n_jobs: int | None = None
@@ -53,19 +52,24 @@ class Predictor:
     _warned_missing: set[str] = field(default_factory=set, repr=False)
 
     @property
+    def response(self) -> Head | None:
+        return self.heads.get(RESPONSE)
+
+    @property
+    def relapse(self) -> Head | None:
+        return self.heads.get(RELAPSE)
+
+    @property
     def backend(self) -> str:
-        heads = [h for h in (self.response, self.relapse) if h is not None]
-        backends = {h.scorer.backend for h in heads}
+        backends = {h.scorer.backend for h in self.heads.values()}
         return backends.pop() if len(backends) == 1 else "mixed"
 
     @property
     def output_columns(self) -> list[str]:
         """Prediction columns (without ``explain`` columns), in output order."""
         cols = [PATIENT_ID]
-        if self.response is not None:
-            cols += ["response_probability", "response_predicted"]
-        if self.relapse is not None:
-            cols += ["relapse_risk", *[horizon_column(h) for h in self.horizons]]
+        for name in self.heads:
+            cols += HEADS[name].output_columns(self.horizons)
         return cols
 
     # ------------------------------------------------------------------ predict
@@ -87,7 +91,7 @@ class Predictor:
             if message:
                 log.warning("%s", message)
         matrices: dict[tuple[str, ...], np.ndarray] = {}  # heads usually share their features
-        heads = [h for h in (self.response, self.relapse) if h is not None]
+        heads = list(self.heads.values())
         snap = any(getattr(h.scorer, "snap", False) for h in heads)
 
         def matrix_for(head: Head) -> np.ndarray:
@@ -96,24 +100,11 @@ class Predictor:
                 matrices[key] = prepare_matrix(model_matrix(X, key), snap=snap)
             return matrices[key]
 
-        if self.response is not None:
-            matrix = matrix_for(self.response)
-            raw = self.response.scorer.raw_score(matrix, n_jobs=self.n_jobs, prepared=True)
-            raw = self.response.model.blend_raw(raw, matrix)  # adds the linear part, if any
-            proba = np.asarray(self.response.model.calibrate(raw), dtype=np.float64)
-            out["response_probability"] = proba
-            out["response_predicted"] = (proba >= float(self.threshold)).astype(np.int64)
-        if self.relapse is not None:
-            matrix = matrix_for(self.relapse)
-            raw = self.relapse.scorer.raw_score(matrix, n_jobs=self.n_jobs, prepared=True)
-            risk = self.relapse.model.blend_raw(raw, matrix)  # log relative hazard
-            out["relapse_risk"] = risk
-            if self.horizons:
-                surv = np.asarray(
-                    self.relapse.model.survival_from_risk(risk, np.asarray(self.horizons)),
-                    dtype=np.float64).reshape(len(risk), len(self.horizons))
-                for j, h in enumerate(self.horizons):
-                    out[horizon_column(h)] = surv[:, j]
+        for head in heads:
+            matrix = matrix_for(head)
+            raw = head.scorer.raw_score(matrix, n_jobs=self.n_jobs, prepared=True)
+            out.update(HEADS[head.name].predict_columns(
+                head.model, raw, matrix, threshold=self.threshold, horizons=self.horizons))
         frame = pd.DataFrame(out)
         if explain:
             explained = [self.explain_frame(X, explain, matrix_for(head), head=head.name)
@@ -127,7 +118,7 @@ class Predictor:
         (columns ``top<j>_feature``/``top<j>_contribution``) or the relapse log relative hazard
         (``relapse_top<j>_...``; positive = earlier relapse). Contributions and bias sum to the
         raw score."""
-        chosen = {"response": self.response, "relapse": self.relapse}.get(head)
+        chosen = self.heads.get(head)
         if chosen is None:
             raise InputError(f"--explain: this bundle has no {head} head")
         names = chosen.feature_names
@@ -140,7 +131,7 @@ class Predictor:
         rows = np.arange(len(matrix))[:, None]
         top_values = contrib[rows, order]
         name_arr = np.asarray(names, dtype=object)
-        prefix = "" if head == "response" else f"{head}_"
+        prefix = "" if head == RESPONSE else f"{head}_"  # response: the columns' first name
         cols: dict[str, Any] = {}
         for j in range(k):
             cols[f"{prefix}top{j + 1}_feature"] = name_arr[order[:, j]]
@@ -179,8 +170,7 @@ class Predictor:
 
     def _warn_missing(self, X: pd.DataFrame) -> None:
         """One warning per run for the model features absent from the input (set to NaN)."""
-        heads = [h for h in (self.response, self.relapse) if h is not None]
-        needed = list(dict.fromkeys(n for h in heads for n in h.feature_names))
+        needed = list(dict.fromkeys(n for h in self.heads.values() for n in h.feature_names))
         present = set(map(str, X.columns))
         missing = [n for n in needed if n not in present and n not in self._warned_missing]
         if missing:

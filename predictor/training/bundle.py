@@ -12,6 +12,7 @@ import numpy as np
 from predictor.data.cohort import Cohort
 from predictor.errors import InputError
 from predictor.evaluation import harness as H
+from predictor.models.heads import HEADS
 from predictor.training.data import CohortData, TrainingData
 
 PROBE_PATIENTS = 100
@@ -54,8 +55,7 @@ def save_model_bundle(bundle_dir: Path, *, name: str, seed: int, compile: bool,
     return save_bundle(
         bundle_dir,
         feature_pipeline=fit.pipeline,
-        response_model=fit.models.get(f"{H.RESPONSE}/{H.MODEL}"),
-        relapse_model=fit.models.get(f"{H.RELAPSE}/{H.MODEL}"),
+        heads={name: fit.models.get(f"{name}/{H.MODEL}") for name in HEADS},
         input_mapping=bundle_mapping(data.mapping),
         label_rule=data_spec.label_rule(),
         horizons=horizons,

@@ -126,8 +126,9 @@ def bundle_dir(tmp_path_factory, fitted, sim_cohort) -> Path:
     from predictor.serving.bundle import save_bundle
 
     out = tmp_path_factory.mktemp("bundles") / "model"
-    save_bundle(out, feature_pipeline=fitted["pipeline"], response_model=fitted["response"],
-                relapse_model=fitted["relapse"], input_mapping=None,
+    save_bundle(out, feature_pipeline=fitted["pipeline"],
+                heads={"response": fitted["response"], "relapse": fitted["relapse"]},
+                input_mapping=None,
                 label_rule={"source": "best_response", "positive": ["CR", "PR"]},
                 horizons=HORIZONS, metadata={"fingerprint": sim_cohort.fingerprint()},
                 probe_cohort=sim_cohort, training_features=fitted["X"])

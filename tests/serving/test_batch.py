@@ -170,7 +170,7 @@ def test_bundle_input_mapping_reads_renamed_columns(fitted, flat_csv, bundle_dir
                "value_maps": {"sex": {"M": "Male", "F": "Female"}}}
     mapped_bundle = save_bundle(
         tmp_path / "mapped", feature_pipeline=fitted["pipeline"],
-        response_model=fitted["response"], relapse_model=fitted["relapse"],
+        heads={"response": fitted["response"], "relapse": fitted["relapse"]},
         input_mapping=mapping, label_rule=None, horizons=None)
     table = pd.read_csv(flat_csv).rename(columns=rename)
     table["Gender"] = table["Gender"].map({"Male": "M", "Female": "F"})
@@ -203,7 +203,7 @@ def test_file_without_id_column_gets_unique_row_numbers(fitted, flat_csv, tmp_pa
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     mapping = {"id_column": "ID", "columns": {"cancer_type": "cancer_type", "age": "age"}}
     bundle = save_bundle(tmp_path / "b", feature_pipeline=fitted["pipeline"],
-                         response_model=fitted["response"], relapse_model=None,
+                         heads={"response": fitted["response"]},
                          input_mapping=mapping, label_rule=None, horizons=None)
     source = tmp_path / "no_ids.csv"
     pd.read_csv(flat_csv)[["cancer_type", "age"]].to_csv(source, index=False)

@@ -91,8 +91,8 @@ def test_tampered_bundle_is_refused(bundle_dir, tmp_path):
 
 
 def test_save_is_atomic_and_refuses_overwrite(fitted, tmp_path):
-    kwargs = {"feature_pipeline": fitted["pipeline"], "response_model": fitted["response"],
-              "relapse_model": None, "label_rule": None,
+    kwargs = {"feature_pipeline": fitted["pipeline"], "heads": {"response": fitted["response"]},
+              "label_rule": None,
               "input_mapping": {"id_column": "ID", "value_maps": {"sex": {1: "Male"}}},
               "horizons": None, "compile": False}
     out = tmp_path / "only_response"
@@ -119,7 +119,7 @@ def test_bundle_without_relapse_head_omits_its_columns(fitted, tmp_path, sim_coh
                                                         monkeypatch):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     out = save_bundle(tmp_path / "b", feature_pipeline=fitted["pipeline"],
-                      response_model=fitted["response"], relapse_model=None,
+                      heads={"response": fitted["response"]},
                       input_mapping=None, label_rule=None, horizons=None, compile=False)
     predictor = load_bundle(out)  # no compiled/ folder: compiled into the user cache
     assert predictor.backend == "compiled"
@@ -243,3 +243,30 @@ def test_models_uri_resolves_registered_bundle(bundle_dir, tmp_path, monkeypatch
     predictor = load_bundle(f"models:/serving_test_model/{version.version}")
     assert predictor.response is not None and predictor.relapse is not None
     assert tracking_utils._tracking_uri == other
+
+
+def test_a_head_added_to_the_registry_is_saved_served_and_carded(fitted, tmp_path, sim_cohort,
+                                                                 monkeypatch):
+    """One HEADS entry is all serving needs: bundle, predictions and card follow it."""
+    from predictor.models import heads
+
+    monkeypatch.setitem(heads.HEADS, "toxicity", heads.HeadKind(
+        "toxicity", heads.BINARY, "predictor.models.response.ResponseModel"))
+    out = save_bundle(tmp_path / "b", feature_pipeline=fitted["pipeline"],
+                      heads={"toxicity": fitted["response"], "response": fitted["response"]},
+                      input_mapping=None, label_rule=None, horizons=None, compile=False)
+    manifest = yaml.safe_load((out / "bundle.yaml").read_text())
+    assert manifest["heads"] == ["response", "toxicity"]  # registry order
+    assert (out / "toxicity" / "model.txt").is_file()
+    frame = load_bundle(out, backend="lightgbm").predict(
+        sim_cohort.subset(sim_cohort.patient_ids[:20]), explain=1)
+    assert list(frame.columns) == [
+        "patient_id", "response_probability", "response_predicted", "toxicity_probability",
+        "toxicity_predicted", "top1_feature", "top1_contribution", "toxicity_top1_feature",
+        "toxicity_top1_contribution"]
+    np.testing.assert_array_equal(frame["toxicity_probability"], frame["response_probability"])
+    assert "- Toxicity probability (calibrated)" in (out / "MODEL_CARD.md").read_text()
+    with pytest.raises(ValueError, match="unknown model head"):
+        save_bundle(tmp_path / "c", feature_pipeline=fitted["pipeline"],
+                    heads={"death": fitted["relapse"]}, input_mapping=None, label_rule=None,
+                    horizons=None, compile=False)

@@ -60,8 +60,8 @@ def registered(mlflow_server: str, tmp_path_factory: pytest.TempPathFactory) -> 
     target = relapse_target(train.outcomes, "pfs")
     relapse = RelapseModel(**small).fit(X, target["time"], target["event"],
                                         pipeline.categorical_features_)
-    bundle = save_bundle(work / "model", feature_pipeline=pipeline, response_model=response,
-                         relapse_model=relapse, input_mapping=None,
+    bundle = save_bundle(work / "model", feature_pipeline=pipeline,
+                         heads={"response": response, "relapse": relapse}, input_mapping=None,
                          label_rule={"source": "best_response", "positive": ["CR", "PR"]},
                          horizons=(6, 12), metadata={"name": "tiny"}, probe_cohort=train,
                          training_features=X)
