@@ -9,13 +9,10 @@ docs/icb_rnaseq.md for the numbers.
 from __future__ import annotations
 
 import math
-import os
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
+from experiment_runs import train_experiment
 
 from predictor.tracking.metric_names import flat_metrics
 
@@ -33,20 +30,9 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> dict:
     if not DATA.is_dir():
         pytest.skip("../shared/data/icb_rnaseq is not available")
     work = tmp_path_factory.mktemp("icb")
-    uri = f"sqlite:///{work / 'mlruns.db'}"
-    env = {**os.environ, "MLFLOW_TRACKING_URI": uri}
-    env.pop("PREDICTOR_MLFLOW_PARENT_RUN_ID", None)
-    script = Path(sys.executable).with_name("predictor-train")
-    command = [str(script)] if script.exists() else [sys.executable, "-m", "predictor.train"]
-    start = time.monotonic()
-    result = subprocess.run(
-        [*command, "+experiment=icb_rnaseq", f"hydra.run.dir={work / 'run'}",
-         f"tracking.experiment_name={EXPERIMENT}", "tracking.registered_model_name=icb-e2e",
-         "compile=false", "evaluation.n_boot=200"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
-    seconds = time.monotonic() - start
-    assert result.returncode == 0, result.stderr[-3000:]
-    return {"work": work, "uri": uri, "stdout": result.stdout, "seconds": seconds}
+    return vars(train_experiment(
+        "icb_rnaseq", work, f"tracking.experiment_name={EXPERIMENT}",
+        "tracking.registered_model_name=icb-e2e", "compile=false", "evaluation.n_boot=200"))
 
 
 def test_every_cohort_is_held_out_and_every_baseline_scored_per_cohort(trained: dict) -> None:

@@ -7,14 +7,13 @@ See docs/nsclc_pd1_msk_2018.md for the numbers and how they were chosen.
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pandas as pd
 import pytest
+from experiment_runs import train_experiment
 
 from predictor.tracking.metric_names import flat_metrics
 
@@ -30,19 +29,9 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> dict:
     if not STUDY.is_dir():
         pytest.skip("../shared/data/nsclc_pd1_msk_2018 is not available")
     work = tmp_path_factory.mktemp("nsclc")
-    uri = f"sqlite:///{work / 'mlruns.db'}"
-    env = {**os.environ, "MLFLOW_TRACKING_URI": uri}
-    env.pop("PREDICTOR_MLFLOW_PARENT_RUN_ID", None)
-    script = Path(sys.executable).with_name("predictor-train")
-    command = [str(script)] if script.exists() else [sys.executable, "-m", "predictor.train"]
-    start = time.monotonic()
-    result = subprocess.run(
-        [*command, "+experiment=nsclc_pd1_msk_2018", f"hydra.run.dir={work / 'run'}",
-         f"tracking.experiment_name={EXPERIMENT}", "tracking.registered_model_name=nsclc-e2e"],
-        cwd=work, env=env, capture_output=True, text=True, timeout=900)
-    seconds = time.monotonic() - start
-    assert result.returncode == 0, result.stderr[-3000:]
-    return {"work": work, "uri": uri, "env": env, "stdout": result.stdout, "seconds": seconds}
+    return vars(train_experiment(
+        "nsclc_pd1_msk_2018", work, f"tracking.experiment_name={EXPERIMENT}",
+        "tracking.registered_model_name=nsclc-e2e"))
 
 
 def test_the_experiment_logs_cv_metrics_of_both_heads_and_every_baseline(trained: dict) -> None:
