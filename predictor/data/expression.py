@@ -86,25 +86,8 @@ class Expression:
         this matrix so that every family sees patients, not samples.
         """
         patients = pd.Index(patient_ids, dtype="string")
-        sample_patient = pd.Series(np.asarray(samples["patient_id"], dtype=object),
-                                   index=pd.Index(samples["sample_id"], dtype="string"))
-        owner = sample_patient.reindex(self.samples).to_numpy(dtype=object)
-        col = patients.get_indexer(pd.Index(owner, dtype="string"))
-        out = np.full((len(self.genes), len(patients)), np.nan, dtype=np.float32)
-        keep = col >= 0
-        if len(np.unique(col[keep])) == int(keep.sum()):  # one sample per patient: no averaging
-            out[:, col[keep]] = self.values[:, keep]
-        else:
-            sums = np.zeros((len(self.genes), len(patients)), dtype=np.float64)
-            counts = np.zeros((len(self.genes), len(patients)), dtype=np.float64)
-            for s in np.flatnonzero(keep):
-                v = self.values[:, s]
-                seen = ~np.isnan(v)
-                sums[seen, col[s]] += v[seen]
-                counts[seen, col[s]] += 1
-            with np.errstate(invalid="ignore", divide="ignore"):
-                out = (sums / counts).astype(np.float32)
-        return Expression(out, self.genes, patients, self.unit, self.source)
+        out = mean_by_patient(self.values.T, self.samples, samples, patients).T
+        return Expression(out.astype(np.float32), self.genes, patients, self.unit, self.source)
 
     @classmethod
     def concat(cls, parts: Sequence[Expression]) -> Expression:
@@ -138,3 +121,29 @@ class Expression:
         digest.update("\x1f".join(map(str, self.samples)).encode())
         digest.update(np.ascontiguousarray(self.values).tobytes())
         return digest.digest()
+
+
+def mean_by_patient(values: np.ndarray, sample_ids: pd.Index, samples: pd.DataFrame | None,
+                    patient_ids: pd.Index) -> np.ndarray:
+    """Per-sample rows (samples x k) averaged over each patient's samples (NaN-skipping):
+    (patients x k) float64, NaN for a patient without a sample. ``samples`` maps
+    ``sample_id`` to ``patient_id`` (``None``: sample ids are patient ids). Serves both the
+    expression matrix itself (:meth:`Expression.by_patient`) and per-sample feature scores."""
+    ids = pd.Index(sample_ids, dtype="string")
+    if samples is None:
+        owner = ids
+    else:
+        mapping = pd.Series(np.asarray(samples["patient_id"], dtype=object),
+                            index=pd.Index(samples["sample_id"], dtype="string"))
+        mapping = mapping[~mapping.index.duplicated()]
+        owner = pd.Index(mapping.reindex(ids).to_numpy(dtype=object), dtype="string")
+    patient = pd.Index(patient_ids, dtype="string").get_indexer(owner)
+    values = np.asarray(values, dtype=np.float64)
+    out = np.full((len(patient_ids), values.shape[1]), np.nan)
+    keep = patient >= 0
+    if len(np.unique(patient[keep])) == int(keep.sum()):  # one sample per patient
+        out[patient[keep]] = values[keep]
+    else:
+        frame = pd.DataFrame(values[keep]).groupby(patient[keep], sort=False).mean()
+        out[frame.index.to_numpy()] = frame.to_numpy(dtype=np.float64)
+    return out

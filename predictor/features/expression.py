@@ -28,14 +28,13 @@ import numpy as np
 import pandas as pd
 
 from predictor.data.cohort import Cohort
-from predictor.data.expression import Expression
+from predictor.data.expression import Expression, mean_by_patient
 from predictor.errors import InputError
 from predictor.features.base import FeatureFamily, safe_name
 from predictor.features.knowledge import load_expression_signatures
 from predictor.features.ranks import (
     DEFAULT_BLOCK,
     first_measured,
-    patient_means,
     selected_ranks,
     singscore,
 )
@@ -122,7 +121,7 @@ class ExpressionTMEFeatures(FeatureFamily):
     # ------------------------------------------------------------------ transform
     def _compute(self, cohort: Cohort) -> pd.DataFrame:
         scores = self.sample_scores(cohort.expression)
-        out = patient_means(scores.to_numpy(dtype=np.float64), scores.index, cohort.samples,
+        out = mean_by_patient(scores.to_numpy(dtype=np.float64), scores.index, cohort.samples,
                             cohort.patient_ids)
         names = [PREFIX + safe_name(c) for c in scores.columns]
         return pd.DataFrame(out, index=cohort.patient_ids, columns=names)

@@ -27,11 +27,12 @@ import numpy as np
 import pandas as pd
 
 from predictor.data.cohort import Cohort
+from predictor.data.expression import mean_by_patient
 from predictor.data.schema import NONSYNONYMOUS_CLASSES
 from predictor.features.base import FeatureFamily, per_patient, safe_name
 from predictor.features.knowledge import ROLES, expand_classes
 from predictor.features.maf import cna_patients, maf_index, mutation_ccf, string_positions, vaf
-from predictor.features.ranks import patient_means, percentiles, selected_ranks
+from predictor.features.ranks import percentiles, selected_ranks
 
 logger = logging.getLogger(__name__)
 
@@ -154,7 +155,7 @@ class MechanismFeatures(FeatureFamily):
         kb = self.drugs or {}
         genes = list(self.marker_genes_)
         ranks, n_measured = selected_ranks(expr.values, expr.gene_rows(genes))
-        pct = patient_means(percentiles(ranks, n_measured).T, expr.samples, cohort.samples,
+        pct = mean_by_patient(percentiles(ranks, n_measured).T, expr.samples, cohort.samples,
                             cohort.patient_ids)  # patients x marker genes
         out = np.full(n, np.nan)
         column = {g: j for j, g in enumerate(genes)}

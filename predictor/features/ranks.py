@@ -15,7 +15,6 @@ gene total.
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 
 DEFAULT_BLOCK = 512  # samples sorted at a time: 20,000 genes x 512 x 4 bytes = 41 MB
 
@@ -99,28 +98,3 @@ def percentiles(ranks: np.ndarray, n_measured: np.ndarray) -> np.ndarray:
     with np.errstate(invalid="ignore", divide="ignore"):
         out = (ranks - 1.0) / (n_measured - 1.0)
     return np.where(n_measured > 1, out, np.nan)
-
-
-def patient_means(values: np.ndarray, sample_ids: pd.Index, samples: pd.DataFrame | None,
-                  patient_ids: pd.Index) -> np.ndarray:
-    """Per-sample rows (samples x k) averaged over each patient's samples (NaN-skipping):
-    (patients x k), NaN for a patient without a sample. ``samples`` maps ``sample_id`` to
-    ``patient_id`` (``None``: sample ids are patient ids)."""
-    ids = pd.Index(sample_ids, dtype="string")
-    if samples is None:
-        owner = ids
-    else:
-        mapping = pd.Series(np.asarray(samples["patient_id"], dtype=object),
-                            index=pd.Index(samples["sample_id"], dtype="string"))
-        mapping = mapping[~mapping.index.duplicated()]
-        owner = pd.Index(mapping.reindex(ids).to_numpy(dtype=object), dtype="string")
-    patient = pd.Index(patient_ids, dtype="string").get_indexer(owner)
-    values = np.asarray(values, dtype=np.float64)
-    out = np.full((len(patient_ids), values.shape[1]), np.nan)
-    keep = patient >= 0
-    if len(np.unique(patient[keep])) == int(keep.sum()):  # one sample per patient
-        out[patient[keep]] = values[keep]
-    else:
-        frame = pd.DataFrame(values[keep]).groupby(patient[keep], sort=False).mean()
-        out[frame.index.to_numpy()] = frame.to_numpy(dtype=np.float64)
-    return out
