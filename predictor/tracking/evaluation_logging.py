@@ -20,7 +20,6 @@ import mlflow
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
-from predictor.errors import InputError
 from predictor.tracking.mlflow_run import (
     log_metrics,
     log_params,
@@ -29,6 +28,7 @@ from predictor.tracking.mlflow_run import (
     tracked_run,
 )
 from predictor.tracking.params import safe_tags
+from predictor.tracking.run_logging import check_tracking
 
 log = logging.getLogger(__name__)
 
@@ -60,12 +60,9 @@ def model_links(model_uri: str) -> dict[str, str]:
 
 
 def _check_store(uri: str) -> None:
-    try:
-        mlflow.set_tracking_uri(uri)
-        mlflow.set_experiment(_experiment())
-    except (MlflowException, OSError) as error:
-        first = (str(error).strip().splitlines() or [type(error).__name__])[0]
-        raise InputError(f"cannot use the MLflow tracking store {uri!r}: {first[:200]}") from None
+    """The same store check as training (writable local store, experiment created under the
+    store lock), for the evaluation's experiment."""
+    check_tracking({"uri": uri, "experiment_name": _experiment()})
 
 
 def log_evaluation_run(*, model_uri: str, metrics: Mapping[str, float], files: Iterable[Path],

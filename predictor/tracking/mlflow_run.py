@@ -22,6 +22,7 @@ from mlflow.entities import Metric, Param, RunTag
 from mlflow.tracking import MlflowClient
 
 import predictor
+from predictor.errors import InputError
 from predictor.resources import source_checkout
 
 DEFAULT_TRACKING_URI = "sqlite:///mlruns.db"
@@ -74,10 +75,56 @@ def standard_tags(data_fingerprint: str | None, extra: Mapping[str, str] | None 
 
 def sqlite_path(uri: str) -> Path | None:
     """The database file of a ``sqlite:///`` URI (None for servers and other stores)."""
-    if not uri.startswith("sqlite:///"):
-        return None
-    path = uri.removeprefix("sqlite:///").split("?", 1)[0]
-    return Path(path) if path and path != ":memory:" else None
+    return local_store_path(uri) if uri.startswith("sqlite:///") else None
+
+
+def local_store_path(uri: str) -> Path | None:
+    """The file a ``sqlite:///`` URI names, or the folder of a file store; None for servers."""
+    from urllib.parse import unquote, urlparse
+
+    if uri.startswith("sqlite:///"):
+        name = unquote(uri[len("sqlite:///"):].split("?", 1)[0])
+        return None if name in ("", ":memory:") else Path(name)
+    parsed = urlparse(uri)
+    if parsed.scheme == "file":
+        return Path(unquote(parsed.path))
+    if parsed.scheme == "" and uri:
+        return Path(uri)
+    return None
+
+
+def check_local_store(uri: str) -> None:
+    """A local store (sqlite file, file store folder) must be writable, checked before MLflow
+    starts: MLflow retries a store it cannot open for minutes and then prints a traceback."""
+    import tempfile
+
+    path = local_store_path(uri)
+    if path is None:
+        return
+    path = path.expanduser()
+    if path.exists() and path.is_file():
+        if not os.access(path, os.R_OK | os.W_OK):
+            raise InputError(f"cannot use the MLflow tracking store {uri!r}: the file is not "
+                             "writable", file=path)
+        folder = path.parent
+    elif uri.startswith("sqlite:///"):
+        folder = path.parent
+    else:
+        folder = path
+    existing = folder
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    problem = None
+    if not existing.is_dir():
+        problem = f"{existing} is not a folder"
+    else:
+        try:
+            with tempfile.TemporaryFile(dir=existing):
+                pass
+        except OSError as error:
+            problem = f"cannot write in {existing} ({error.strerror or error})"
+    if problem is not None:
+        raise InputError(f"cannot use the MLflow tracking store {uri!r}: {problem}")
 
 
 @contextlib.contextmanager

@@ -30,6 +30,7 @@ from predictor.tracking.datasets import log_cohort
 from predictor.tracking.metric_names import baseline_names, mlflow_metrics
 from predictor.tracking.mlflow_run import (
     PARENT_RUN_ENV,
+    check_local_store,
     log_metrics,
     log_params,
     resolve_tracking_uri,
@@ -50,6 +51,7 @@ def check_tracking(tracking: Mapping[str, Any]) -> str:
     from predictor.errors import InputError
 
     uri = resolve_tracking_uri(tracking.get("uri"))
+    check_local_store(uri)  # an unwritable local store: one line now, not minutes of retries
     try:
         use_experiment(uri, str(tracking.get("experiment_name", "predictor")))
     except (MlflowException, OSError) as error:

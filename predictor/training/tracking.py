@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -18,62 +17,9 @@ from predictor.training.report import RunFiles
 def check_store(tracking: Mapping[str, Any]) -> None:
     """Reach the tracking store before training, so a wrong URI fails in seconds."""
     if tracking.get("enabled", True):
-        from predictor.tracking.mlflow_run import resolve_tracking_uri
         from predictor.tracking.run_logging import check_tracking
 
-        check_local_store(resolve_tracking_uri(tracking.get("uri")))
         check_tracking(tracking)
-
-
-def local_store_path(uri: str) -> Path | None:
-    """The file a ``sqlite:///`` URI names, or the folder of a file store; None for servers."""
-    from urllib.parse import unquote, urlparse
-
-    if uri.startswith("sqlite:///"):
-        name = unquote(uri[len("sqlite:///"):].split("?", 1)[0])
-        return None if name in ("", ":memory:") else Path(name)
-    parsed = urlparse(uri)
-    if parsed.scheme == "file":
-        return Path(unquote(parsed.path))
-    if parsed.scheme == "" and uri:
-        return Path(uri)
-    return None
-
-
-def check_local_store(uri: str) -> None:
-    """A local store (sqlite file, file store folder) must be writable, checked before MLflow
-    starts: MLflow retries a store it cannot open for minutes and then prints a traceback."""
-    import tempfile
-
-    from predictor.errors import InputError
-
-    path = local_store_path(uri)
-    if path is None:
-        return
-    path = path.expanduser()
-    if path.exists() and path.is_file():
-        if not os.access(path, os.R_OK | os.W_OK):
-            raise InputError(f"cannot use the MLflow tracking store {uri!r}: the file is not "
-                             "writable", file=path)
-        folder = path.parent
-    elif uri.startswith("sqlite:///"):
-        folder = path.parent
-    else:
-        folder = path
-    existing = folder
-    while not existing.exists() and existing != existing.parent:
-        existing = existing.parent
-    problem = None
-    if not existing.is_dir():
-        problem = f"{existing} is not a folder"
-    else:
-        try:
-            with tempfile.TemporaryFile(dir=existing):
-                pass
-        except OSError as error:
-            problem = f"cannot write in {existing} ({error.strerror or error})"
-    if problem is not None:
-        raise InputError(f"cannot use the MLflow tracking store {uri!r}: {problem}")
 
 
 @contextlib.contextmanager
