@@ -136,17 +136,24 @@ def sign_library(sidecar: Mapping) -> tuple[str, str] | None:
     return key_id(key), _mac(key, _PURPOSE_LIBRARY, payload)
 
 
+def _local_key_named(claimed: object) -> bytes | None:
+    """This machine's key when a MAC claims it (its ``key_id``); None when there is no local
+    key yet or the MAC was made with another one (made elsewhere)."""
+    try:
+        key = local_key(create=False)
+    except NoKeyYet:
+        return None
+    return key if claimed == key_id(key) else None
+
+
 def library_status(sidecar: Mapping) -> str:
     """``built_here`` (MAC valid with the local key), ``elsewhere`` (no MAC, or another key's)
     or ``forged`` (claims the local key, MAC wrong)."""
     mac = sidecar.get("mac")
     if not mac:
         return "elsewhere"
-    try:
-        key = local_key(create=False)
-    except NoKeyYet:
-        return "elsewhere"
-    if sidecar.get("key_id") != key_id(key):
+    key = _local_key_named(sidecar.get("key_id"))
+    if key is None:
         return "elsewhere"
     payload = _canonical({k: v for k, v in sidecar.items() if k not in _MAC_FIELDS})
     return "built_here" if hmac.compare_digest(mac, _mac(key, _PURPOSE_LIBRARY, payload)) \
@@ -206,11 +213,8 @@ def signature_status(bundle_dir: Path, digest: str) -> str:
         return "changed"
     if not isinstance(signature, dict) or signature.get("format") != SIGNATURE_FORMAT:
         return "changed"
-    try:
-        key = local_key(create=False)
-    except NoKeyYet:
-        return "elsewhere"
-    if signature.get("key_id") != key_id(key):
+    key = _local_key_named(signature.get("key_id"))
+    if key is None:
         return "elsewhere"
     expected = _mac(key, _PURPOSE_MANIFEST, digest.encode("ascii"))
     return "valid" if hmac.compare_digest(str(signature.get("mac")), expected) else "changed"
