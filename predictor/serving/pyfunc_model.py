@@ -19,7 +19,9 @@ It lives in serving because it serves a bundle; the tracking layer only logs the
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import contextlib
+import logging
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -87,6 +89,20 @@ def rows_to_cohort(rows: pd.DataFrame, mapping: FlatMapping | Mapping | None = N
                                  outcomes=False)
     return cohort_from_frame(_integral_ids(rows, "patient_id"), None, name="pyfunc_input",
                              outcomes=False)
+
+
+@contextlib.contextmanager
+def quiet_missing_inputs() -> Iterator[None]:
+    """Silence the predictor's missing-input warning while a pyfunc input example is scored
+    and logged: the example is flat per-patient rows, with no MAF, clone or TME tables by
+    design, so the warning would be true but say nothing about the user's data."""
+    logger = logging.getLogger("predictor.serving.predictor")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
 
 
 class PredictorModel(PythonModel):

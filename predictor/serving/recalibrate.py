@@ -184,19 +184,18 @@ def run_recalibration(model_uri: str, input_path: str | Path, output: str | Path
                f"{after['calibration_intercept']:.3f} on the {int(has.sum())} local labelled "
                "patients, in-sample)")
     if register:
-        from predictor.serving.pyfunc_model import PYFUNC_CODE, rows_to_cohort
+        from predictor.serving.pyfunc_model import (
+            PYFUNC_CODE,
+            quiet_missing_inputs,
+            rows_to_cohort,
+        )
         from predictor.serving.trust import bundle_manifest_sha256
         from predictor.tracking.evaluation_logging import register_recalibrated
         from predictor.tracking.model_logging import synthetic_input_example
 
         example = synthetic_input_example(cohort)
-        quiet = logging.getLogger("predictor.serving.predictor")
-        level = quiet.level
-        quiet.setLevel(logging.ERROR)  # the flat example lacks MAF/TME tables by design
-        try:
+        with quiet_missing_inputs():
             output_example = new.predict(rows_to_cohort(example))
-        finally:
-            quiet.setLevel(level)
 
         uri = register_recalibrated(
             bundle_dir=output, name=register, parent_uri=str(model_uri),

@@ -5,7 +5,6 @@ ends the run FAILED (KILLED) with the error as a tag."""
 from __future__ import annotations
 
 import contextlib
-import logging
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -20,22 +19,6 @@ def check_store(tracking: Mapping[str, Any]) -> None:
         from predictor.tracking.run_logging import check_tracking
 
         check_tracking(tracking)
-
-
-@contextlib.contextmanager
-def _quiet_missing_input_warning() -> Iterator[None]:
-    """Silence the predictor's missing-input warning while the pyfunc example is scored.
-
-    The MLflow pyfunc takes flat per-patient rows, so its synthetic example has no MAF, clone or
-    TME tables; the warning would be true but says nothing about the user's data.
-    """
-    logger = logging.getLogger("predictor.serving.predictor")
-    level = logger.level
-    logger.setLevel(logging.ERROR)
-    try:
-        yield
-    finally:
-        logger.setLevel(level)
 
 
 class LiveRun:
@@ -75,6 +58,7 @@ class LiveRun:
         from predictor.serving.pyfunc_model import (
             PYFUNC_CODE,
             bundle_flat_mapping,
+            quiet_missing_inputs,
             rows_to_cohort,
         )
         from predictor.serving.trust import bundle_manifest_sha256
@@ -89,7 +73,7 @@ class LiveRun:
             ids = data.train.patient_ids.astype(str)
             numeric_ids = bool(ids.str.fullmatch(r"\d+").all())
             schema_example, example = example, source_example(example, mapping, numeric_ids)
-        with _quiet_missing_input_warning():  # the flat example lacks MAF/TME tables by design
+        with quiet_missing_inputs():  # the flat example lacks MAF/TME tables by design
             output = predictor.predict(rows_to_cohort(example, mapping))
             logged = self.run.finish(
                 metrics=metrics, artifact_files=[files.report, files.metrics, files.config],
