@@ -30,7 +30,8 @@ class ResponseRule:
         """From a config node or a bundle manifest's ``label_rule`` (extra keys ignored)."""
         sd = rule.get("sd_min_months")
         return cls(source=str(rule.get("source", "best_response")),
-                   positive=tuple(rule.get("positive") or ()),
+                   positive=tuple(rule["positive"] or ()) if "positive" in rule
+                   else cls.positive,
                    sd_min_months=None if sd is None else float(sd))
 
     def describe(self) -> str:

@@ -64,11 +64,8 @@ def read_labelled(manifest: dict, input_path: str | Path, mapping=None,
     out = LabelledCohort(cohort=cohort, label=None, time=None, event=None,
                          problems=[p for p in problems if p["endpoint"] in evaluated])
     if "response" in heads:
-        response_rule = ResponseRule(source=str(rule.get("source", "best_response")),
-                                     positive=tuple(rule.get("positive") or ("CR", "PR")),
-                                     sd_min_months=rule.get("sd_min_months"))
         try:
-            out.label = response_labels(outcomes, response_rule)
+            out.label = response_labels(outcomes, ResponseRule.from_mapping(rule))
         except InputError as error:
             if need_label:
                 raise InputError(f"no label column: the model's response label is "
