@@ -56,7 +56,7 @@ def test_bad_regimen_truth_files_are_one_line_errors(tmp_path) -> None:
     header = "patient_id\tregimen\ttrue_response_probability\ttrue_pfs_12m\n"
     with pytest.raises(InputError, match="not found"):
         read_regimen_truth(tmp_path / "absent.tsv")
-    with pytest.raises(InputError, match="lacks column.*true_pfs_12m"):
+    with pytest.raises(InputError, match=r"lacks column.*true_pfs_12m"):
         read_regimen_truth(_write(tmp_path, "patient_id\tregimen\ttrue_response_probability\n"))
     with pytest.raises(InputError, match=r"line 3, column 'regimen'.*duplicated"):
         read_regimen_truth(_write(tmp_path, header + "P1\ta\t0.1\t0.2\nP1\ta\t0.3\t0.4\n"))
