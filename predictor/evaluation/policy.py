@@ -28,7 +28,8 @@ def policy_report(scores: pd.DataFrame, truth: pd.DataFrame, assigned: pd.Series
     and optionally ``supported`` (bool; the model may only choose supported regimens, and
     keeps the assigned one when none is). ``truth``: ``patient_id, regimen,
     true_response_probability``. ``assigned``: the regimen each patient was given, indexed by
-    patient id. A patient's candidates are the regimens in both ``scores`` and ``truth``;
+    patient id. Regimens are matched by their drugs (lower case, any order: ``B+a`` is
+    ``a+b``). A patient's candidates are the regimens in both ``scores`` and ``truth``;
     patients are those with candidates and an assigned regimen. Ties go to the assigned
     regimen, then to the alphabetically first name, so row order never matters. ``seed`` is
     accepted for interface stability; every value here is an exact expectation, no draw.
@@ -71,22 +72,29 @@ def _candidates(scores: pd.DataFrame, truth: pd.DataFrame, assigned: pd.Series) 
             raise ValueError(f"{name} lacks column(s) {', '.join(missing)}")
     s = pd.DataFrame({
         PATIENT: scores[PATIENT].astype(str).to_numpy(),
-        REGIMEN: scores[REGIMEN].astype(str).to_numpy(),
+        REGIMEN: _keys(scores[REGIMEN]),
         SCORE: scores[SCORE].astype(float).to_numpy(),
         SUPPORTED: (scores[SUPPORTED].fillna(False).astype(bool).to_numpy()
                     if SUPPORTED in scores.columns else True),
     })
     t = pd.DataFrame({PATIENT: truth[PATIENT].astype(str).to_numpy(),
-                      REGIMEN: truth[REGIMEN].astype(str).to_numpy(),
+                      REGIMEN: _keys(truth[REGIMEN]),
                       TRUE: truth[TRUE].astype(float).to_numpy()})
     for name, frame in (("scores", s), ("truth", t)):
         if frame.duplicated([PATIENT, REGIMEN]).any():
             raise ValueError(f"{name} has a duplicated patient x regimen row")
-    given = pd.Series(assigned.astype(str).to_numpy(), index=assigned.index.astype(str))
+    given = pd.Series(_keys(assigned), index=assigned.index.astype(str))
     rows = s.merge(t, on=[PATIENT, REGIMEN], how="inner")
     rows = rows[rows[PATIENT].isin(given.index)].copy()
     rows["observed"] = rows[REGIMEN].to_numpy() == given.reindex(rows[PATIENT]).to_numpy()
     return rows.reset_index(drop=True)
+
+
+def _keys(names: pd.Series) -> np.ndarray:
+    """Regimen identity: its drugs, stripped, lower case, sorted and joined by ``+``."""
+    unique = pd.unique(names.astype(str).to_numpy())
+    key = {n: "+".join(sorted({d.strip().lower() for d in n.split("+")})) for n in unique}
+    return np.array([key[n] for n in names.astype(str).to_numpy()], dtype=object)
 
 
 def _model_choice(rows: pd.DataFrame) -> pd.Series:

@@ -102,3 +102,15 @@ def test_bad_inputs_are_refused() -> None:
         policy_report(scores, truth, pd.Series({"P1": "nope", "P2": "b", "P3": "b"}))
     with pytest.raises(ValueError, match="no patient"):
         policy_report(scores, truth, pd.Series({"X": "a"}))
+
+
+def test_regimens_match_by_their_drugs_in_any_order_and_case() -> None:
+    truth = pd.DataFrame({"patient_id": ["Q"] * 3,
+                          "regimen": ["osimertinib+carboplatin", "osimertinib", "docetaxel"],
+                          "true_response_probability": [0.7, 0.5, 0.1]})
+    scores = pd.DataFrame({"patient_id": ["Q"] * 3,
+                           "regimen": ["Carboplatin + Osimertinib", "osimertinib", "docetaxel"],
+                           "response_probability": [0.6, 0.4, 0.2]})
+    r = policy_report(scores, truth, pd.Series({"Q": "docetaxel"}))
+    assert r["policy_value_model"] == pytest.approx(0.7) and r["mean_candidates"] == 3
+    assert r["regimen_rank_spearman"] == pytest.approx(1.0)
