@@ -133,6 +133,12 @@ def regimen_list(predictor: Any) -> dict:
     return predictor.regimens
 
 
+def check_bundle(predictor: Any) -> Any:
+    """Exit 2 unless the bundle can score what-if regimens; its mechanism family."""
+    regimen_list(predictor)
+    return mechanism_family(predictor)
+
+
 def candidate_pairs(clinical: pd.DataFrame, regimens: str | Sequence[str],
                     by_cancer_type: dict[str, list[str]], drugs: dict
                     ) -> tuple[pd.DataFrame, int]:
@@ -217,8 +223,8 @@ def predict_regimens(predictor: Any, cohort: Any, regimens: str | Sequence[str] 
     type has no known regimen (``warn``: log it here; a streaming caller sums and logs once)."""
     if explain < 0:
         raise InputError(f"--explain must be 0 or more, got {explain}")
-    document = regimen_list(predictor)
-    step = mechanism_family(predictor)
+    step = check_bundle(predictor)
+    document = predictor.regimens
     drugs = step.drugs or {}
     regimens = resolve_regimens(regimens, drugs)
     cohort = cohort.without_outcomes()
@@ -280,6 +286,9 @@ def assemble(predictor: Any, cohort: Any, document: dict,
         if c != PATIENT_ID:
             out[c] = preds[c].to_numpy()
     score, ascending = _rank_score(out)
+    # Regimens with the same mechanism features get the same score: ties (to 1e-10, so that
+    # floating-point noise of a backend or a batch size cannot reorder them) go by name.
+    score = np.round(score, 10)
     order = np.lexsort((pairs[REGIMEN].astype(str).to_numpy(),
                         score if ascending else -score,
                         pairs["position"].to_numpy()))
