@@ -259,3 +259,43 @@ def test_cli_old_bundle_exits_2(bundle_dir, flat_csv, tmp_path):
                       str(out), "--regimens", "all")
     assert result.exit_code == 2 and "no regimen list" in result.output
     assert not out.exists()
+
+
+# ---------------------------------------------------------------------------- pyfunc
+@pytest.fixture(scope="module")
+def pyfunc_model(tmp_path_factory, regimen_bundle, sim_cohort):
+    """The bundle saved as the models-from-code pyfunc with the logged signature."""
+    import mlflow
+
+    from predictor.data.mappings import unmap_cohort
+    from predictor.serving.pyfunc_model import PYFUNC_CODE, rows_to_cohort
+    from predictor.tracking.model_logging import signature_for
+
+    rows = unmap_cohort(sim_cohort.without_outcomes())
+    numeric = rows.select_dtypes("number").columns  # numbers are double in the signature
+    rows[numeric] = rows[numeric].astype("float64")
+    out_example = load_bundle(regimen_bundle).predict(rows_to_cohort(rows.head(3)))
+    path = tmp_path_factory.mktemp("pyfunc") / "model"
+    mlflow.pyfunc.save_model(str(path), python_model=str(PYFUNC_CODE),
+                             artifacts={"bundle": str(regimen_bundle)},
+                             signature=signature_for(rows.head(3), out_example),
+                             input_example=rows.head(3))
+    return mlflow.pyfunc.load_model(str(path)), rows
+
+
+def test_pyfunc_regimens_param(pyfunc_model, predictor):
+    from predictor.serving.pyfunc_model import rows_to_cohort
+
+    model, rows = pyfunc_model
+    params = model.metadata.get_params_schema()
+    assert {p.name: p.default for p in params.params} == {"regimens": "", "explain": 0}
+    plain = model.predict(rows)
+    assert len(plain) == len(rows) and "regimen" not in plain.columns
+    got = model.predict(rows, params={"regimens": "all", "explain": 2})
+    want = predictor.predict_regimens(rows_to_cohort(rows), "all", explain=2)
+    assert got["regimen"].tolist() == want["regimen"].tolist()
+    np.testing.assert_allclose(_numeric(got), _numeric(want), rtol=0, atol=1e-9)
+    listed = model.predict(rows, params={"regimens": "osimertinib;nivolumab+ipilimumab"})
+    assert set(listed.groupby("patient_id").size()) <= {2, 3}
+    with pytest.raises(Exception, match="unknown regimen 'foo'"):
+        model.predict(rows, params={"regimens": "foo"})
