@@ -30,6 +30,7 @@ import pandas as pd
 
 from predictor.data.regimens import CANCER_TYPE, REGIMEN, with_regimen
 from predictor.errors import InputError
+from predictor.features.mechanism import describe_mechanisms
 
 log = logging.getLogger(__name__)
 
@@ -238,7 +239,11 @@ def predict_regimens(predictor: Any, cohort: Any, regimens: str | Sequence[str] 
     frames = []
     observed = pairs[pairs[OBSERVED]]
     if len(observed):
-        frames.append((observed, base.iloc[observed["position"].to_numpy()]))
+        pos = observed["position"].to_numpy()
+        frame = base.iloc[pos].reset_index(drop=True)
+        if explain:
+            frame[EXPLANATION] = describe_mechanisms(step, cohort)[pos]
+        frames.append((observed, frame))
     whatif = pairs[~pairs[OBSERVED]]
     mech_names = list(step.feature_names_)
     columns = [X.columns.get_loc(n) for n in mech_names if n in X.columns]
@@ -255,7 +260,10 @@ def predict_regimens(predictor: Any, cohort: Any, regimens: str | Sequence[str] 
             where = {n: j for j, n in enumerate(names)}
             block[:, columns] = values[pos][:, [where[n] for n in mech_cols]]
         Xr = pd.DataFrame(block, index=X.index[pos], columns=X.columns, copy=False)
-        frames.append((group, predictor.predict_frame(Xr, explain=explain, check_inputs=False)))
+        frame = predictor.predict_frame(Xr, explain=explain, check_inputs=False)
+        if explain:
+            frame[EXPLANATION] = describe_mechanisms(step, what)[pos]
+        frames.append((group, frame))
     return assemble(predictor, cohort, document, frames, drugs), no_known
 
 

@@ -234,6 +234,8 @@ def test_cli_both_backends_agree_and_explain(regimen_bundle, flat_csv, tmp_path)
     direct = load_bundle(regimen_bundle).predict_regimens(
         _flat_cohort(flat_csv), "all", explain=3)
     assert a["regimen"].tolist() == direct["regimen"].tolist()
+    assert (direct["mechanism_explanation"] == "").all()  # no MAF or CNA in a flat file
+    a = a.drop(columns="mechanism_explanation")  # empty text: read back as NaN
     np.testing.assert_allclose(_numeric(a), _numeric(direct), rtol=0, atol=1e-9)
 
 
@@ -299,3 +301,25 @@ def test_pyfunc_regimens_param(pyfunc_model, predictor):
     assert set(listed.groupby("patient_id").size()) <= {2, 3}
     with pytest.raises(Exception, match="unknown regimen 'foo'"):
         model.predict(rows, params={"regimens": "foo"})
+
+
+def test_explain_names_the_mechanism(predictor, sim_cohort):
+    """Each regimen row says which of its drugs' knowledge-base rules the tumour matches."""
+    out = predictor.predict_regimens(sim_cohort, ["osimertinib", "dabrafenib+trametinib"],
+                                     explain=3)
+    assert "mechanism_explanation" in out.columns and "top3_feature" in out.columns
+    maf = sim_cohort.mutations
+    sample_patient = sim_cohort.samples.set_index("sample_id")["patient_id"]
+    egfr = maf[(maf["Hugo_Symbol"] == "EGFR")
+               & maf["HGVSp_Short"].astype(str).str.fullmatch(r"p\.(L858R|T790M)")]
+    egfr_patients = set(sample_patient.reindex(egfr["Tumor_Sample_Barcode"]).dropna())
+    assert egfr_patients
+    osi = out[out["regimen"] == "osimertinib"].set_index("patient_id")
+    for pid in egfr_patients:
+        assert "EGFR mutated: target of osimertinib" in osi.loc[pid, "mechanism_explanation"]
+    braf = out[out["regimen"] == "dabrafenib+trametinib"]
+    assert not braf["mechanism_explanation"].str.contains("osimertinib").any()
+    # the what-if rows' contributions can show the regimen's mechanism features (this small
+    # model leans mostly on ctDNA and TME; the text column above names the biology)
+    tops = out[[c for c in out.columns if c.startswith("top") and c.endswith("_feature")]]
+    assert tops.apply(lambda col: col.str.startswith("rx_")).any(axis=None)
