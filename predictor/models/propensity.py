@@ -236,12 +236,17 @@ def observed_propensity(proba: pd.DataFrame, regimen: pd.Series) -> np.ndarray:
 def ipw_weights(propensity: np.ndarray, clip: float = 0.05) -> np.ndarray:
     """Inverse-propensity weights ``1 / max(p, clip)``, normalised to mean 1.
 
-    Clipping at ``clip`` (default 0.05: weights at most 20x the weight of a patient whose
-    regimen was certain) bounds the variance that a few unlikely assignments would add; a
-    missing propensity (regimen unseen in training) gets weight 1 / clip, the largest.
+    Clipping at ``clip`` (default 0.05: no patient weighs more than 20x a patient whose
+    regimen was certain) bounds the variance that a few unlikely assignments would add. A
+    missing propensity (no regimen) gets the mean weight of the others: it is neither up- nor
+    down-weighted.
     """
     p = np.asarray(propensity, dtype=np.float64)
-    w = 1.0 / np.maximum(np.where(np.isfinite(p), p, 0.0), float(clip))
+    known = np.isfinite(p)
+    w = np.ones(len(p))
+    if known.any():
+        w[known] = 1.0 / np.maximum(p[known], float(clip))
+        w[~known] = w[known].mean()
     return w / w.mean() if len(w) else w
 
 

@@ -115,7 +115,9 @@ def test_ipw_weights_finite_normalised_and_clipped(fitted):
     assert w.max() / w.min() <= 1 / 0.05 + 1e-9
     # unlikely assignments weigh more
     assert w[np.argmin(p)] == w.max()
-    assert np.isfinite(ipw_weights(np.array([np.nan, 0.5]))).all()
+    w = ipw_weights(np.array([np.nan, 0.5, 0.1]))
+    assert np.isfinite(w).all() and abs(w.mean() - 1) < 1e-12
+    assert w[1] < w[0] < w[2]   # no regimen: the mean weight of the others
 
 
 def test_overlap_report_counts_patients_below_threshold():
