@@ -23,7 +23,7 @@ from predictor.data.simulator.maf import MafResult, draw_mutations
 from predictor.data.simulator.mechanisms import mechanism_truth
 from predictor.data.simulator.outcomes import draw_outcomes, pfs_at
 from predictor.data.simulator.patients import Patients, draw_patients
-from predictor.data.simulator.regimens import assign_regimens
+from predictor.data.simulator.regimens import assign_regimens, candidate_matrix
 from predictor.data.simulator.tme import draw_tme, tme_table
 
 STREAMS = ("patients", "clones", "genomics", "maf", "tme", "regimens", "outcomes", "ctdna")
@@ -109,7 +109,7 @@ def draw_state(n_patients: int, seed: int) -> State:
     gen = draw_genomics(pat.cancer, pat.line, clones, rng["genomics"])
     maf = draw_mutations(sids, clones, gen, rng["maf"])
     tme = draw_tme(pat.cancer, maf.clonal_nonsyn, rng["tme"])
-    regimen = assign_regimens(pat.cancer, pat.line, gen, clones.msi, rng["regimens"])
+    regimen = assign_regimens(pat, gen, clones.msi, rng["regimens"])
     return State(ids=ids, sample_ids=sids, patients=pat, clones=clones, genomics=gen, maf=maf,
                  tme=tme, regimen=regimen, rng=rng)
 
@@ -146,6 +146,40 @@ def _simulate(n_patients: int, seed: int) -> tuple[State, dict[str, pd.DataFrame
     return st, tables, truth_table.round(6)
 
 
+REGIMEN_TRUTH_COLUMNS = ("patient_id", "regimen", "true_response_probability", "true_pfs_12m")
+
+
+def regimen_truth(st: State) -> pd.DataFrame:
+    """Counterfactual truth of every patient under every candidate regimen of their cancer type.
+
+    One row per patient x candidate (``regimens.CANDIDATES``), sorted by patient (simulation
+    order) then regimen name; values computed and rounded exactly as ``ground_truth.tsv``, so
+    the assigned regimen's row equals the patient's row there. One vectorised truth pass per
+    distinct regimen (over all patients), not one per patient.
+    """
+    allowed = candidate_matrix()[st.patients.cancer]  # (patients, regimens)
+    n = len(st.ids)
+    parts = []
+    for r in np.flatnonzero(allowed.any(axis=0)):
+        truth = st.truth(np.full(n, r, dtype=st.regimen.dtype))
+        p, hazard = truth["true_response_probability"], truth["true_relapse_hazard"]
+        rows = np.flatnonzero(allowed[:, r])
+        parts.append(pd.DataFrame({
+            "row": rows, "regimen": K.REGIMENS[r],
+            "true_response_probability": p[rows],
+            "true_pfs_12m": pfs_at(12.0, p, hazard)[rows]}))
+    table = pd.concat(parts, ignore_index=True).sort_values(["row", "regimen"], kind="stable")
+    table.insert(0, "patient_id", np.asarray(st.ids, dtype=object)[table.pop("row").to_numpy()])
+    return table.reset_index(drop=True).round(6)[list(REGIMEN_TRUTH_COLUMNS)]
+
+
+def simulate_regimen_truth(n_patients: int, seed: int) -> pd.DataFrame:
+    """The per-regimen truth (``ground_truth_regimens.tsv``) of ``simulate_cohort(n, seed)``."""
+    if n_patients < 1 or seed < 0:
+        raise ValueError("n_patients must be at least 1 and seed zero or positive")
+    return regimen_truth(draw_state(n_patients, seed))
+
+
 def state_expression(st: State, seed: int, genes: str = "small") -> tuple[Expression, pd.DataFrame]:
     """Tumour RNA-seq (TPM) for the simulated samples and the true TME state behind it.
 
@@ -177,6 +211,14 @@ def simulate_with_tme_truth(
 ) -> tuple[Cohort, pd.DataFrame, pd.DataFrame | None]:
     """:func:`simulate_cohort` plus the true TME state behind the expression (one row per
     patient: cell fractions and cell states; None when ``expression='none'``)."""
+    cohort, truth, truth_tme, _ = simulate_with_state(n_patients, seed, expression=expression)
+    return cohort, truth, truth_tme
+
+
+def simulate_with_state(
+    n_patients: int, seed: int, *, expression: str = "small",
+) -> tuple[Cohort, pd.DataFrame, pd.DataFrame | None, State]:
+    """:func:`simulate_with_tme_truth` plus the simulation state (for counterfactual truth)."""
     if n_patients < 1 or seed < 0:
         raise ValueError("n_patients must be at least 1 and seed zero or positive")
     if expression not in EXPRESSION_MODES:
@@ -196,4 +238,4 @@ def simulate_with_tme_truth(
     # Arrow-backed strings: 10M MAF rows stay compact through schema coercion.
     with pd.option_context("mode.string_storage", "pyarrow"):
         cohort = Cohort.from_tables(name=K.STUDY_ID, meta=meta, expression=expr, **tables)
-    return cohort, truth, truth_tme
+    return cohort, truth, truth_tme, st

@@ -1,10 +1,41 @@
-"""Regimen assignment as a clinic would do it, plus a few mismatches that carry signal.
+"""Regimen assignment confounded like real practice: by indication, by fitness, with errors.
 
-Each patient falls in one indication group (cancer type x actionable founder driver, and
-MSI status for colorectal); the regimen is drawn from that group's first-line or later-line
-mix. Mismatches (osimertinib for EGFR wild-type, dabrafenib+trametinib for BRAF wild-type,
-alpelisib without PIK3CA, ...) are rare but present, so a model can see that a targeted drug
-without its target does not work.
+How a regimen is drawn for each patient (all draws from the ``regimens`` random stream only,
+so no other table's draws move when these rules change):
+
+1. **Indication.** Each patient falls in one indication group (cancer type x actionable
+   founder driver, and MSI status for colorectal; ``GROUPS``) and the regimen comes from that
+   group's first-line or later-line mix: EGFR-mutant NSCLC mostly gets an EGFR TKI, BRAF
+   V600E melanoma mostly BRAF/MEK, PIK3CA-mutant breast often alpelisib, MSI colorectal
+   mostly anti-PD-1. The mixes carry a few mismatches (osimertinib for EGFR wild-type,
+   dabrafenib+trametinib for BRAF wild-type, alpelisib without PIK3CA, ...), so a model can
+   see that a targeted drug without its target does not work.
+2. **Fitness.** Fitter, younger patients get combinations more often and frail, older ones
+   monotherapy, as oncologists weigh toxicity. The simulator has no ECOG score; its stand-in
+   is a fitness score from observed clinical columns (the same ones that enter the host
+   term of the truth, so this is measured confounding):
+
+       fitness = -0.6 (age - 65) / 10 - 0.5 (log NLR - log 3) / 0.5 + 0.4 (albumin - 3.9) / 0.4
+
+   Every combination in the group's mix (a regimen of >= 2 mechanism classes: nivolumab +
+   ipilimumab, chemo-immunotherapy, osimertinib + chemotherapy, platinum doublets,
+   dabrafenib + trametinib) has its weight multiplied by ``exp(COMBO_FITNESS * fitness)``
+   (``COMBO_FITNESS`` = 1.0) before the mix is renormalised: at fitness +1 (e.g. a 55-year-old
+   with normal blood markers) a combination's odds against a monotherapy are x2.7, at -1
+   (a 75-year-old) x0.37. Fitter patients also respond a little better (host term), so a
+   naive comparison of combinations against monotherapy is biased in their favour.
+3. **Guideline-discordant choices.** With probability ``DISCORDANT_RATE`` (4%) the regimen is
+   instead drawn uniformly from every regimen the simulator uses for the patient's cancer
+   type (``CANDIDATES``, the union of the cancer type's mixes): trial enrolment, drug
+   access, physician preference or error (many such draws land inside the mix anyway).
+   Together with the mismatches inside the mixes, 4.3% of the demo's patients get a regimen
+   discordant with their indication (a targeted drug without its target, or a regimen
+   outside their group's mix for their line; ``discordant_share``). These choices also give
+   every candidate a non-zero propensity (>= 0.04 / 17 for NSCLC), so no regimen is
+   strictly impossible for any patient, only rare.
+
+``CANDIDATES`` is also the candidate set of the per-regimen truth
+(``ground_truth_regimens.tsv``): every regimen a patient of that cancer type can get.
 """
 
 from __future__ import annotations
@@ -13,8 +44,12 @@ import numpy as np
 
 from predictor.data.simulator import catalogue as K
 from predictor.data.simulator.genomics import Genomics
+from predictor.data.simulator.mechanisms import PROGRAMS, regimen_info
+from predictor.data.simulator.patients import Patients
 
 R = {name: i for i, name in enumerate(K.REGIMENS)}
+COMBO_FITNESS = 1.0  # log odds ratio of a combination vs a monotherapy per unit of fitness
+DISCORDANT_RATE = 0.04  # share of regimens drawn uniformly from the cancer type's candidates
 
 # group -> (first-line weights, later-line weights), by regimen name.
 GROUPS: dict[str, tuple[dict[str, float], dict[str, float]]] = {
@@ -84,6 +119,34 @@ GROUPS: dict[str, tuple[dict[str, float], dict[str, float]]] = {
 GROUP_NAMES = tuple(GROUPS)
 
 
+def group_cancer_type(group: str) -> str:
+    """Cancer type of an indication group (``NSCLC_EGFR`` -> ``NSCLC``)."""
+    return group.split("_", 1)[0]
+
+
+def _candidates() -> dict[str, tuple[str, ...]]:
+    out: dict[str, tuple[str, ...]] = {}
+    for cancer in K.CANCER_TYPES:
+        names = {name for group, mixes in GROUPS.items() if group_cancer_type(group) == cancer
+                 for mix in mixes for name in mix}
+        out[cancer] = tuple(sorted(names))
+    return out
+
+
+# Cancer type -> every regimen its mixes use (sorted): the regimens a patient can be given.
+CANDIDATES: dict[str, tuple[str, ...]] = _candidates()
+# Regimens of >= 2 mechanism classes (combinations), by regimen index.
+COMBINATION = np.array([regimen_info(r).n_mechanisms >= 2 for r in K.REGIMENS])
+
+
+def candidate_matrix() -> np.ndarray:
+    """(cancer types, regimens) bool: which regimens are candidates for each cancer type."""
+    out = np.zeros((len(K.CANCER_TYPES), len(K.REGIMENS)), dtype=bool)
+    for c, cancer in enumerate(K.CANCER_TYPES):
+        out[c, [R[name] for name in CANDIDATES[cancer]]] = True
+    return out
+
+
 def _weights() -> np.ndarray:
     w = np.zeros((len(GROUPS), 2, len(K.REGIMENS)))
     for g, (first, later) in enumerate(GROUPS.values()):
@@ -92,6 +155,12 @@ def _weights() -> np.ndarray:
                 w[g, b, R[name]] = weight
             w[g, b] /= w[g, b].sum()
     return w
+
+
+def fitness(pat: Patients) -> np.ndarray:
+    """Performance-status stand-in from age, NLR and albumin (higher = fitter; see above)."""
+    return (-0.6 * (pat.age - 65.0) / 10.0 - 0.5 * (np.log(pat.nlr) - np.log(3.0)) / 0.5
+            + 0.4 * (pat.albumin - 3.9) / 0.4)
 
 
 def indication_group(cancer: np.ndarray, gen: Genomics, msi: np.ndarray) -> np.ndarray:
@@ -111,13 +180,60 @@ def indication_group(cancer: np.ndarray, gen: Genomics, msi: np.ndarray) -> np.n
     return np.select(conditions, list(range(len(GROUPS))), default=len(GROUPS) - 1)
 
 
-def assign_regimens(
-    cancer: np.ndarray, line: np.ndarray, gen: Genomics, msi: np.ndarray,
-    rng: np.random.Generator,
-) -> np.ndarray:
-    """Regimen index (into ``REGIMENS``) of each patient."""
-    group = indication_group(cancer, gen, msi)
-    w = _weights()[group, (line > 1).astype(np.int64)]
+def _pick(w: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """Row-wise inverse-CDF draw of a column index from (unnormalised) weights ``w``."""
     cum = np.cumsum(w, axis=1)
-    pick = (cum < rng.random(len(cancer))[:, None] * cum[:, -1:]).sum(axis=1)
-    return np.minimum(pick, len(K.REGIMENS) - 1)
+    pick = (cum < u[:, None] * cum[:, -1:]).sum(axis=1)
+    return np.minimum(pick, w.shape[1] - 1)
+
+
+def _mix_weights(pat: Patients, gen: Genomics, msi: np.ndarray) -> np.ndarray:
+    """(patients, regimens) unnormalised weights of the indication mix, fitness-tilted."""
+    group = indication_group(pat.cancer, gen, msi)
+    w = _weights()[group, (pat.line > 1).astype(np.int64)]
+    return w * np.exp(COMBO_FITNESS * fitness(pat)[:, None] * COMBINATION[None, :])
+
+
+def assignment_weights(pat: Patients, gen: Genomics, msi: np.ndarray) -> np.ndarray:
+    """(patients, regimens) probability of each regimen: the simulator's true propensity."""
+    w = _mix_weights(pat, gen, msi)
+    w /= w.sum(axis=1, keepdims=True)
+    cand = candidate_matrix()[pat.cancer].astype(float)
+    uniform = cand / cand.sum(axis=1, keepdims=True)
+    return (1.0 - DISCORDANT_RATE) * w + DISCORDANT_RATE * uniform
+
+
+def assign_regimens(pat: Patients, gen: Genomics, msi: np.ndarray,
+                    rng: np.random.Generator) -> np.ndarray:
+    """Regimen index (into ``REGIMENS``) of each patient (rules in the module docstring).
+
+    Three uniform draws per patient, in this order: discordant or not, the pick from the
+    indication mix, the pick among the cancer type's candidates.
+    """
+    n = len(pat)
+    discordant = rng.random(n) < DISCORDANT_RATE
+    u_mix, u_any = rng.random(n), rng.random(n)
+    from_mix = _pick(_mix_weights(pat, gen, msi), u_mix)
+    from_any = _pick(candidate_matrix()[pat.cancer].astype(float), u_any)
+    return np.where(discordant, from_any, from_mix)
+
+
+def discordant_share(pat: Patients, gen: Genomics, msi: np.ndarray,
+                     regimen: np.ndarray) -> float:
+    """Share of patients whose regimen is discordant with their indication.
+
+    Discordant = outside the indication group's mix for the patient's line, or a targeted drug
+    whose target the tumour lacks (the mixes' own mismatches).
+    """
+    group = indication_group(pat.cancer, gen, msi)
+    in_mix = _weights()[group, (pat.line > 1).astype(np.int64), regimen] > 0
+    targets = {"egfr_tki_1g": gen.has("EGFR_L858R") | gen.has("EGFR_EX19DEL"),
+               "egfr_tki_3g": gen.has("EGFR_L858R") | gen.has("EGFR_EX19DEL"),
+               "braf_i": gen.has("BRAF_V600E"), "kras_g12c_i": gen.has("KRAS_G12C"),
+               "pi3k_i": gen.has("PIK3CA_H1047R") | gen.has("PIK3CA_E545K")}
+    program = np.array([PROGRAMS.index(i.program) if i.program else -1
+                        for i in map(regimen_info, K.REGIMENS)])[regimen]
+    no_target = np.zeros(len(regimen), dtype=bool)
+    for j, name in enumerate(PROGRAMS):
+        no_target |= (program == j) & ~targets[name]
+    return float(np.mean(~in_mix | no_target))

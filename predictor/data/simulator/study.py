@@ -6,11 +6,12 @@ from pathlib import Path
 
 from predictor.data.simulator import catalogue as K
 from predictor.data.simulator.expression import MODES as EXPRESSION_MODES
-from predictor.data.simulator.generate import simulate_with_tme_truth
+from predictor.data.simulator.generate import regimen_truth, simulate_with_state
 from predictor.errors import InputError
 
 TRUTH_FILE = "ground_truth.tsv"
 TME_TRUTH_FILE = "ground_truth_tme.tsv"
+REGIMEN_TRUTH_FILE = "ground_truth_regimens.tsv"
 
 
 def simulate_study(n_patients: int, seed: int, out_dir: Path, *,
@@ -19,7 +20,9 @@ def simulate_study(n_patients: int, seed: int, out_dir: Path, *,
 
     ``expression``: ``small`` (marker genes + a background panel, the default), ``full``
     (~20,000 genes) or ``none``; with expression, the true TME state behind it is written to
-    ``ground_truth_tme.tsv`` (the other files do not depend on this choice).
+    ``ground_truth_tme.tsv`` (the other files do not depend on this choice). The truth of
+    every patient under every candidate regimen of their cancer type goes to
+    ``ground_truth_regimens.tsv`` (read by ``predictor.data.truth.read_regimen_truth``).
 
     The folder is written atomically by ``write_cbioportal`` (never a partial study); an
     existing non-empty folder is refused, so user data is never overwritten.
@@ -37,8 +40,9 @@ def simulate_study(n_patients: int, seed: int, out_dir: Path, *,
     if expression not in EXPRESSION_MODES:
         raise InputError(f"--expression-genes must be one of {', '.join(EXPRESSION_MODES)}, "
                          f"got {expression!r}")
-    cohort, truth, truth_tme = simulate_with_tme_truth(n_patients, seed, expression=expression)
-    extra = {TRUTH_FILE: truth}
+    cohort, truth, truth_tme, state = simulate_with_state(n_patients, seed,
+                                                          expression=expression)
+    extra = {TRUTH_FILE: truth, REGIMEN_TRUTH_FILE: regimen_truth(state)}
     if truth_tme is not None:
         extra[TME_TRUTH_FILE] = truth_tme
     write_cbioportal(cohort, out_dir, extra_files=extra)
@@ -51,5 +55,6 @@ def simulate_study(n_patients: int, seed: int, out_dir: Path, *,
         f"Simulated {len(cohort)} patients (seed {seed}) into {out_dir}: "
         f"{n_mut} MAF rows, {len(cohort.clones)} clones, {len(cohort.cna)} CNA calls, "
         f"{n_ct} ctDNA measurements, {expr}; panel {K.PANEL_ID} = {K.PANEL_MB:g} Mb; "
-        f"ground truth in {out_dir / TRUTH_FILE} (never read into a cohort)."
+        f"ground truth in {out_dir / TRUTH_FILE} and per candidate regimen in "
+        f"{REGIMEN_TRUTH_FILE} (never read into a cohort)."
     )
