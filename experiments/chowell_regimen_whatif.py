@@ -60,7 +60,7 @@ def whatif_table(model: Path, source: Path, backend: str = "compiled") -> pd.Dat
         given = clinical.loc[ids, "regimen"].astype(str)
         row = {"cancer_type": ctype, "patients": len(ids),
                "given_combo": int((given == COMBO).sum()),
-               "combo_supported": bool(supported.reindex(ids).fillna(False).all()),
+               "combo_supported": float(supported.reindex(ids).fillna(False).mean()),
                "predicted_pd1": float(wide.loc[ids, PD1].mean()),
                "predicted_combo": float(wide.loc[ids, COMBO].mean())}
         row["predicted_difference"] = row["predicted_combo"] - row["predicted_pd1"]
@@ -93,7 +93,7 @@ def markdown(table: pd.DataFrame) -> str:
             f"{pct(getattr(r, 'observed_combo', np.nan))} "
             f"| {pct(r.predicted_pd1)} / {pct(r.predicted_combo)} "
             f"({100 * r.predicted_difference:+.1f} pts) | {pct(r.combo_better_share)} "
-            f"| {'yes' if r.combo_supported else 'no'} "
+            f"| {pct(r.combo_supported)} "
             f"| {pct(r.trial_orr_pd1)} / {pct(r.trial_orr_combo)} |")
     return "\n".join(lines)
 
