@@ -358,3 +358,12 @@ def test_propensity_gives_supported(propensity_predictor, sim_cohort):
     nsclc = sim_cohort.clinical.loc[osi["patient_id"], "cancer_type"].to_numpy() == "NSCLC"
     assert not osi.loc[~nsclc, "supported"].any()  # never given outside NSCLC
     assert osi.loc[nsclc, "supported"].any()
+
+
+def test_dask_engine_is_refused(regimen_bundle, flat_csv, tmp_path):
+    from predictor.serving.batch import run_batch_prediction
+
+    with pytest.raises(InputError, match="local engine"):
+        run_batch_prediction(str(regimen_bundle), flat_csv, tmp_path / "pred.csv",
+                             engine="dask", regimens="all")
+    assert list(tmp_path.iterdir()) == []
