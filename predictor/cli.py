@@ -124,6 +124,12 @@ def predict(
     overwrite: Annotated[
         bool, typer.Option("--overwrite", help="Replace an existing output file (never the input).")
     ] = False,
+    regimens: Annotated[str | None, typer.Option(
+        "--regimens",
+        help="What-if: one row per patient x regimen: 'all' (the regimens the model saw for "
+             "the cancer type), 'a;b+c', or a file with one regimen per line; plus the "
+             "patient's own. Adds regimen, observed, rank, supported.",
+    )] = None,
 ) -> None:
     """Score new patients in batch with a trained predictor."""
     from predictor.serving.batch import run_batch_prediction
@@ -132,7 +138,7 @@ def predict(
         message = run_batch_prediction(
             model_uri=model, input_path=input, output_path=output, fmt=format, backend=backend,
             explain=explain, batch_size=batch_size, engine=engine, scheduler=scheduler,
-            overwrite=overwrite,
+            overwrite=overwrite, regimens=regimens,
         )
     except InputError as error:
         _fail(error)

@@ -226,6 +226,68 @@ class MechanismFeatures(FeatureFamily):
         return {name: out[name] for name in GENOMIC}
 
 
+ROLE_PHRASE = {"targets": "target of", "bypass": "bypass of", "resistance": "resistance to",
+               "sensitizers": "sensitises to"}
+
+
+def describe_mechanisms(step: MechanismFeatures, cohort: Cohort) -> np.ndarray:
+    """Per patient, the knowledge-base rules of the regimen's drugs that the tumour matches,
+    in words (``"MET amplified: bypass of osimertinib; EGFR mutated: target of osimertinib"``)
+    so that a prediction's ``rx_*`` contributions can be read as biology. ``"no target,
+    bypass, resistance or sensitising alteration found"`` when none matched, ``""`` for a
+    regimen with an unknown drug or a patient without MAF/CNA data."""
+    kb = step.drugs or {}
+    codes, uniques = pd.factorize(cohort.clinical["regimen"].astype("string"))
+    parsed = [parse_regimen(r) for r in uniques]
+    valid = [bool(d) and all(x in kb for x in d) for d in parsed]
+    n = len(codes)
+    out = np.full(n, "", dtype=object)
+    if cohort.mutations is None and cohort.cna is None:
+        return out
+    specs: dict[str, dict] = {}
+    rules: list[list[tuple[str, str, str]]] = []  # per regimen: (spec key, role, drug)
+    for r, drugs in enumerate(parsed):
+        rules.append([])
+        if not valid[r]:
+            continue
+        for d in drugs:
+            for role in ROLES:
+                for spec in kb[d].get(role, []) or []:
+                    key = json.dumps(spec, sort_keys=True)
+                    specs.setdefault(key, spec)
+                    rules[r].append((key, role, d))
+    keys = list(specs)
+    col = {k: j for j, k in enumerate(keys)}
+    hits = _match_alterations(cohort, [specs[k] for k in keys], float(step.clonal_threshold),
+                              step.estimate_purity, step.default_purity)
+    idx = hits["index"]
+    seen = (per_patient(idx.sequenced.astype(float), idx.sample_patient, n) > 0) | hits[
+        "cna_profiled"]
+    for r in range(len(parsed)):
+        if not valid[r]:
+            continue
+        patients = np.flatnonzero((codes == r) & seen)
+        for p in patients:
+            phrases = []
+            for key, role, drug in rules[r]:
+                if hits["any"][p, col[key]]:
+                    phrase = f"{specs[key]['gene']} {_altered(specs[key])}: " \
+                             f"{ROLE_PHRASE[role]} {drug}"
+                    if phrase not in phrases:
+                        phrases.append(phrase)
+            out[p] = "; ".join(phrases) if phrases else (
+                "no target, bypass, resistance or sensitising alteration found")
+    return out
+
+
+def _altered(spec: dict) -> str:
+    """How a rule's gene is altered, in a word."""
+    cna = spec.get("cna") or []
+    if cna and not spec.get("hgvsp") and not spec.get("classes"):
+        return "amplified" if min(cna) > 0 else "deleted" if max(cna) < 0 else "copy-altered"
+    return "mutated"
+
+
 def _flag(hit: np.ndarray, known: np.ndarray) -> np.ndarray:
     """1 where seen, 0 where it could have been seen but was not, NaN otherwise."""
     return np.where(hit, 1.0, np.where(known, 0.0, np.nan))

@@ -127,6 +127,19 @@ class FeaturePipeline(TransformerMixin, BaseEstimator):
             index = index.rename("patient_id")
         return pd.DataFrame(block.T, index=index, columns=names, copy=False)
 
+    def family(self, name: str) -> FeatureFamily | None:
+        """The fitted family ``name`` when it is active (fitted on its input), else None."""
+        return dict(self._active()).get(name)
+
+    def family_values(self, name: str, cohort: Cohort) -> tuple[np.ndarray | None, list[str]]:
+        """One active family's (patients, features) values and names, as :meth:`transform`
+        computes them (``None``: its input is absent). What-if regimen scoring recomputes only
+        the family that reads the regimen."""
+        step = self.family(name)
+        if step is None:
+            raise KeyError(f"feature family {name!r} is not active")
+        return _step_values(step, cohort)
+
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
         check_is_fitted(self, "feature_names_")
         return np.asarray(self.feature_names_, dtype=object)

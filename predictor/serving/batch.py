@@ -37,10 +37,13 @@ def run_batch_prediction(
     engine: str = "local",
     scheduler: str | None = None,
     overwrite: bool = False,
+    regimens: str | list[str] | None = None,
 ) -> str:
     """Predict every patient of ``input_path`` and write ``output_path``; return a summary.
 
     An existing output file is replaced (atomically, at the end) only with ``overwrite``.
+    ``regimens`` (``--regimens``: ``"all"``, ``"a;b;c"``, a file of names, or a list) writes
+    one row per patient x candidate regimen instead (:mod:`predictor.serving.regimens`).
     """
     from predictor.serving.bundle import load_bundle, read_manifest, resolve_bundle_dir
 
@@ -54,6 +57,8 @@ def run_batch_prediction(
         raise InputError(f"--batch-size must be at least 1, got {batch_size}")
     if explain < 0:
         raise InputError(f"--explain must be 0 or more, got {explain}")
+    if regimens is not None and engine != "local":
+        raise InputError("--regimens runs on the local engine (drop --engine dask)")
     _check_input(input_path)
     fmt = output_format(output_path, fmt)
     output_path = check_output_path(input_path, output_path, overwrite)
@@ -74,15 +79,20 @@ def run_batch_prediction(
                 shutil.rmtree(download, ignore_errors=True)
     else:
         predictor = load_bundle(model_uri, backend=backend)
+        if regimens is not None:  # the bundle and every name are checked before any reading
+            from predictor.serving.regimens import check_bundle, resolve_regimens
+
+            regimens = resolve_regimens(regimens, check_bundle(predictor).drugs or {})
         rows = _run_local(predictor, input_path, output_path, fmt, explain, batch_size,
-                          overwrite)
+                          overwrite, regimens)
         used = predictor.backend
         landmark = _landmark_day(predictor.manifest)
     seconds = time.perf_counter() - started
     note = "" if landmark is None else (
         f"; landmark model: relapse-free probabilities are for the months after day "
         f"{landmark:g} of treatment")
-    return (f"wrote {rows} predictions to {output_path} ({fmt}, {used} backend, "
+    what = "predictions" if regimens is None else "what-if predictions (patient x regimen)"
+    return (f"wrote {rows} {what} to {output_path} ({fmt}, {used} backend, "
             f"{engine} engine, {seconds:.1f} s{note})")
 
 
@@ -108,23 +118,41 @@ def _check_input(path: Path) -> None:
 
 
 def _run_local(predictor, input_path: Path, output: Path, fmt: str, explain: int,
-               batch_size: int, overwrite: bool = False) -> int:
+               batch_size: int, overwrite: bool = False,
+               regimens: str | list[str] | None = None) -> int:
     from predictor.data.cohort import outcomes_ignored
     from predictor.data.readers import iter_cohorts, streamed_files
 
     mapping = predictor.manifest.get("input_mapping")
+    no_known = patients = 0  # --regimens: patients of a cancer type without known regimens
     with outcomes_ignored(), PredictionWriter(output, fmt, overwrite) as writer, \
             _progress(streamed_files(input_path, mapping)) as progress:
         pending = 0
         for chunk, cohort in enumerate(prefetch(iter_cohorts(input_path, mapping, batch_size))):
-            frame = predictor.predict(cohort, explain=explain)
-            writer.write(frame)
-            pending += len(frame)
+            if regimens is None:
+                frame = predictor.predict(cohort, explain=explain)
+            else:
+                from predictor.serving.regimens import predict_regimens
+
+                frame, count = predict_regimens(predictor, cohort, regimens, explain=explain,
+                                                warn=False)
+                no_known += count
+            if len(frame):
+                writer.write(frame)
+            patients += len(cohort)
+            pending += len(cohort)
             if chunk > 0 or progress.total is not None:  # a one-chunk input says nothing
                 progress.advance(steps=pending)
                 pending = 0
-        if writer.rows == 0:
+        if patients == 0:
             raise InputError("input has no patients (only a header?)", file=input_path)
+        if no_known:
+            from predictor.serving.regimens import warn_no_known
+
+            warn_no_known(no_known)
+        if writer.rows == 0:
+            raise InputError("no patient has a candidate regimen (no regimen of their own and "
+                             "none known for their cancer type)", file=input_path)
         writer.commit()
         return writer.rows
 

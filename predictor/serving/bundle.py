@@ -9,6 +9,8 @@ Layout (see docs/ARCHITECTURE.md)::
     relapse/             RelapseModel.save(): model.txt, baseline hazard JSON, ...
     compiled/            lleaves objects + sidecars (model hash, CPU, versions) + probes
     training_profile.json  per-feature training range and missing share (input shift check)
+    regimens.json        the regimens training saw per cancer type (+ the propensity model):
+                         the candidates of ``predict --regimens all`` (serving.regimens)
     MODEL_CARD.md        what the model predicts, from what, how well, and its limits
 
     bundle.sig           MAC of bundle.yaml's canonical form with the local key (serving.trust)
@@ -58,6 +60,8 @@ MODEL_FILE = "model.txt"
 COMPILED_DIR = "compiled"
 FORMAT = "predictor-bundle"
 FORMAT_VERSION = 1
+REGIMENS_FILE = "regimens.json"
+REGIMENS_FORMAT = "predictor-regimens"
 BACKENDS = ("compiled", "lightgbm")
 
 
@@ -74,6 +78,7 @@ def save_bundle(
     compile: bool = True,
     probe_cohort: Any | None = None,
     training_features: pd.DataFrame | None = None,
+    regimens: Mapping | None = None,
     overwrite: bool = False,
 ) -> Path:
     """Write a bundle to ``out_dir`` atomically and return its path.
@@ -83,8 +88,9 @@ def save_bundle(
     ``probe_cohort`` (e.g. the training cohort) supplies real feature rows for the compiled
     core's equality check; synthetic rows covering NaN, thresholds and categories are always
     added. ``training_features`` (the final models' training matrix) gives the input-shift
-    profile (aggregates only, see ``predictor.serving.shift``). Refuses a non-empty ``out_dir``
-    unless ``overwrite``.
+    profile (aggregates only, see ``predictor.serving.shift``). ``regimens``: the regimen
+    document (:func:`regimens_document`) written as ``regimens.json``; without it the bundle
+    cannot score what-if regimens. Refuses a non-empty ``out_dir`` unless ``overwrite``.
     """
     out_dir = Path(out_dir)
     unknown = [name for name in heads if name not in HEADS]
@@ -110,7 +116,7 @@ def save_bundle(
             heads=heads,
             input_mapping=input_mapping, label_rule=label_rule, horizons=horizons,
             metadata=metadata, compile=compile, probe_cohort=probe_cohort,
-            training_features=training_features)
+            training_features=training_features, regimens=regimens)
         write_text_atomic(work / MANIFEST, yaml.safe_dump(manifest, sort_keys=False))
         trust.sign_bundle(work)  # written here, so trusted here with no extra step
         make_readable(work)
@@ -123,7 +129,8 @@ def save_bundle(
 
 
 def _write_contents(work: Path, *, feature_pipeline, heads, input_mapping, label_rule,
-                    horizons, metadata, compile, probe_cohort, training_features) -> dict:
+                    horizons, metadata, compile, probe_cohort, training_features,
+                    regimens=None) -> dict:
     write_text_atomic(work / FEATURES_FILE,
                        json.dumps(plain(feature_pipeline.to_state()), indent=1, sort_keys=True))
     head_info: dict[str, dict] = {}
@@ -140,6 +147,13 @@ def _write_contents(work: Path, *, feature_pipeline, heads, input_mapping, label
                                    getattr(feature_pipeline, "categorical_features_", []))
         write_text_atomic(work / PROFILE_FILE, json.dumps(profile, indent=1))
         profile_file = PROFILE_FILE
+    regimens_file = None
+    if regimens is not None:
+        document = regimens_document(regimens.get("by_cancer_type") or {},
+                                     regimens.get("propensity"))
+        write_text_atomic(work / REGIMENS_FILE, json.dumps(plain(document), indent=1,
+                                                           sort_keys=True))
+        regimens_file = REGIMENS_FILE
     compiled_info: dict[str, dict] = {}
     expected_inputs = None
     probe_features = None
@@ -176,6 +190,7 @@ def _write_contents(work: Path, *, feature_pipeline, heads, input_mapping, label
         "compiled": compiled_info,
         "expected_inputs": expected_inputs,
         "training_profile": profile_file,
+        "regimens": regimens_file,
         "training_fingerprint": (metadata or {}).get("fingerprint") or (
             probe_cohort.fingerprint() if probe_cohort is not None else None),
         "metadata": plain(dict(metadata or {})),
@@ -183,6 +198,34 @@ def _write_contents(work: Path, *, feature_pipeline, heads, input_mapping, label
     write_text_atomic(work / CARD_FILE, render_model_card(manifest))
     manifest["files"] = hash_tree(work)
     return manifest
+
+
+def regimens_document(by_cancer_type: Mapping[str, Iterable[str]],
+                      propensity: Mapping | None = None) -> dict:
+    """The content of ``regimens.json``: ``by_cancer_type`` (cancer type -> sorted regimens
+    given to it in training: the candidates of ``--regimens all``) and ``propensity`` (the
+    training's regimen-propensity model state, ``RegimenPropensity.to_state()``, or None)."""
+    return {"format": REGIMENS_FORMAT, "format_version": 1,
+            "by_cancer_type": {str(ct): sorted({str(r) for r in regs})
+                               for ct, regs in sorted(by_cancer_type.items())},
+            "propensity": None if propensity is None else dict(propensity)}
+
+
+def read_regimens(bundle_dir: Path, manifest: Mapping) -> dict | None:
+    """A bundle's ``regimens.json`` (checked by :func:`verify_files`), or None for a bundle
+    written before it existed."""
+    name = manifest.get("regimens")
+    if not name:
+        return None
+    path = Path(bundle_dir) / name
+    document = read_json(path)
+    by_type = document.get("by_cancer_type") if isinstance(document, dict) else None
+    if (not isinstance(by_type, dict) or document.get("format") != REGIMENS_FORMAT
+            or not all(isinstance(v, list) and all(isinstance(r, str) for r in v)
+                       for v in by_type.values())):
+        raise InputError(f"not a {REGIMENS_FORMAT} file (by_cancer_type: cancer type -> "
+                         "list of regimens)", file=path)
+    return document
 
 
 def _head_features(model: Any) -> list[str]:
@@ -391,9 +434,10 @@ def load_bundle_dir(bundle_dir: Path, backend: str = "compiled",
     threshold = manifest.get("threshold")
     profile = manifest.get("training_profile")  # absent in bundles written before it existed
     shift = ShiftMonitor(read_json(bundle_dir / profile)) if profile else None
+    regimens = read_regimens(bundle_dir, manifest)
     return Predictor(
         pipeline=pipeline, heads={name: heads[name] for name in HEADS if name in heads},
         threshold=None if threshold is None else float(threshold),
         horizons=[float(h) for h in manifest.get("horizons_months") or []],
-        manifest=manifest, bundle_dir=bundle_dir, shift=shift)
+        manifest=manifest, bundle_dir=bundle_dir, shift=shift, regimens=regimens)
 

@@ -44,6 +44,7 @@ TOP_LEVEL: dict[str, tuple[Callable[[Any], bool], str]] = {
     "horizons_months": (_optional(lambda v: isinstance(v, list)
                                   and all(_number(h) for h in v)), "a list of numbers"),
     "training_profile": (_optional(_text), "a file name"),
+    "regimens": (_optional(_text), "a file name"),
     "input_mapping": (_optional(lambda v: isinstance(v, dict)), "a mapping"),
     "label_rule": (_optional(lambda v: isinstance(v, dict)), "a mapping"),
     "expected_inputs": (_optional(lambda v: isinstance(v, dict)), "a mapping"),

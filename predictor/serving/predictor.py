@@ -49,6 +49,7 @@ class Predictor:
     bundle_dir: Path | None = None
     n_jobs: int | None = None
     shift: ShiftMonitor | None = None  # the training profile's input check (None: no profile)
+    regimens: dict | None = None  # regimens.json (what-if candidates); None: an older bundle
     _warned_missing: set[str] = field(default_factory=set, repr=False)
 
     @property
@@ -79,14 +80,34 @@ class Predictor:
         features = self.pipeline.transform(cohort.without_outcomes())
         return self.predict_frame(features, explain=explain)
 
-    def predict_frame(self, X: pd.DataFrame, explain: int = 0) -> pd.DataFrame:
-        """Predictions from an already-built feature frame indexed by ``patient_id``."""
+    def predict_regimens(self, cohort, regimens: str | Sequence[str] = "all",
+                         explain: int = 0) -> pd.DataFrame:
+        """What-if predictions: one row per patient x candidate regimen.
+
+        Columns ``patient_id, regimen, observed, <predict's columns>, rank, supported`` (then
+        the ``explain`` columns). ``regimens``: ``"all"`` (the regimens training saw for the
+        patient's cancer type, plus the patient's own) or a list of ``+``-joined regimen names
+        (plus the patient's own). ``rank`` 1 = highest response probability of the patient.
+        See :mod:`predictor.serving.regimens`.
+        """
+        from predictor.serving.regimens import predict_regimens
+
+        frame, _ = predict_regimens(self, cohort, regimens, explain=explain)
+        return frame
+
+    def predict_frame(self, X: pd.DataFrame, explain: int = 0,
+                      check_inputs: bool = True) -> pd.DataFrame:
+        """Predictions from an already-built feature frame indexed by ``patient_id``.
+
+        ``check_inputs=False`` skips the missing-feature and input-shift warnings (what-if
+        rows: the same patients, already checked, under another regimen)."""
         if explain < 0:
             raise InputError(f"--explain must be 0 or more, got {explain}")
         ids = pd.Index(X.index, name=PATIENT_ID).astype("string")
         out: dict[str, Any] = {PATIENT_ID: ids.to_numpy()}
-        self._warn_missing(X)
-        if self.shift is not None:
+        if check_inputs:
+            self._warn_missing(X)
+        if check_inputs and self.shift is not None:
             message = self.shift.check(X)
             if message:
                 log.warning("%s", message)

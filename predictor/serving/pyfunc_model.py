@@ -12,7 +12,11 @@ MLflow stores this file's source (:data:`PYFUNC_CODE`) and the model bundle dire
   feature columns).
 
 A row set with any mapped source column (one that is not also a schema name) is read through
-the mapping. It returns the bundle's predictions (one row per patient). The logged signature
+the mapping. It returns the bundle's predictions (one row per patient); with the param
+``regimens`` (``"all"`` or ``"a;b+c"``; the params schema is
+:data:`predictor.tracking.model_logging.PYFUNC_PARAMS`) the what-if predictions, one row per
+patient x candidate regimen (:mod:`predictor.serving.regimens`); ``explain`` adds the top-K
+feature contributions. The logged signature
 lists both namings, every column optional; the input example is in the file's own columns.
 It lives in serving because it serves a bundle; the tracking layer only logs the file.
 """
@@ -35,6 +39,20 @@ from predictor.data.mappings import FlatMapping, load_mapping
 from predictor.errors import InputError
 
 PYFUNC_CODE = Path(__file__)
+
+
+def regimen_param(value: Any) -> str | list[str] | None:
+    """The ``regimens`` param: ``""`` (plain prediction), ``"all"``, or ``"a;b+c"`` (never a
+    file name: a request must not make the server read its files)."""
+    text = "" if value is None else str(value).strip()
+    if not text:
+        return None
+    if text.lower() == "all":
+        return "all"
+    names = [n.strip() for n in text.split(";")]
+    if any(not n for n in names):
+        raise InputError(f"regimens: an empty regimen name in {text!r} (use 'all' or 'a;b+c')")
+    return names
 
 
 def source_only_columns(mapping: FlatMapping) -> set[str]:
@@ -116,7 +134,13 @@ class PredictorModel(PythonModel):
 
     def predict(self, context: Any, model_input: pd.DataFrame, params: dict | None = None
                 ) -> pd.DataFrame:
-        return self._predictor.predict(rows_to_cohort(model_input, self._mapping))
+        params = params or {}
+        explain = int(params.get("explain") or 0)
+        cohort = rows_to_cohort(model_input, self._mapping)
+        regimens = regimen_param(params.get("regimens"))
+        if regimens is None:
+            return self._predictor.predict(cohort, explain=explain)
+        return self._predictor.predict_regimens(cohort, regimens, explain=explain)
 
 
 mlflow.models.set_model(PredictorModel())

@@ -17,11 +17,15 @@ import numpy as np
 import pandas as pd
 from mlflow.models import ModelSignature, infer_signature
 from mlflow.types import ColSpec, Schema
+from mlflow.types.schema import ParamSchema, ParamSpec
 
 from predictor.data import schema as S
 from predictor.data.cohort import Cohort
 
 MODEL_NAME = "model"
+# The served pyfunc's request params, name -> (MLflow type, default): ``regimens`` ("" plain
+# prediction, "all" or "a;b+c": what-if regimens) and ``explain`` (top-K contributions).
+PYFUNC_PARAMS = {"regimens": ("string", ""), "explain": ("long", 0)}
 # Run and model-version tag holding the bundle's canonical manifest sha256 (serving.trust
 # reads it back under the same name).
 MANIFEST_TAG = "predictor.manifest_sha256"
@@ -92,7 +96,14 @@ def signature_for(input_example: pd.DataFrame, output_example: pd.DataFrame,
     with warnings.catch_warnings():  # MLflow's hint about integer output columns: not useful
         warnings.simplefilter("ignore", UserWarning)
         outputs = infer_signature(input_example, output_example).outputs
-    return ModelSignature(inputs=input_schema(input_example, other_naming), outputs=outputs)
+    return ModelSignature(inputs=input_schema(input_example, other_naming), outputs=outputs,
+                          params=params_schema())
+
+
+def params_schema() -> ParamSchema:
+    """The pyfunc's request params (:data:`PYFUNC_PARAMS`)."""
+    return ParamSchema([ParamSpec(name, dtype, default)
+                        for name, (dtype, default) in PYFUNC_PARAMS.items()])
 
 
 def log_predictor_model(

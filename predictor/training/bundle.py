@@ -48,8 +48,15 @@ def probe_cohort(train: Cohort, seed: int) -> Cohort:
 
 def save_model_bundle(bundle_dir: Path, *, name: str, seed: int, compile: bool,
                       data_spec: CohortData, data: TrainingData, fit: H.FinalFit,
-                      horizons: list[float], metrics: dict[str, float]) -> Path:
-    """The compiled bundle of the final models, replacing an older one in the same folder."""
+                      horizons: list[float], metrics: dict[str, float],
+                      propensity: dict | None = None) -> Path:
+    """The compiled bundle of the final models, replacing an older one in the same folder.
+
+    ``regimens.json`` lists the regimens given per cancer type in the training cohort (the
+    candidates of ``predictor predict --regimens all``) and holds ``propensity``, the state of
+    the regimen-propensity model fitted on the training cohort (None when there is none).
+    """
+    from predictor.data.regimens import regimens_by_cancer_type
     from predictor.serving.bundle import save_bundle
 
     return save_bundle(
@@ -66,5 +73,7 @@ def save_model_bundle(bundle_dir: Path, *, name: str, seed: int, compile: bool,
         compile=compile,
         probe_cohort=probe_cohort(data.train, seed),
         training_features=fit.X_train,
+        regimens={"by_cancer_type": regimens_by_cancer_type(data.train.clinical),
+                  "propensity": propensity},
         overwrite=True,
     )
