@@ -556,9 +556,9 @@ def oracle_metrics(truth: pd.DataFrame, targets: Targets, prefix_of_model: str,
       ``true_relapse_hazard`` is not used when ``true_pfs_12m`` exists: it is the hazard of a
       patient with *stable disease* and ignores the response probability, which also drives
       PFS (PD progresses at the first scan; CR/PR multiply the hazard by exp(-1.6)/exp(-0.9)),
-      so it is a weaker ranking than the truth allows (demo cohort, all 1,000 patients: C 0.671
-      vs 0.696; other marginal summaries such as 1 - PFS(6 months) or the expected PFS give
-      0.694-0.697). Truth tables without ``true_pfs_12m`` fall back to the hazard.
+      so it is a weaker ranking than the truth allows (previous demo version, all 1,000
+      patients: C 0.671 vs 0.696; other marginal summaries such as 1 - PFS(6 months) or the
+      expected PFS give 0.694-0.697). Truth tables without ``true_pfs_12m`` fall back to the hazard.
 
     CIs by the same patient bootstrap as the model's. Ratios ``<prefix>_<metric>_over_oracle``
     use the model's metric on the same patients.
