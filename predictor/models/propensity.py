@@ -10,10 +10,11 @@ A categorical column (``clin_cancer_type``) is one-hot encoded on its training l
 
 **Model.** Multinomial logistic regression (scikit-learn ``lbfgs`` at fit), L2 penalty with
 ``C = 0.1`` by default on standardised columns (training mean and SD; a missing value counts as
-the training median). ``C`` was chosen by 5-fold held-out log-likelihood on the demo cohort
-(``python experiments/propensity_penalty.py``): 0.03 and 0.1 are close, weaker penalties
-overfit. The probabilities are used through thresholds (overlap, ``supported``) and clipped
-weights, so smooth, somewhat shrunk values are what is wanted.
+the training median). ``C`` by 5-fold held-out log-likelihood of the observed regimen on the
+demo cohort (``python experiments/propensity_penalty.py``): 0.03 and 0.1 are within 0.05 of
+each other, weaker penalties overfit, stronger ones underfit; 0.1 is kept as the one of the
+two that flattens real practice patterns less (the support rule and the weights rely on them).
+The probabilities are used through thresholds (overlap, ``supported``) and clipped weights.
 
 **Rare regimens.** A regimen given to fewer than ``min_patients`` (default 10) training
 patients gets no class of its own: such regimens share one pooled class, whose probability is
