@@ -305,11 +305,15 @@ def bench_predict(
     source: Annotated[Path | None, typer.Option(
         "--input", help="Patients in the bundle's input format, tiled to --rows rows.")
     ] = None,
+    regimens: Annotated[int | None, typer.Option(
+        "--regimens", min=1, max=10,
+        help="Only the what-if benchmark: --regimens all with this many candidates per "
+             "patient on --rows/N patients vs plain predict on --rows patients.")] = None,
 ) -> None:
     """Compiled core vs lightgbm.Booster.predict, and end-to-end CLI throughput."""
     from predictor.bench.predict import run
 
-    run(rows=rows, trees=trees, quick=quick, bundle=bundle, source=source)
+    run(rows=rows, trees=trees, quick=quick, bundle=bundle, source=source, regimens=regimens)
 
 
 @bench_app.command("wide")

@@ -288,12 +288,15 @@ def stage_breakdown(bundle: Path, flat: Path, backend: str,
         logging.disable(logging.NOTSET)
 
 
-def _bench_bundles(work: Path, trees: int, quick: bool, patients: int = 2000) -> dict[str, Path]:
+def _bench_bundles(work: Path, trees: int, quick: bool, patients: int = 2000,
+                   which: tuple[str, ...] = ("full_trees", "full", "default"),
+                   regimens: list[str] | None = None) -> dict[str, Path]:
     """Three real bundles (default features, both heads) on one simulated cohort, like
     ``predictor-train`` would write: ``full_trees`` with exactly ``trees`` rounds per head and no
     linear part (what the compiled core accelerates), ``full`` the same with the default linear
     blend (computed in numpy on either backend), and ``default`` with the heads' default
-    settings (inner-fold early stopping picks the rounds)."""
+    settings (inner-fold early stopping picks the rounds). ``which``: which of them;
+    ``regimens``: the regimen list stored for every cancer type (what-if benchmark)."""
     import yaml
 
     from predictor.data.labels import ResponseRule, relapse_target, response_labels
@@ -315,18 +318,112 @@ def _bench_bundles(work: Path, trees: int, quick: bool, patients: int = 2000) ->
     target = relapse_target(cohort.outcomes, "pfs")
     folds = {"inner_folds": 2} if quick else {}
     bundles = {}
-    for label in ("full_trees", "full", "default"):
+    document = None
+    if regimens is not None:
+        types = cohort.clinical["cancer_type"].astype("string").dropna().unique()
+        document = {"by_cancer_type": {str(t): list(regimens) for t in types}}
+    for label in which:
         params = {**folds, "n_estimators": trees} if label != "default" else dict(folds)
         if label == "full_trees":
             params["tree_weight"] = 1.0
         with _all_rounds(label != "default"):
             response = ResponseModel(**params).fit(X, labels, cats)
             relapse = RelapseModel(**params).fit(X, target["time"], target["event"], cats)
-        bundles[label] = _save(work / f"bundle_{label}", pipeline, response, relapse, cohort, X)
+        bundles[label] = _save(work / f"bundle_{label}", pipeline, response, relapse, cohort, X,
+                               document)
         got = bundle_trees(bundles[label])
         if label != "default" and set(got.values()) != {trees}:
             raise RuntimeError(f"{trees}-tree bundle has {got} trees, expected {trees} per head")
     return bundles
+
+
+# ---------------------------------------------------------------------------- what-if regimens
+BENCH_REGIMENS = ("osimertinib", "erlotinib", "dabrafenib+trametinib", "sotorasib",
+                  "pembrolizumab", "nivolumab+ipilimumab", "carboplatin+pemetrexed",
+                  "carboplatin+pemetrexed+pembrolizumab", "docetaxel", "atezolizumab")
+TARGET_REGIMENS = 2.0  # --regimens all: rows/s at least half of plain predict's
+
+
+def regimen_benchmark(rows: int, work: Path, n_regimens: int = 10,
+                      quick: bool = False, train_patients: int = 2000) -> dict:
+    """``predictor predict --regimens all`` on ``rows / n_regimens`` patients (``n_regimens``
+    candidates each, so ``rows`` output rows) vs plain ``predictor predict`` on ``rows``
+    patients, compiled backend, the default (early-stopped) bundle of one simulated cohort,
+    run alternately in one process tree. The bundle's regimen list gives every cancer type the
+    same ``n_regimens`` regimens and every patient's own regimen is one of them, so each
+    patient has exactly ``n_regimens`` rows."""
+    import pandas as pd
+
+    regimens = list(BENCH_REGIMENS[:n_regimens])
+    if len(regimens) < n_regimens:
+        raise ValueError(f"at most {len(BENCH_REGIMENS)} regimens")
+    bundle = _bench_bundles(work, 0, quick, patients=train_patients, which=("default",),
+                            regimens=regimens)["default"]
+    patients = max(rows // n_regimens, 1)
+    plain = _flat_file(rows, work / "plain.parquet")
+    whatif = work / "whatif.parquet"
+    table = pd.read_parquet(plain).iloc[:patients].copy()
+    table["regimen"] = [regimens[i % n_regimens] for i in range(patients)]
+    table.to_parquet(whatif, index=False)
+    times = {"plain": float("inf"), "regimens": float("inf")}
+    out_rows = 0
+    for _ in range(1 if quick else 2):  # alternating, best of the repeats
+        times["plain"] = min(times["plain"], _cli_seconds(bundle, plain, "compiled", work))
+        seconds, out_rows = _cli_regimens(bundle, whatif, work)
+        times["regimens"] = min(times["regimens"], seconds)
+    result = {"patients_plain": rows, "patients_regimens": patients, "rows_regimens": out_rows,
+              "n_regimens": n_regimens, "trees": bundle_trees(bundle), **times}
+    result["full_tables"] = full_tables_benchmark(bundle, regimens,
+                                                  2_000 if quick else 10_000)
+    return result
+
+
+def full_tables_benchmark(bundle: Path, regimens: list[str], patients: int) -> dict:
+    """In process, on a simulated cohort with every table (MAF, CNA, clones, TME, ctDNA),
+    which the flat-file CLI run lacks: seconds of ``Predictor.predict`` (features + scoring,
+    one row per patient) and of ``predict_regimens`` with ``regimens`` for everybody (the
+    mechanism family then also matches alterations for each regimen), compiled backend."""
+    import logging
+
+    import pandas as pd
+
+    from predictor.data.regimens import with_regimen
+    from predictor.data.simulator import simulate_cohort
+    from predictor.serving.bundle import load_bundle
+
+    cohort, _ = simulate_cohort(patients, 3)
+    # every patient's own regimen is one of the candidates: exactly len(regimens) rows each
+    own = [regimens[i % len(regimens)] for i in range(len(cohort))]
+    cohort = with_regimen(cohort.without_outcomes(), pd.Series(own, index=cohort.patient_ids))
+    predictor = load_bundle(bundle, backend="compiled")
+    logging.disable(logging.WARNING)
+    try:
+        predictor.predict(cohort.subset(cohort.patient_ids[:50]))  # first-call costs
+        t0 = time.perf_counter()
+        plain = predictor.predict(cohort)
+        t1 = time.perf_counter()
+        whatif = predictor.predict_regimens(cohort, regimens)
+        t2 = time.perf_counter()
+    finally:
+        logging.disable(logging.NOTSET)
+    return {"patients": len(plain), "rows": len(whatif), "plain": t1 - t0,
+            "regimens": t2 - t1}
+
+
+def _cli_regimens(bundle: Path, flat: Path, work: Path) -> tuple[float, int]:
+    """Wall time and output rows of one ``predictor predict --regimens all`` process."""
+    import pyarrow.parquet as pq
+
+    out = work / "pred_regimens.parquet"
+    cmd = [sys.executable, "-m", "predictor.cli", "predict", "--model", str(bundle),
+           "--input", str(flat), "--output", str(out), "--backend", "compiled",
+           "--regimens", "all"]
+    t0 = time.perf_counter()
+    subprocess.run(cmd, check=True, capture_output=True)
+    seconds = time.perf_counter() - t0
+    n = pq.ParquetFile(out).metadata.num_rows
+    out.unlink(missing_ok=True)
+    return seconds, n
 
 
 def _all_rounds(on: bool):
@@ -351,14 +448,17 @@ def _all_rounds(on: bool):
     return mock.patch.object(lgbm, "choose_rounds", choose_all)
 
 
-def _save(out: Path, pipeline, response, relapse, cohort, X) -> Path:
+def _save(out: Path, pipeline, response, relapse, cohort, X, regimens=None) -> Path:
+    from predictor.data.regimens import regimens_by_cancer_type
     from predictor.serving.bundle import save_bundle
 
+    if regimens is None:
+        regimens = {"by_cancer_type": regimens_by_cancer_type(cohort.clinical)}
     return save_bundle(out, feature_pipeline=pipeline,
                        heads={"response": response, "relapse": relapse}, input_mapping=None,
                        label_rule={"source": "best_response"}, horizons=(6, 12, 24),
                        metadata={"fingerprint": cohort.fingerprint()}, probe_cohort=cohort,
-                       training_features=X)
+                       training_features=X, regimens=regimens)
 
 
 def _flat_file(rows: int, path: Path) -> Path:
@@ -380,15 +480,23 @@ def _flat_file(rows: int, path: Path) -> Path:
 
 
 def run(rows: int = 1_000_000, trees: int = 500, quick: bool = False,
-        bundle: Path | None = None, source: Path | None = None) -> None:
+        bundle: Path | None = None, source: Path | None = None,
+        regimens: int | None = None) -> None:
     """Run every benchmark and print one rich table; with ``bundle`` and ``source``, only
-    the real-bundle benchmark (:func:`real_bundle_benchmark`) on ``rows`` patients."""
+    the real-bundle benchmark (:func:`real_bundle_benchmark`) on ``rows`` patients; with
+    ``regimens`` (candidates per patient), only the what-if benchmark
+    (:func:`regimen_benchmark`) on ``rows`` output rows."""
     from rich.console import Console
     from rich.table import Table
 
     if quick:
         rows = min(rows, 100_000)
     console = Console(width=max(Console().width, 130))
+    if regimens is not None:
+        with tempfile.TemporaryDirectory(prefix="predictor-bench-") as tmp:
+            result = regimen_benchmark(rows, Path(tmp), regimens, quick)
+        console.print(regimen_table(result))
+        return
     if bundle is not None:
         if source is None:
             raise ValueError("a real bundle needs --input, a file of patients to tile")
@@ -478,3 +586,32 @@ def _startup_row(table, startup: dict) -> None:
                   f"(median of {startup['repeats']}, alternating)",
                   f"{startup['cli']:.2f}", f"{startup['numpy_pandas']:.2f}", f"{ratio:.2f}x",
                   f"<= {TARGET_STARTUP:g}x")
+
+
+def regimen_table(result: dict):
+    """The what-if benchmark's rows/s, plain vs ``--regimens all``, and their ratio."""
+    from rich.table import Table
+
+    plain = result["patients_plain"] / result["plain"]
+    whatif = result["rows_regimens"] / result["regimens"]
+    trees = ", ".join(f"{k} {v}" for k, v in result["trees"].items())
+    table = Table(title=f"predictor bench predict --regimens {result['n_regimens']} "
+                        f"(compiled backend; trees: {trees})")
+    for col in ("measure", "rows", "seconds", "rows/s", "target"):
+        table.add_column(col, justify="right")
+    table.add_row("predict, one row per patient", f"{result['patients_plain']:,}",
+                  f"{result['plain']:.1f}", f"{plain:,.0f}", "")
+    table.add_row(f"predict --regimens all ({result['patients_regimens']:,} patients x "
+                  f"{result['n_regimens']})", f"{result['rows_regimens']:,}",
+                  f"{result['regimens']:.1f}", f"{whatif:,.0f}", "")
+    table.add_row("plain rows/s / what-if rows/s", "", "", f"{plain / whatif:.2f}x",
+                  f"<= {TARGET_REGIMENS:g}x")
+    full = result.get("full_tables")
+    if full:
+        a, b = full["patients"] / full["plain"], full["rows"] / full["regimens"]
+        table.add_row("in process, every table (MAF, CNA, ...): Predictor.predict",
+                      f"{full['patients']:,}", f"{full['plain']:.2f}", f"{a:,.0f}", "")
+        table.add_row(f"  predict_regimens ({full['patients']:,} x {result['n_regimens']})",
+                      f"{full['rows']:,}", f"{full['regimens']:.2f}", f"{b:,.0f}", "")
+        table.add_row("  plain rows/s / what-if rows/s", "", "", f"{a / b:.2f}x", "")
+    return table

@@ -52,10 +52,17 @@ class Targets:
     time: pd.Series          # months, NaN when unknown
     event: pd.Series         # 1 / 0 / NaN
     groups: pd.Series        # e.g. cancer type: stratification and per-group AUC
+    # The observed regimen and the cancer type (None without them): what regimen learners
+    # (propensity weighting) need besides the features; they are inputs, not targets.
+    regimen: pd.Series | None = None
+    cancer_type: pd.Series | None = None
 
     def subset(self, ids: pd.Index) -> Targets:
+        def part(series: pd.Series | None) -> pd.Series | None:
+            return None if series is None else series.loc[ids]
+
         return Targets(self.response.loc[ids], self.time.loc[ids], self.event.loc[ids],
-                       self.groups.loc[ids])
+                       self.groups.loc[ids], part(self.regimen), part(self.cancer_type))
 
     def has_response(self) -> np.ndarray:
         return self.response.notna().to_numpy()
@@ -71,6 +78,9 @@ class Learner:
     name: str                 # "model" for a head, else the baseline's name
     head: str                 # "response" | "relapse"
     make: Callable[[], Any]
+    # Per-row training weights of a binary head, computed on each fold's training rows from
+    # (X, targets, categorical), e.g. inverse regimen propensities; None = unweighted.
+    weights: Callable[[pd.DataFrame, Targets, Sequence[str]], np.ndarray | None] | None = None
 
     @property
     def key(self) -> str:
@@ -101,7 +111,12 @@ def fit_learner(learner: Learner, X: pd.DataFrame, targets: Targets,
     model = learner.make()
     if HEADS[learner.head].target == BINARY:
         keep = targets.has_response()
-        model.fit(X[keep], targets.response.to_numpy()[keep], categorical_features=categorical)
+        extra: dict[str, Any] = {}
+        weights = None if learner.weights is None else learner.weights(X, targets, categorical)
+        if weights is not None:
+            extra["sample_weight"] = np.asarray(weights, dtype=np.float64)[keep]
+        model.fit(X[keep], targets.response.to_numpy()[keep], categorical_features=categorical,
+                  **extra)
     else:
         keep = targets.has_relapse()
         model.fit(X[keep], targets.time.to_numpy()[keep], targets.event.to_numpy()[keep],

@@ -104,10 +104,15 @@ class ResponseModel(lgbm.BoosterHead):
 
     # ------------------------------------------------------------------ fit
     def fit(
-        self, X: pd.DataFrame, y: Iterable[float], categorical_features: Iterable[str] = ()
+        self, X: pd.DataFrame, y: Iterable[float], categorical_features: Iterable[str] = (),
+        sample_weight: Iterable[float] | None = None,
     ) -> ResponseModel:
         """Fit on patients with a label; rows whose label is NaN are ignored. ``y`` follows the
-        row order of ``X``, or is a Series aligned to ``X`` by index (patient_id)."""
+        row order of ``X``, or is a Series aligned to ``X`` by index (patient_id).
+
+        ``sample_weight`` (row order of ``X``; positive, finite) multiplies the class weights
+        in the trees and the linear part, e.g. inverse regimen propensities. The calibrator
+        and the threshold are fitted unweighted: they describe the patients as they are."""
         self._check_params()
         names, cats = lgbm.check_features(X, categorical_features)
         y_arr = lgbm.target_array(X, y, "labels")
@@ -121,6 +126,13 @@ class ResponseModel(lgbm.BoosterHead):
         params = self._lgb_params(names, cats)
         params["num_threads"] = lgbm.threads_for(len(y_arr), self.num_threads)
         weights = self._weights(y_arr)
+        if sample_weight is not None:
+            given = np.asarray(list(sample_weight) if not hasattr(sample_weight, "__len__")
+                               else sample_weight, dtype=np.float64).reshape(-1)
+            if len(given) != len(keep) or not (np.isfinite(given) & (given > 0)).all():
+                raise InputError("sample_weight must hold one positive, finite weight per row")
+            given = given[keep]
+            weights = given if weights is None else weights * given
 
         def setup(tr: np.ndarray, va: np.ndarray) -> lgbm.FoldSetup:
             w_tr = None if weights is None else weights[tr]

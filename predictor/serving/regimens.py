@@ -264,7 +264,10 @@ def predict_regimens(predictor: Any, cohort: Any, regimens: str | Sequence[str] 
         if explain:
             frame[EXPLANATION] = describe_mechanisms(step, what)[pos]
         frames.append((group, frame))
-    return assemble(predictor, cohort, document, frames, drugs), no_known
+    out = assemble(predictor, frames)
+    if document.get("propensity") and len(out):
+        add_propensity(out, predictor, X, cohort, positions_of(out, cohort))
+    return out, no_known
 
 
 def warn_no_known(count: int) -> None:
@@ -272,8 +275,47 @@ def warn_no_known(count: int) -> None:
                 "(or no cancer type): scored for their own regimen only", count)
 
 
-def assemble(predictor: Any, cohort: Any, document: dict,
-             frames: list[tuple[pd.DataFrame, pd.DataFrame]], drugs: dict) -> pd.DataFrame:
+def positions_of(out: pd.DataFrame, cohort: Any) -> np.ndarray:
+    """Each output row's patient position in ``cohort``."""
+    index = pd.Index(cohort.patient_ids.astype(str))
+    return index.get_indexer(out[PATIENT_ID].astype(str))
+
+
+def add_propensity(out: pd.DataFrame, predictor: Any, X: pd.DataFrame, cohort: Any,
+                   positions: np.ndarray) -> None:
+    """``propensity`` and ``supported`` from the bundle's propensity model (in place): its
+    probability of the row's regimen for the patient (NaN for a regimen training never saw)
+    and its ``supported`` rule (seen for the cancer type and propensity >= its floor)."""
+    model = propensity_model(predictor)
+    proba = model.predict_proba(X)
+    ctype = (cohort.clinical[CANCER_TYPE] if CANCER_TYPE in cohort.clinical.columns
+             else pd.Series(pd.NA, index=cohort.clinical.index))
+    supported = model.supported(proba, ctype).to_numpy()
+    column = {regimen_key(c): j for j, c in enumerate(proba.columns)}
+    j = np.array([column.get(regimen_key(r), -1) for r in out[REGIMEN]], dtype=np.int64)
+    known = j >= 0
+    rows, cols = positions, np.maximum(j, 0)
+    out[SUPPORTED] = known & supported[rows, cols]
+    out.insert(out.columns.get_loc(SUPPORTED) + 1, PROPENSITY,
+               np.where(known, proba.to_numpy()[rows, cols], np.nan))
+
+
+def propensity_model(predictor: Any) -> Any:
+    """The bundle's :class:`~predictor.models.propensity.RegimenPropensity` (built once per
+    predictor from ``regimens.json``)."""
+    from predictor.models.propensity import RegimenPropensity
+
+    cache = predictor.__dict__.setdefault("_regimen_propensity", {})
+    if "model" not in cache:
+        try:
+            cache["model"] = RegimenPropensity.from_state(predictor.regimens["propensity"])
+        except (KeyError, TypeError, ValueError) as error:
+            raise InputError(f"the bundle's regimen propensity cannot be read ({error})",
+                             file="regimens.json") from None
+    return cache["model"]
+
+
+def assemble(predictor: Any, frames: list[tuple[pd.DataFrame, pd.DataFrame]]) -> pd.DataFrame:
     """The output frame: patients in input order, their regimens by rank."""
     head_cols = [c for c in predictor.output_columns if c != PATIENT_ID]
     if not frames:

@@ -14,6 +14,8 @@ and ``optimized_metric`` keep the flat names; this function is the one mapping b
 ``test_baseline_tmb_only_roc_auc``     ``baseline/tmb_only/test/roc_auc``
 ``oracle_roc_auc``                     ``oracle/roc_auc``
 ``final_response_tree_weight``         ``final/response_tree_weight``
+``cv_regimen_s_learner_policy_value_model``  ``cv/regimen/s_learner/policy_value_model``
+``test_regimen_policy_gap_closed``     ``test/regimen/policy_gap_closed``
 =====================================  =====================================
 
 Per-fold numbers logged while cross-validation runs are ``cv/fold/<metric>`` with
@@ -26,6 +28,9 @@ from collections.abc import Iterable, Mapping
 
 SECTIONS = ("cv", "test", "oracle", "final")
 BASELINE = "baseline_"
+REGIMEN = "regimen_"
+# Regimen learners (training.regimens.LEARNERS): their policy metrics get a sub-section.
+REGIMEN_LEARNERS = ("s_learner", "propensity_weighted")
 
 
 def mlflow_metric_name(name: str, baselines: Iterable[str] = ()) -> str:
@@ -43,6 +48,12 @@ def mlflow_metric_name(name: str, baselines: Iterable[str] = ()) -> str:
             if tail.startswith(baseline + "_"):
                 return f"baseline/{baseline}/{section}/{tail[len(baseline) + 1:]}"
         return f"baseline/{section}/{tail}"
+    if rest.startswith(REGIMEN):
+        tail = rest[len(REGIMEN):]
+        for learner in REGIMEN_LEARNERS:
+            if tail.startswith(learner + "_"):
+                return f"{section}/regimen/{learner}/{tail[len(learner) + 1:]}"
+        return f"{section}/regimen/{tail}"
     return f"{section}/{rest}"
 
 
@@ -77,6 +88,8 @@ def flat_metric_name(name: str) -> str:
         return f"{parts[2]}_{BASELINE}{parts[1]}_{'/'.join(parts[3:])}"
     if len(parts) == 3 and parts[0] == "baseline" and parts[1] in SECTIONS:
         return f"{parts[1]}_{BASELINE}{parts[2]}"
+    if len(parts) >= 3 and parts[0] in SECTIONS and parts[1] == "regimen":
+        return f"{parts[0]}_{REGIMEN}{'_'.join(parts[2:])}"
     if len(parts) >= 2 and parts[0] in SECTIONS:
         return f"{parts[0]}_{'/'.join(parts[1:])}"
     return name

@@ -36,6 +36,9 @@ class TrainingData:
     truth: pd.DataFrame | None
     mapping: Any
     test_from_file: bool = False
+    # The simulator's per-regimen truth (``ground_truth_regimens.tsv`` beside the truth file, or
+    # simulated in memory): rows patient x candidate regimen, for all patients; None otherwise.
+    regimen_truth: pd.DataFrame | None = None
 
     def separate_test(self) -> bool:
         """Whether the test cohort was read from its own file (``data.test_path``)."""
@@ -148,16 +151,17 @@ class CohortData:
 
     def load(self, seed: int, heads: Mapping[str, bool] | None = None) -> TrainingData:
         """Read (or simulate) the cohort and split off the held-out test part."""
-        from predictor.data.truth import indexed_truth, read_truth
+        from predictor.data.truth import indexed_truth, read_regimen_truth, read_truth
 
         mapping = self.mapping_arg()
-        truth = None
+        truth = regimen_truth = None
         if self.simulate and self.path in (None, ""):
-            from predictor.data.simulator import simulate_cohort
+            from predictor.data.simulator import simulate_cohort, simulate_regimen_truth
 
-            cohort, truth = simulate_cohort(int(self.simulate["n_patients"]),
-                                            seed=int(self.simulate["seed"]))
+            n, sim_seed = int(self.simulate["n_patients"]), int(self.simulate["seed"])
+            cohort, truth = simulate_cohort(n, seed=sim_seed)
             truth = indexed_truth(truth)
+            regimen_truth = simulate_regimen_truth(n, sim_seed)
         else:
             path = cohort_paths(self.path)
             if path is None:
@@ -167,6 +171,11 @@ class CohortData:
         truth_path = resolve_path(self.truth_file)
         if truth_path is not None:
             truth = read_truth(truth_path)
+            from predictor.data.simulator.study import REGIMEN_TRUTH_FILE
+
+            beside = truth_path.parent / REGIMEN_TRUTH_FILE
+            if beside.is_file():
+                regimen_truth = read_regimen_truth(beside)
         test_path = resolve_path(self.test_path)
         if test_path is not None:
             test = self.read(test_path, mapping)
@@ -175,9 +184,11 @@ class CohortData:
                 log.warning("%d patient id(s) appear in both the training and the test file; "
                             "if they are the same patients, the test set is not held out",
                             len(overlap))
-            return TrainingData(cohort, cohort, test, truth, mapping, test_from_file=True)
+            return TrainingData(cohort, cohort, test, truth, mapping, test_from_file=True,
+                                regimen_truth=regimen_truth)
         if self.test_fraction <= 0:
-            return TrainingData(cohort, cohort, None, truth, mapping)
+            return TrainingData(cohort, cohort, None, truth, mapping,
+                                regimen_truth=regimen_truth)
         from predictor.evaluation.splits import train_test_split_stratified
 
         targets = self.targets(cohort, heads)
@@ -186,7 +197,7 @@ class CohortData:
             test_fraction=self.test_fraction, seed=seed)
         ids = cohort.patient_ids
         return TrainingData(cohort, cohort.subset(ids[train_idx]), cohort.subset(ids[test_idx]),
-                            truth, mapping)
+                            truth, mapping, regimen_truth=regimen_truth)
 
     # ------------------------------------------------------------------ targets
     def targets(self, cohort: Cohort, heads: Mapping[str, bool] | None = None) -> Targets:
@@ -215,8 +226,11 @@ class CohortData:
             raise InputError(f"stratify column {column!r} is not a clinical column",
                              column=column)
         groups = cohort.clinical[column].astype("string").fillna("<missing>").astype(str)
+        clinical = cohort.clinical.reindex(cohort.patient_ids)
+        inputs = {name: clinical[name].astype("string") if name in clinical.columns else None
+                  for name in ("regimen", "cancer_type")}
         return Targets(response=y.astype(float), time=rt["time"], event=rt["event"],
-                       groups=groups)
+                       groups=groups, **inputs)
 
     def cohort_groups(self, train: Cohort) -> pd.Series | None:
         """The source-cohort column for leave-one-cohort-out CV (``data.cohort_column``)."""

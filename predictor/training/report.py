@@ -27,6 +27,7 @@ class RunFiles:
     metrics: Path
     config: Path
     plots: Path
+    extra: tuple[Path, ...] = ()    # further artifacts (e.g. regimen_overlap.csv)
 
 
 def write_plots(plots_dir: Path, fit: H.FinalFit, targets: H.Targets, scores: dict[str, Any],
@@ -81,7 +82,7 @@ def write_run_files(output_dir: Path, *, name: str, resolved_config: dict,
                     data_spec: CohortData, plan: EvaluationPlan, data: TrainingData,
                     fit: H.FinalFit, ev: H.Evaluation, cv: H.CVPredictions,
                     eval_targets: H.Targets, eval_prefix: str,
-                    test_scores: dict[str, np.ndarray]) -> RunFiles:
+                    test_scores: dict[str, np.ndarray], regimens: Any = None) -> RunFiles:
     """Plots (of the held-out test, else of the first CV repeat), report, metrics, config."""
     from omegaconf import OmegaConf
 
@@ -103,13 +104,23 @@ def write_run_files(output_dir: Path, *, name: str, resolved_config: dict,
              plan.describe(),
              f"response label: {data_spec.response_rule.describe()}; relapse endpoint: "
              f"{data_spec.relapse_endpoint}{describe_landmark(data_spec.landmark_day)}"]
+    sections, extra = contribution_sections(fit), []
+    (output_dir / "regimen_overlap.csv").unlink(missing_ok=True)  # an earlier run's
+    if regimens is not None:  # training.regimens.RegimenResult
+        from predictor.training.regimens import report_section
+
+        sections.insert(0, ("Regimens: effect learner and propensity overlap",
+                            report_section(regimens)))
+        if regimens.overlap is not None:
+            extra.append(write_text_atomic(output_dir / "regimen_overlap.csv",
+                                           regimens.overlap.to_csv(index=False)))
     report_path = write_report(output_dir / "report.md", render_report(
         ev.metrics, title=f"predictor training run: {name}", per_group=ev.per_group,
-        failures=ev.failures, notes=notes, extra_sections=contribution_sections(fit)))
+        failures=ev.failures, notes=notes, extra_sections=sections))
     metrics_path = write_json(output_dir / "metrics.json",
                               {k: (v if math.isfinite(v) else None)
                                for k, v in ev.metrics.items()}, default=float)
     config_path = write_text_atomic(output_dir / "config_resolved.yaml",
                                     OmegaConf.to_yaml(OmegaConf.create(resolved_config)))
     return RunFiles(report=report_path, metrics=metrics_path, config=config_path,
-                    plots=plots_dir)
+                    plots=plots_dir, extra=tuple(extra))

@@ -25,6 +25,7 @@ from predictor.errors import InputError
 from predictor.evaluation import harness as H
 from predictor.files import ensure_dir
 from predictor.progress import warnings_once
+from predictor.training import regimens as R
 from predictor.training.bundle import save_model_bundle
 from predictor.training.data import CohortData
 from predictor.training.learners import enabled_heads, make_feature_factory, make_learners
@@ -52,6 +53,7 @@ def _train(cfg: DictConfig, output_dir: Path, seed: int, heads: dict[str, bool],
     """The training itself, inside its (live) MLflow run."""
     plan = instantiate(cfg.evaluation)
     learners = make_learners(cfg)
+    regimen_settings = R.RegimenSettings.from_config(cfg.model)
     make_features = make_feature_factory(cfg)
     settings = plan.settings(seed, horizons(cfg))
     resolved = OmegaConf.to_container(cfg, resolve=True)
@@ -63,6 +65,9 @@ def _train(cfg: DictConfig, output_dir: Path, seed: int, heads: dict[str, bool],
     log.info("Cross-validating on %d training patients", len(data.train))
     cohort_groups = data_spec.cohort_groups(data.train)
     splits = plan.splits(train_targets, seed, cohort_groups)
+    learners, regimen_cv, regimen_learner = R.select_learner(
+        data.train, train_targets, splits, make_features, learners, data.regimen_truth,
+        regimen_settings, ev.metrics)
     cv = H.cross_validate(data.train, train_targets, splits, make_features, learners,
                           on_fold=live.log_fold)
     H.summarise_cv(cv, train_targets, learners, settings, ev)
@@ -75,6 +80,9 @@ def _train(cfg: DictConfig, output_dir: Path, seed: int, heads: dict[str, bool],
         model = fit.models.get(f"{head}/{H.MODEL}")
         if model is not None and hasattr(model, "tree_weight_"):
             ev.metrics[f"final_{head}_tree_weight"] = float(model.tree_weight_)
+
+    regimens = R.finish(fit, data, train_targets, regimen_learner, regimen_cv,
+                        regimen_settings, ev.metrics)
 
     log.info("Testing")
     test_scores: dict[str, np.ndarray] = {}
@@ -95,11 +103,13 @@ def _train(cfg: DictConfig, output_dir: Path, seed: int, heads: dict[str, bool],
     files = write_run_files(output_dir, name=str(cfg.name), resolved_config=resolved,
                             data_spec=data_spec, plan=plan, data=data, fit=fit, ev=ev, cv=cv,
                             eval_targets=eval_targets, eval_prefix=prefix,
-                            test_scores=test_scores)
+                            test_scores=test_scores, regimens=regimens)
     bundle_dir = save_model_bundle(output_dir / "model", name=str(cfg.name), seed=seed,
                                    compile=bool(cfg.get("compile", True)), data_spec=data_spec,
                                    data=data, fit=fit, horizons=list(settings.horizons),
-                                   metrics=ev.metrics)
+                                   metrics=ev.metrics,
+                                   propensity=None if regimens is None
+                                   else regimens.bundle_state())
     run_id, model_uri = live.finish(data=data, metrics=ev.metrics, files=files,
                                     bundle_dir=bundle_dir)
     return TrainingResult(model_uri=model_uri or str(bundle_dir),

@@ -76,7 +76,8 @@ class LiveRun:
         with quiet_missing_inputs():  # the flat example lacks MAF/TME tables by design
             output = predictor.predict(rows_to_cohort(example, mapping))
             logged = self.run.finish(
-                metrics=metrics, artifact_files=[files.report, files.metrics, files.config],
+                metrics=metrics, artifact_files=[files.report, files.metrics, files.config,
+                                *files.extra],
                 artifact_dirs={"plots": files.plots}, bundle_dir=bundle_dir,
                 model_code=PYFUNC_CODE, input_example=example, output_example=output,
                 schema_example=schema_example,

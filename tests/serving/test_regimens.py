@@ -22,9 +22,9 @@ runner = CliRunner()
 HORIZONS = (6.0, 12.0, 24.0)
 
 
-def _save(out: Path, fitted, cohort, pipeline=None, regimens=True) -> Path:
-    document = ({"by_cancer_type": regimens_by_cancer_type(cohort.clinical)}
-                if regimens else None)
+def _save(out: Path, fitted, cohort, pipeline=None, regimens=True, propensity=None) -> Path:
+    document = ({"by_cancer_type": regimens_by_cancer_type(cohort.clinical),
+                 "propensity": propensity} if regimens else None)
     return save_bundle(out, feature_pipeline=pipeline or fitted["pipeline"],
                        heads={"response": fitted["response"], "relapse": fitted["relapse"]},
                        input_mapping=None,
@@ -323,3 +323,47 @@ def test_explain_names_the_mechanism(predictor, sim_cohort):
     # model leans mostly on ctDNA and TME; the text column above names the biology)
     tops = out[[c for c in out.columns if c.startswith("top") and c.endswith("_feature")]]
     assert tops.apply(lambda col: col.str.startswith("rx_")).any(axis=None)
+
+
+# ---------------------------------------------------------------------------- propensity
+@pytest.fixture(scope="module")
+def propensity_predictor(tmp_path_factory, fitted, sim_cohort):
+    """A bundle whose regimens.json holds a propensity model fitted on the training rows."""
+    from predictor.models.propensity import RegimenPropensity
+
+    clinical = sim_cohort.clinical
+    model = RegimenPropensity(min_patients=5).fit(
+        fitted["X"], clinical["regimen"], clinical["cancer_type"],
+        fitted["pipeline"].categorical_features_)
+    out = _save(tmp_path_factory.mktemp("propensity") / "model", fitted, sim_cohort,
+                propensity=model.to_state())
+    return load_bundle(out), model
+
+
+def test_propensity_gives_supported(propensity_predictor, sim_cohort):
+    predictor, model = propensity_predictor
+    out = predictor.predict_regimens(sim_cohort, ["osimertinib", "cemiplimab"])
+    assert list(out.columns[-3:]) == ["rank", "supported", "propensity"]
+    X = predictor.pipeline.transform(sim_cohort)
+    proba = model.predict_proba(X)
+    supported = model.supported(proba, sim_cohort.clinical["cancer_type"])
+    for row in out.sample(60, random_state=0).itertuples():
+        if row.regimen == "cemiplimab":  # never given in training: no propensity, unsupported
+            assert np.isnan(row.propensity) and not row.supported
+            continue
+        assert row.propensity == pytest.approx(proba.loc[row.patient_id, row.regimen],
+                                               abs=1e-12)
+        assert row.supported == supported.loc[row.patient_id, row.regimen]
+    osi = out[out["regimen"] == "osimertinib"]
+    nsclc = sim_cohort.clinical.loc[osi["patient_id"], "cancer_type"].to_numpy() == "NSCLC"
+    assert not osi.loc[~nsclc, "supported"].any()  # never given outside NSCLC
+    assert osi.loc[nsclc, "supported"].any()
+
+
+def test_dask_engine_is_refused(regimen_bundle, flat_csv, tmp_path):
+    from predictor.serving.batch import run_batch_prediction
+
+    with pytest.raises(InputError, match="local engine"):
+        run_batch_prediction(str(regimen_bundle), flat_csv, tmp_path / "pred.csv",
+                             engine="dask", regimens="all")
+    assert list(tmp_path.iterdir()) == []
