@@ -132,6 +132,9 @@ def main() -> None:
     table.loc["mean"] = table.mean(numeric_only=True)
     print("\nPlain leave-one-cohort-out AUC per held-out cohort")
     print(table.round(3).to_string())
+    for v in names:
+        print(f"\nPaired model[{v}] - baseline over cohorts where both have an AUC:")
+        print_paired(plain[v], baselines)
     best = max(names, key=lambda v: (mean(plain[v].values()), -names.index(v)))
     print(f"\nfinal model's variant (best plain LOCO mean over cohorts): {best}")
     if args.no_nested or len(names) < 2:
@@ -168,8 +171,12 @@ def main() -> None:
     means = [f"{mean(baselines[b].values()):.3f}" for b in baselines]
     print(f"| mean | | {mean(nested.values()):.3f} | " + " | ".join(means) + " |")
     print("\nPaired nested model - baseline over cohorts where both have an AUC:")
+    print_paired(nested, baselines)
+
+
+def print_paired(model: dict[str, float], baselines: dict[str, dict[str, float]]) -> None:
     for b, aucs in baselines.items():
-        p = paired_over_cohorts(nested, aucs)
+        p = paired_over_cohorts(model, aucs)
         if p.get("n_cohorts"):
             print(f"  {b}: {int(p['n_cohorts'])} cohorts, mean diff {p['mean']:+.3f} "
                   f"(SD {p.get('sd', math.nan):.3f}, range {p['min']:+.3f} to "
