@@ -321,7 +321,7 @@ def test_tab_separated_profiles_are_read_in_blocks_of_lines_exactly(
     for i, j in ((1, 2), (2, 0), (4, 4)):
         values[i, j] = np.nan
     genes = ["CD8A", "GZMB", "PRF1", "", "ACTB", "GAPDH"]
-    rows = ["\t".join([g, str(i), *c]) for i, (g, c) in enumerate(zip(genes, cells))]
+    rows = ["\t".join([g, str(i), *c]) for i, (g, c) in enumerate(zip(genes, cells, strict=True))]
     text = ("#a comment\r\nHugo_Symbol\tEntrez_Gene_Id\t" + "\t".join(f"S{j}" for j in range(5))
             + "\r\n" + "\r\n".join(rows[:2]) + "\r\n\r\n" + "\r\n".join(rows[2:]))
     path = tmp_path / "data_mrna_seq_tpm.txt"
