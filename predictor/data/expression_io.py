@@ -6,10 +6,10 @@ profiles (``datatype: Z-SCORE``) are relative to a reference population, so they
 (and refused when they are all a study has). The unit comes from the profile's ``stable_id``
 (``mrna_seq_tpm`` -> TPM, ``rna_seq_v2_mrna``/``mrna_seq_v2_rsem`` -> RSEM, ``*fpkm*`` -> FPKM).
 
-Files are parsed by Arrow straight into float32, one block of rows at a time into one
-preallocated matrix, so a 20,000 genes x 1,000 samples TPM file reads in seconds and a
-100,000-sample profile in little more memory than its matrix; cells are never visited one by
-one in Python.
+Files are parsed by Arrow straight into float32 (a very wide profile one block of lines at a
+time into one preallocated matrix), so a 20,000 genes x 1,000 samples TPM file reads in seconds
+and a 100,000-sample profile in about twice the memory of its matrix; cells are never visited
+one by one in Python.
 """
 
 from __future__ import annotations
@@ -51,7 +51,11 @@ UNIT_ORDER = ("tpm", "rsem", "fpkm", "unknown")  # preferred when a study has se
 # Linear-scale expression reaches the thousands; values all below this look like log2.
 LOG_LOOKING_MAX = 30.0
 MISSING_TEXT = "NA"
-# Bytes of whole lines split and converted at a time by the tab-separated fast path.
+# A tab-separated table this wide is read in blocks of lines (see ``_read_values``): Arrow's
+# CSV reader, faster on narrower tables (it parses on every core), keeps one array per column
+# per parsing block, which on 100,000 columns cost several times the matrix.
+WIDE_COLUMNS = 5000
+# Bytes of whole lines split and converted at a time by that path.
 BLOCK_BYTES = 1 << 24
 
 
@@ -157,21 +161,21 @@ def _read_values(path: Path, delimiter: str, text: tuple[str, ...], label_column
     """The label column (stripped), the value column names, the values as file rows x value
     columns float32, and the file line of the first data row.
 
-    A tab-separated file whose text columns come first (cBioPortal's ``Hugo_Symbol``
-    [``Entrez_Gene_Id``], or a samples x genes table's id column) is split into lines and
-    fields by Arrow compute kernels, a block of lines at a time, into one preallocated
-    C-ordered float32 matrix: Arrow's CSV reader keeps one array per column per parsing
-    block, which for a 100,000-sample profile (100,000 columns) cost several times the matrix
-    and most of the time. Anything else (a comma-separated file, a value that is not a
-    number, padded values, a row with a missing field) is read whole by the CSV reader, whose
-    errors name line and column."""
+    A wide (``WIDE_COLUMNS``) tab-separated file whose text columns come first (cBioPortal's
+    ``Hugo_Symbol`` [``Entrez_Gene_Id``], or a samples x genes table's id column) is split
+    into lines and fields by Arrow compute kernels, a block of lines at a time, into one
+    preallocated C-ordered float32 matrix: Arrow's CSV reader keeps one array per column per
+    parsing block, which for a 100,000-sample profile (100,000 columns) cost several times the
+    matrix and most of the time. Anything else (a narrower or comma-separated file, a value
+    that is not a number, padded values, a row with a missing field) is read whole by the CSV
+    reader, whose errors name line and column."""
     skip = count_comment_lines(path)
     names = parse_header(path, skip, delimiter)
     _check_columns(names, text, label_column, what, path)
     first_line = skip + 2
     leading = [j for j, c in enumerate(names) if c in text] == list(
         range(sum(c in text for c in names)))
-    if delimiter == "\t" and leading:
+    if delimiter == "\t" and leading and len(names) >= WIDE_COLUMNS:
         try:
             labels, values = _split_values(path, names, text, label_column, first_line)
             value_cols = [c for c in names if c not in text]
@@ -210,9 +214,11 @@ def _split_values(path: Path, names: list[str], text: tuple[str, ...], label_col
         for _ in range(first_line - 1):  # comment lines and the header
             handle.readline()
         for block in _line_blocks(handle):
-            lines = pc.split_pattern(pa.array([block], type=pa.string()), "\n").flatten()
-            lines = pc.utf8_rtrim(lines, characters="\r")
-            lines = lines.filter(pc.greater(pc.binary_length(lines), 0))  # empty lines
+            lines = pc.split_pattern(_text_array(block), "\n").flatten()
+            if b"\r" in block:
+                lines = pc.utf8_rtrim(lines, characters="\r")
+            if b"\n\n" in block or b"\r\n\r\n" in block or block[:1] in (b"\n", b"\r"):
+                lines = lines.filter(pc.greater(pc.binary_length(lines), 0))  # empty lines
             fields = pc.split_pattern(lines, "\t")
             if not pc.all(pc.equal(pc.list_value_length(fields), len(names))).as_py():
                 raise pa.ArrowInvalid("a row does not have one field per column")
@@ -224,6 +230,14 @@ def _split_values(path: Path, names: list[str], text: tuple[str, ...], label_col
             matrix[row:row + len(values)] = values
             row += len(values)
     return labels, matrix[:row]
+
+
+def _text_array(block: bytes) -> pa.Array:
+    """``block`` as a one-element UTF-8 array without copying it (checked as UTF-8: an
+    invalid file raises ``pa.ArrowInvalid`` and goes to the CSV reader, which names the line)."""
+    offsets = pa.py_buffer(np.array([0, len(block)], dtype=np.int64))
+    return pa.Array.from_buffers(pa.large_binary(), 1, [None, offsets, pa.py_buffer(block)]
+                                 ).cast(pa.large_string())
 
 
 def _nulled(cells: pa.Array, nulls: pa.Array) -> pa.Array:

@@ -308,12 +308,13 @@ def test_data_path_may_be_a_list_in_the_config(shared_data: Path) -> None:
 @pytest.mark.parametrize("block_bytes", [40, 1 << 24])
 def test_tab_separated_profiles_are_read_in_blocks_of_lines_exactly(
         tmp_path: Path, monkeypatch, block_bytes: int) -> None:
-    """The block-of-lines reader (used for wide cBioPortal profiles) gives the float32 matrix
+    """The block-of-lines reader (of wide cBioPortal profiles) gives the float32 matrix
     written, whatever the block size: CRLF, comment and empty lines, null tokens, an Entrez
     column, a row without a symbol, a last line without a newline."""
     from predictor.data import expression_io
 
     monkeypatch.setattr(expression_io, "BLOCK_BYTES", block_bytes)
+    monkeypatch.setattr(expression_io, "WIDE_COLUMNS", 1)
     rng = np.random.default_rng(3)
     values = rng.lognormal(2, 3, size=(6, 5)).astype(np.float32)
     cells = [[repr(float(v)) for v in row] for row in values]
