@@ -14,6 +14,8 @@ nested numbers are the honest estimate of that procedure). No MLflow, no files w
     .venv/bin/python experiments/icb_rnaseq_select.py --no-nested # plain LOCO table only
     .venv/bin/python experiments/icb_rnaseq_select.py --no-nested pub \
         "pub_linear:model.response.tree_weight=0"                # ad-hoc variants too
+    .venv/bin/python experiments/icb_rnaseq_select.py --experiment icb_rnaseq_within \
+        --no-nested within                                       # the second attempt
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ from predictor.evaluation import harness as H
 from predictor.evaluation.cohorts import cohort_metrics, paired_over_cohorts
 from predictor.train import CONFIG_DIR
 
-BASE = ["+experiment=icb_rnaseq", "tracking=disabled", "heads.relapse=false"]
+BASE = ["tracking=disabled", "heads.relapse=false"]
 # Declared before any model was scored; the order breaks ties (simplest first).
 ON = "features.families.expression.enabled=true"
 VARIANTS: dict[str, list[str]] = {
@@ -41,6 +43,11 @@ VARIANTS: dict[str, list[str]] = {
     "pub_composites": [ON],                           # + the 7 rna_* TME composites
     "composites": [ON, "~features.families.published_expression"],
     "pub_signatures": [ON, "features.families.expression.signatures=null"],  # + all rna_*
+}
+# The declared variants of each experiment (icb_rnaseq_within: one method, evaluated once).
+DECLARED: dict[str, dict[str, list[str]]] = {
+    "icb_rnaseq": VARIANTS,
+    "icb_rnaseq_within": {"within": []},
 }
 
 
@@ -78,17 +85,21 @@ def mean(values) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--no-nested", action="store_true", help="plain LOCO table only")
+    parser.add_argument("--experiment", default="icb_rnaseq", choices=sorted(DECLARED),
+                        help="the experiment whose declared variants are run")
     parser.add_argument("variants", nargs="*",
                         help="declared variant names, or ad-hoc 'label:override;override'")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
+    variants = dict(DECLARED[args.experiment])
     for arg in args.variants:
         if ":" in arg:  # ad-hoc (post-hoc) variant: reported, never the declared selection
             label, _, overrides = arg.partition(":")
-            VARIANTS[label] = [o for o in overrides.split(";") if o]
-    names = [a.partition(":")[0] for a in args.variants] or list(VARIANTS)
+            variants[label] = [o for o in overrides.split(";") if o]
+    names = [a.partition(":")[0] for a in args.variants] or list(variants)
+    base = [f"+experiment={args.experiment}", *BASE]
     with initialize_config_dir(str(CONFIG_DIR), version_base=None):
-        cfgs = {v: compose("config", overrides=BASE + VARIANTS[v]) for v in names}
+        cfgs = {v: compose("config", overrides=base + variants[v]) for v in names}
     first = cfgs[names[0]]
     data_spec = instantiate(first.data)
     data = data_spec.load(int(first.seed), {"relapse": False})
@@ -121,6 +132,9 @@ def main() -> None:
     table.loc["mean"] = table.mean(numeric_only=True)
     print("\nPlain leave-one-cohort-out AUC per held-out cohort")
     print(table.round(3).to_string())
+    for v in names:
+        print(f"\nPaired model[{v}] - baseline over cohorts where both have an AUC:")
+        print_paired(plain[v], baselines)
     best = max(names, key=lambda v: (mean(plain[v].values()), -names.index(v)))
     print(f"\nfinal model's variant (best plain LOCO mean over cohorts): {best}")
     if args.no_nested or len(names) < 2:
@@ -157,8 +171,12 @@ def main() -> None:
     means = [f"{mean(baselines[b].values()):.3f}" for b in baselines]
     print(f"| mean | | {mean(nested.values()):.3f} | " + " | ".join(means) + " |")
     print("\nPaired nested model - baseline over cohorts where both have an AUC:")
+    print_paired(nested, baselines)
+
+
+def print_paired(model: dict[str, float], baselines: dict[str, dict[str, float]]) -> None:
     for b, aucs in baselines.items():
-        p = paired_over_cohorts(nested, aucs)
+        p = paired_over_cohorts(model, aucs)
         if p.get("n_cohorts"):
             print(f"  {b}: {int(p['n_cohorts'])} cohorts, mean diff {p['mean']:+.3f} "
                   f"(SD {p.get('sd', math.nan):.3f}, range {p['min']:+.3f} to "

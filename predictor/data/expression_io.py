@@ -6,8 +6,10 @@ profiles (``datatype: Z-SCORE``) are relative to a reference population, so they
 (and refused when they are all a study has). The unit comes from the profile's ``stable_id``
 (``mrna_seq_tpm`` -> TPM, ``rna_seq_v2_mrna``/``mrna_seq_v2_rsem`` -> RSEM, ``*fpkm*`` -> FPKM).
 
-Files are parsed by Arrow straight into float32 columns, so a 20,000 genes x 1,000 samples TPM
-file reads in seconds; cells are never visited one by one in Python.
+Files are parsed by Arrow straight into float32 (a very wide profile one block of lines at a
+time into one preallocated matrix), so a 20,000 genes x 1,000 samples TPM file reads in seconds
+and a 100,000-sample profile in about twice the memory of its matrix; cells are never visited
+one by one in Python.
 """
 
 from __future__ import annotations
@@ -23,7 +25,13 @@ import pyarrow.compute as pc
 
 from predictor.data.expression import Expression
 from predictor.data.lines import physical_line
-from predictor.data.tables import count_comment_lines, parse_header, read_arrow, write_delimited
+from predictor.data.tables import (
+    NULL_VALUES,
+    count_comment_lines,
+    parse_header,
+    read_arrow,
+    write_delimited,
+)
 from predictor.errors import InputError
 
 log = logging.getLogger(__name__)
@@ -43,6 +51,12 @@ UNIT_ORDER = ("tpm", "rsem", "fpkm", "unknown")  # preferred when a study has se
 # Linear-scale expression reaches the thousands; values all below this look like log2.
 LOG_LOOKING_MAX = 30.0
 MISSING_TEXT = "NA"
+# A tab-separated table this wide is read in blocks of lines (see ``_read_values``): Arrow's
+# CSV reader, faster on narrower tables (it parses on every core), keeps one array per column
+# per parsing block, which on 100,000 columns cost several times the matrix.
+WIDE_COLUMNS = 5000
+# Bytes of whole lines split and converted at a time by that path.
+BLOCK_BYTES = 1 << 24
 
 
 # ============================================================================ writing
@@ -116,18 +130,11 @@ def read_expression_table(path: Path, unit: str = "unknown", *,
     text = TEXT_COLUMNS if orientation == "genes_x_samples" else (gene_column,)
     if orientation == "genes_x_samples" and gene_column not in text:
         text = (*text, gene_column)
-    table, first_line = read_arrow(path, delimiter=delimiter, text=text,
-                                   float_type=pa.float32())
-    if gene_column not in table.column_names:
-        what = "gene symbols" if orientation == "genes_x_samples" else "sample ids"
-        raise InputError(f"missing column {gene_column!r} ({what})", file=path,
-                         column=gene_column)
-    labels = pd.Series(table.column(gene_column).to_pylist(), dtype="string").str.strip()
-    value_cols = [c for c in table.column_names if c not in text]
-    if not value_cols:
-        raise InputError("no expression columns (only gene/id columns)", file=path)
+    what = "gene symbols" if orientation == "genes_x_samples" else "sample ids"
+    labels, value_cols, values, first_line = _read_values(path, delimiter, text, gene_column,
+                                                          what)
     if orientation == "genes_x_samples":
-        matrix = np.ascontiguousarray(_matrix(table, value_cols, path, first_line))
+        matrix = np.ascontiguousarray(values)  # the streamed matrix already is: no copy
         genes, samples = labels, pd.Series(value_cols, dtype="string")
     else:
         missing = labels.isna().to_numpy()
@@ -141,12 +148,141 @@ def read_expression_table(path: Path, unit: str = "unknown", *,
             raise InputError(f"sample {labels.iloc[i]!r} appears twice", file=path,
                              column=gene_column,
                              line=physical_line(path, first_line, first_line + i))
-        matrix = np.ascontiguousarray(_matrix(table, value_cols, path, first_line).T)
+        matrix = np.ascontiguousarray(values.T)
         genes, samples = pd.Series(value_cols, dtype="string"), labels
     matrix, genes = _clean_genes(matrix, genes, path)
     _warn_if_log(matrix, path)
     return Expression(matrix, pd.Index(genes, dtype="string"),
                       pd.Index(samples, dtype="string"), unit, str(path))
+
+
+def _read_values(path: Path, delimiter: str, text: tuple[str, ...], label_column: str,
+                 what: str) -> tuple[pd.Series, list[str], np.ndarray, int]:
+    """The label column (stripped), the value column names, the values as file rows x value
+    columns float32, and the file line of the first data row.
+
+    A wide (``WIDE_COLUMNS``) tab-separated file whose text columns come first (cBioPortal's
+    ``Hugo_Symbol`` [``Entrez_Gene_Id``], or a samples x genes table's id column) is split
+    into lines and fields by Arrow compute kernels, a block of lines at a time, into one
+    preallocated C-ordered float32 matrix: Arrow's CSV reader keeps one array per column per
+    parsing block, which for a 100,000-sample profile (100,000 columns) cost several times the
+    matrix and most of the time. Anything else (a narrower or comma-separated file, a value
+    that is not a number, padded values, a row with a missing field) is read whole by the CSV
+    reader, whose errors name line and column."""
+    skip = count_comment_lines(path)
+    names = parse_header(path, skip, delimiter)
+    _check_columns(names, text, label_column, what, path)
+    first_line = skip + 2
+    leading = [j for j, c in enumerate(names) if c in text] == list(
+        range(sum(c in text for c in names)))
+    if delimiter == "\t" and leading and len(names) >= WIDE_COLUMNS:
+        try:
+            labels, values = _split_values(path, names, text, label_column, first_line)
+            value_cols = [c for c in names if c not in text]
+            return pd.Series(labels, dtype="string").str.strip(), value_cols, values, first_line
+        except pa.ArrowInvalid:
+            pass
+    table, first_line = read_arrow(path, delimiter=delimiter, text=text,
+                                   float_type=pa.float32())
+    labels = pd.Series(table.column(label_column).to_pylist(), dtype="string").str.strip()
+    value_cols = [c for c in table.column_names if c not in text]
+    return labels, value_cols, _matrix(table, value_cols, path, first_line), first_line
+
+
+def _check_columns(names: list[str], text: tuple[str, ...], label_column: str, what: str,
+                   path: Path) -> None:
+    if label_column not in names:
+        raise InputError(f"missing column {label_column!r} ({what})", file=path,
+                         column=label_column)
+    if all(c in text for c in names):
+        raise InputError("no expression columns (only gene/id columns)", file=path)
+
+
+def _split_values(path: Path, names: list[str], text: tuple[str, ...], label_column: str,
+                  first_line: int) -> tuple[list, np.ndarray]:
+    """Labels and rows x value-columns float32 of a tab-separated file whose ``text``
+    columns lead; ``pa.ArrowInvalid`` when a row is not ``len(names)`` fields of numbers or
+    null tokens (the caller then reads it the general way)."""
+    n_text = sum(c in text for c in names)
+    width = len(names) - n_text
+    label_at = names.index(label_column)
+    nulls = pa.array(list(NULL_VALUES), type=pa.string())
+    matrix = np.empty((_max_data_rows(path, first_line), width), dtype=np.float32)
+    labels: list = []
+    row = 0
+    with open(path, "rb") as handle:
+        for _ in range(first_line - 1):  # comment lines and the header
+            handle.readline()
+        for block in _line_blocks(handle):
+            lines = pc.split_pattern(_text_array(block), "\n").flatten()
+            if b"\r" in block:
+                lines = pc.utf8_rtrim(lines, characters="\r")
+            if b"\n\n" in block or b"\r\n\r\n" in block or block[:1] in (b"\n", b"\r"):
+                lines = lines.filter(pc.greater(pc.binary_length(lines), 0))  # empty lines
+            fields = pc.split_pattern(lines, "\t")
+            if not pc.all(pc.equal(pc.list_value_length(fields), len(names))).as_py():
+                raise pa.ArrowInvalid("a row does not have one field per column")
+            labels.extend(_nulled(pc.list_element(fields, label_at), nulls).to_pylist())
+            cells = _nulled(pc.list_flatten(pc.list_slice(fields, n_text)), nulls)
+            values = pc.cast(cells, pa.float32()).to_numpy(zero_copy_only=False)
+            values = values.reshape(-1, width)
+            _check_values(values, names[n_text:], path, first_line, row)
+            matrix[row:row + len(values)] = values
+            row += len(values)
+    return labels, matrix[:row]
+
+
+def _text_array(block: bytes) -> pa.Array:
+    """``block`` as a one-element UTF-8 array without copying it (checked as UTF-8: an
+    invalid file raises ``pa.ArrowInvalid`` and goes to the CSV reader, which names the line)."""
+    offsets = pa.py_buffer(np.array([0, len(block)], dtype=np.int64))
+    return pa.Array.from_buffers(pa.large_binary(), 1, [None, offsets, pa.py_buffer(block)]
+                                 ).cast(pa.large_string())
+
+
+def _nulled(cells: pa.Array, nulls: pa.Array) -> pa.Array:
+    """The missing-value tokens as nulls (as the CSV reader reads them)."""
+    return pc.if_else(pc.is_in(cells, value_set=nulls), pa.scalar(None, pa.string()), cells)
+
+
+def _line_blocks(handle, size: int | None = None):
+    """Whole lines of a binary file, about ``size`` bytes at a time (without the last
+    newline of each block)."""
+    rest = b""
+    while chunk := handle.read(size or BLOCK_BYTES):
+        data = rest + chunk
+        cut = data.rfind(b"\n")
+        if cut < 0:
+            rest = data
+            continue
+        rest = data[cut + 1:]
+        yield data[:cut]
+    if rest:
+        yield rest
+
+
+def _max_data_rows(path: Path, first_line: int) -> int:
+    """Lines from the first data row to the end (an upper bound: empty lines are skipped)."""
+    newlines, last = 0, b"\n"
+    with open(path, "rb") as handle:
+        while chunk := handle.read(1 << 24):
+            newlines += chunk.count(b"\n")
+            last = chunk[-1:]
+    lines = newlines + (last != b"\n")
+    return max(0, lines - (first_line - 1))
+
+
+def _check_values(values: np.ndarray, columns: list[str], path: Path, first_line: int,
+                  offset: int) -> None:
+    """Infinity and negative values name their cell (``offset``: rows before this block)."""
+    for bad, message in ((np.isinf(values), "expression must be a finite number, got {}"),
+                         (values < 0, "expression must not be negative, got {:g} (expected "
+                          "linear-scale TPM/RSEM/FPKM, not log values or z-scores)")):
+        if bad.any():
+            i, j = (int(k[0]) for k in np.nonzero(bad))
+            raise InputError(message.format(values[i, j]), file=path,
+                             line=physical_line(path, first_line, first_line + offset + i),
+                             column=columns[j])
 
 
 def _matrix(table: pa.Table, columns: list[str], path: Path, first_line: int) -> np.ndarray:
@@ -165,19 +301,7 @@ def _matrix(table: pa.Table, columns: list[str], path: Path, first_line: int) ->
             by_column[j, start:start + len(chunk)] = chunk.to_numpy(zero_copy_only=False)
             start += len(chunk)
     out = by_column.T
-    bad = np.isinf(out)
-    if bad.any():
-        i, j = (int(k[0]) for k in np.nonzero(bad))
-        raise InputError(f"expression must be a finite number, got {out[i, j]}", file=path,
-                         line=physical_line(path, first_line, first_line + i),
-                         column=columns[j])
-    negative = out < 0
-    if negative.any():
-        i, j = (int(k[0]) for k in np.nonzero(negative))
-        raise InputError(f"expression must not be negative, got {out[i, j]:g} (expected "
-                         "linear-scale TPM/RSEM/FPKM, not log values or z-scores)", file=path,
-                         line=physical_line(path, first_line, first_line + i),
-                         column=columns[j])
+    _check_values(out, columns, path, first_line, 0)
     return out
 
 

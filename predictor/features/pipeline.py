@@ -43,6 +43,7 @@ from predictor.features.passthrough import PassthroughFeatures
 from predictor.features.published_expression import PublishedExpressionScores
 from predictor.features.systemic import SystemicFeatures
 from predictor.features.tme import TMEFeatures
+from predictor.features.within_cohort import WithinCohortRanks
 from predictor.plain import plain
 
 logger = logging.getLogger(__name__)
@@ -74,11 +75,15 @@ class FeaturePipeline(TransformerMixin, BaseEstimator):
 
     A family whose input table is absent at fit is skipped (logged); one absent at transform
     time gives NaN columns under its fitted names. Duplicate names across families are merged
-    into one column: the first family's value, its NaNs filled by the next.
+    into one column: the first family's value, its NaNs filled by the next. ``within_cohort``
+    (a :class:`WithinCohortRanks`, optional) then replaces features by their rank normal
+    scores inside each cohort of the input (the clinical column it names).
     """
 
-    def __init__(self, steps: list[tuple[str, FeatureFamily]]) -> None:
+    def __init__(self, steps: list[tuple[str, FeatureFamily]],
+                 within_cohort: WithinCohortRanks | None = None) -> None:
         self.steps = steps
+        self.within_cohort = within_cohort
 
     def fit(self, cohort: Cohort, y: Any = None) -> FeaturePipeline:
         active: list[str] = []
@@ -96,10 +101,27 @@ class FeaturePipeline(TransformerMixin, BaseEstimator):
             categorical.extend(n for n in step.categorical_features if n not in categorical)
         self.feature_names_ = names
         self.categorical_features_ = categorical
+        if self.within_cohort is not None:
+            union = self._union(cohort)
+            if self.within_cohort.features is None:  # every feature but category codes
+                union = union.drop(columns=categorical)
+            self.within_cohort.fit(union)
+            cats = set(categorical).intersection(self.within_cohort.features_)
+            if cats:
+                raise InputError("within_cohort cannot rank a categorical feature",
+                                 column=sorted(cats)[0])
         return self
 
     def transform(self, cohort: Cohort) -> pd.DataFrame:
         check_is_fitted(self, "feature_names_")
+        out = self._union(cohort)
+        if self.within_cohort is None:
+            return out
+        groups = self.within_cohort.groups_of(cohort.clinical, out.index)
+        return self.within_cohort.transform(out, groups)
+
+    def _union(self, cohort: Cohort) -> pd.DataFrame:
+        """The families' outputs side by side (before any within-cohort ranking)."""
         index = cohort.patient_ids
         names = list(self.feature_names_)
         position = {name: i for i, name in enumerate(names)}
@@ -156,6 +178,8 @@ class FeaturePipeline(TransformerMixin, BaseEstimator):
             "format": STATE_FORMAT,
             "class": f"{type(self).__module__}.{type(self).__qualname__}",
             "steps": [{"name": name, **estimator_to_state(step)} for name, step in self.steps],
+            "within_cohort": (None if self.within_cohort is None
+                              else estimator_to_state(self.within_cohort)),
             "active_steps": list(self.active_steps_),
             "feature_names": to_jsonable(self.feature_names_),
             "categorical_features": to_jsonable(self.categorical_features_),
@@ -168,7 +192,9 @@ class FeaturePipeline(TransformerMixin, BaseEstimator):
             raise InputError(f"not a feature-pipeline state (format {state.get('format')!r}, "
                              f"expected {STATE_FORMAT!r})")
         steps = [(s["name"], estimator_from_state(s)) for s in state["steps"]]
-        pipeline = cls(steps=steps)
+        within = state.get("within_cohort")
+        pipeline = cls(steps=steps,
+                       within_cohort=estimator_from_state(within) if within else None)
         pipeline.active_steps_ = list(state["active_steps"])
         pipeline.feature_names_ = list(state["feature_names"])
         pipeline.categorical_features_ = list(state["categorical_features"])
@@ -190,8 +216,9 @@ def build_feature_pipeline(cfg: Mapping | None = None, /, **kwargs: Any) -> Feat
     Keys: ``families`` (name -> options; ``enabled: false`` turns one off; families not
     listed are off), and shared options handed to the families that take them:
     ``panel_sizes_mb``, ``default_panel_size_mb``, ``clonal_threshold``, ``estimate_purity``,
-    ``default_purity``. ``mutation.gene_sets``, ``mechanism.knowledge_base`` and
-    ``expression.gene_sets`` are YAML paths
+    ``default_purity``. ``within_cohort`` (options of :class:`WithinCohortRanks`, ``enabled:
+    false`` or null for none) ranks the features inside each cohort. ``mutation.gene_sets``,
+    ``mechanism.knowledge_base`` and ``expression.gene_sets`` are YAML paths
     (relative: from the working directory, else the checkout or package) loaded into the
     step params.
     """
@@ -204,6 +231,7 @@ def build_feature_pipeline(cfg: Mapping | None = None, /, **kwargs: Any) -> Feat
         raise InputError(f"unknown feature families {sorted(unknown)} "
                          f"(known: {', '.join(FAMILIES)})", column="features.families")
     shared = {k: config.pop(k) for k in SHARED if k in config}
+    within = _within_cohort(config.pop("within_cohort", None))
     shared.setdefault("panel_sizes_mb", dict(DEFAULT_PANEL_SIZES_MB))
     if config:
         raise InputError(f"unknown feature options {sorted(config)}", column="features")
@@ -215,7 +243,22 @@ def build_feature_pipeline(cfg: Mapping | None = None, /, **kwargs: Any) -> Feat
         if not options.pop("enabled", True):
             continue
         steps.append((name, _make(name, cls, options, shared)))
-    return FeaturePipeline(steps=steps)
+    return FeaturePipeline(steps=steps, within_cohort=within)
+
+
+def _within_cohort(options: Any) -> WithinCohortRanks | None:
+    if options in (None, False):
+        return None
+    options = {} if options is True else dict(options)
+    if not options.pop("enabled", True):
+        return None
+    allowed = set(WithinCohortRanks().get_params())
+    bad = set(options) - allowed
+    if bad:
+        raise InputError(f"unknown option(s) {sorted(bad)} for within_cohort "
+                         f"(allowed: {', '.join(sorted(allowed))})",
+                         column="features.within_cohort")
+    return WithinCohortRanks(**options)
 
 
 def _make(name: str, cls: type[FeatureFamily], options: dict, shared: dict) -> FeatureFamily:

@@ -59,7 +59,12 @@ def used_inputs(pipeline: Any, cohort: Any, feature_names: Iterable[str]) -> dic
         if changed:
             tables[table] = changed
     columns: dict[str, list[str]] = {}
+    # The within-cohort step's group column only says which patients are ranked together;
+    # without it the whole input is one group (no feature becomes missing).
+    grouping = getattr(getattr(pipeline, "within_cohort", None), "column", None)
     for column in cohort.clinical.columns:
+        if column == grouping:
+            continue
         without = dataclasses.replace(cohort, clinical=cohort.clinical.drop(columns=[column]))
         changed = _changed(base, _features(pipeline, without, names), names)
         if changed:

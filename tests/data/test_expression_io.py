@@ -303,3 +303,35 @@ def test_data_path_may_be_a_list_in_the_config(shared_data: Path) -> None:
     assert set(alone.clinical["cohort"]) == {"zhao_2019_gbm"}  # a list of one is tagged too
     with pytest.raises(InputError, match="lists no study"):
         cohort_paths(OmegaConf.create({"path": []}).path)
+
+
+@pytest.mark.parametrize("block_bytes", [40, 1 << 24])
+def test_tab_separated_profiles_are_read_in_blocks_of_lines_exactly(
+        tmp_path: Path, monkeypatch, block_bytes: int) -> None:
+    """The block-of-lines reader (of wide cBioPortal profiles) gives the float32 matrix
+    written, whatever the block size: CRLF, comment and empty lines, null tokens, an Entrez
+    column, a row without a symbol, a last line without a newline."""
+    from predictor.data import expression_io
+
+    monkeypatch.setattr(expression_io, "BLOCK_BYTES", block_bytes)
+    monkeypatch.setattr(expression_io, "WIDE_COLUMNS", 1)
+    rng = np.random.default_rng(3)
+    values = rng.lognormal(2, 3, size=(6, 5)).astype(np.float32)
+    cells = [[repr(float(v)) for v in row] for row in values]
+    cells[1][2], cells[2][0], cells[4][4] = "NA", "", "NaN"
+    for i, j in ((1, 2), (2, 0), (4, 4)):
+        values[i, j] = np.nan
+    genes = ["CD8A", "GZMB", "PRF1", "", "ACTB", "GAPDH"]
+    rows = ["\t".join([g, str(i), *c]) for i, (g, c) in enumerate(zip(genes, cells, strict=True))]
+    text = ("#a comment\r\nHugo_Symbol\tEntrez_Gene_Id\t" + "\t".join(f"S{j}" for j in range(5))
+            + "\r\n" + "\r\n".join(rows[:2]) + "\r\n\r\n" + "\r\n".join(rows[2:]))
+    path = tmp_path / "data_mrna_seq_tpm.txt"
+    path.write_bytes(text.encode())
+    expr = expression_io.read_expression_table(path, "tpm")
+    assert list(expr.genes) == ["CD8A", "GZMB", "PRF1", "ACTB", "GAPDH"]
+    assert list(expr.samples) == [f"S{j}" for j in range(5)]
+    np.testing.assert_array_equal(expr.values, values[[0, 1, 2, 4, 5]])
+    bad = text.replace(cells[5][3], "x1", 1)
+    path.write_bytes(bad.encode())
+    with pytest.raises(InputError, match=r"line 9, column 'S3'.*got 'x1'"):
+        expression_io.read_expression_table(path, "tpm")

@@ -150,3 +150,28 @@ def test_without_expression_or_markers_mechanism_state_is_unchanged():
     marked = MechanismFeatures(drugs=load_drugs(expression_markers=True)).fit(make_cohort())
     assert "marker_genes_" not in estimator_to_state(marked)["attributes"]
     assert "rx_marker_expression" not in marked.feature_names_
+
+
+def test_every_regimen_of_the_icb_rnaseq_cohorts_is_in_the_knowledge_base(shared_data, caplog):
+    """Class-level names (anti-pd-1, anti-pd-(l)1) and the combination partners (leucovorin,
+    sotigalimab) of the 7 shared ICB RNA-seq cohorts: no patient with NaN mechanism features."""
+    from predictor.data.readers import read_cohort
+    from predictor.features.mechanism import parse_regimen
+
+    root = shared_data / "icb_rnaseq"
+    if not root.is_dir():
+        pytest.skip("../shared/data/icb_rnaseq is not here")
+    cohort = read_cohort(sorted(p for p in root.iterdir() if p.is_dir()))
+    kb = load_drugs(expression_markers=True)
+    drugs = {d for r in cohort.clinical["regimen"].dropna() for d in parse_regimen(r)}
+    assert {"anti-pd-1", "anti-pd-(l)1", "leucovorin", "sotigalimab"} <= drugs
+    assert sorted(drugs - set(kb)) == []
+    assert kb["anti-pd-1"]["class"] == kb["nivolumab"]["class"] == "anti_pd1"
+    assert kb["anti-pd-(l)1"]["mechanism"] == kb["sotigalimab"]["mechanism"] == "immunotherapy"
+    with caplog.at_level(logging.WARNING, logger="predictor.features.mechanism"):
+        out = MechanismFeatures(drugs=kb).fit(cohort).transform(cohort)
+    assert not [r for r in caplog.records if "not in the knowledge base" in r.getMessage()]
+    assert cohort.clinical["regimen"].notna().all()
+    assert out["rx_mech_immunotherapy"].notna().all() and (out["rx_mech_immunotherapy"] == 1).all()
+    sotigalimab = cohort.clinical["regimen"].str.contains("sotigalimab").to_numpy()
+    assert sotigalimab.sum() == 20 and (out.loc[sotigalimab, "rx_class_cd40_agonist"] == 1).all()
