@@ -3,12 +3,15 @@
 On a terminal (stderr is a TTY) a ``rich`` progress bar shows the count, the elapsed time and
 the time left; when stderr is a file or a pipe (CI, SLURM, ``2> train.log``) each step is one
 log line with the same count and time left. ``PREDICTOR_PROGRESS=plain`` forces log lines,
-``=bar`` forces the bar. Also: :class:`OncePerRun`, a log filter that lets each distinct
+``=bar`` forces the bar. Progress inside progress (the CV folds of each job of a sweep) shares
+one live display: rich draws one at a time, so an inner bar is a second line under the outer
+one and goes away when it is done. Also: :class:`OncePerRun`, a log filter that lets each distinct
 warning through once (the same note from every CV fold is noise).
 """
 
 from __future__ import annotations
 
+import atexit
 import logging
 import os
 import sys
@@ -30,6 +33,62 @@ def use_bar() -> bool:
         return mode == "bar"
     stream = sys.stderr
     return bool(getattr(stream, "isatty", lambda: False)())
+
+
+def make_console() -> Any:
+    """The console bars draw on: stderr, like the logs (stdout ends with the ``model_uri:``
+    line scripts read). Tests swap it for a console forced into terminal mode."""
+    from rich.console import Console
+
+    return Console(stderr=True)
+
+
+class _Live:
+    """The one live rich display of the process and how many :class:`Progress` use it."""
+
+    display: Any = None
+    users = 0
+    registered = False
+
+    @classmethod
+    def add(cls, description: str, total: int | None) -> tuple[Any, Any]:
+        if cls.display is None:
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                TextColumn,
+                TimeElapsedColumn,
+                TimeRemainingColumn,
+            )
+            from rich.progress import Progress as RichProgress
+
+            if not cls.registered:  # a sweep whose job raised never closes its bar
+                atexit.register(cls.stop_all)
+                cls.registered = True
+            cls.display = RichProgress(TextColumn("{task.description}"), BarColumn(),
+                                       MofNCompleteColumn(), TimeElapsedColumn(),
+                                       TextColumn("left"), TimeRemainingColumn(),
+                                       console=make_console(), transient=False)
+            cls.display.start()
+        cls.users += 1
+        task = cls.display.add_task(description, total=total)
+        cls.display.refresh()
+        return cls.display, task
+
+    @classmethod
+    def remove(cls, task: Any) -> None:
+        cls.users -= 1
+        if cls.users > 0:  # an inner bar: drop its line, the outer work goes on
+            cls.display.remove_task(task)
+            return
+        cls.stop_all()  # the last one: the final state stays on screen
+
+    @classmethod
+    def stop_all(cls) -> None:
+        """Stop the display (restores the terminal's cursor) whoever still uses it."""
+        if cls.display is not None:
+            cls.display.stop()
+        cls.display, cls.users = None, 0
 
 
 def time_left(done: int, total: int, elapsed: float) -> str:
@@ -57,29 +116,14 @@ class Progress:
         self._bar: Any = None
         self._task: Any = None
         if use_bar() if bar is None else bar:
-            from rich.console import Console
-            from rich.progress import (
-                BarColumn,
-                MofNCompleteColumn,
-                TextColumn,
-                TimeElapsedColumn,
-                TimeRemainingColumn,
-            )
-            from rich.progress import Progress as RichProgress
-
-            # stderr, like the logs: stdout ends with the ``model_uri:`` line scripts read
-            self._bar = RichProgress(TextColumn("{task.description}"), BarColumn(),
-                                     MofNCompleteColumn(), TimeElapsedColumn(),
-                                     TextColumn("left"), TimeRemainingColumn(),
-                                     console=Console(stderr=True), transient=False)
-            self._bar.start()
-            self._task = self._bar.add_task(description, total=total)
+            self._bar, self._task = _Live.add(description, total)
 
     def advance(self, note: str = "", steps: int = 1) -> None:
         """``steps`` more done; ``note`` says which (shown in the log line)."""
         self.done += steps
         if self._bar is not None:
-            self._bar.update(self._task, advance=steps)
+            # steps are slow (a fold, a sweep job, a chunk): draw each one at once
+            self._bar.update(self._task, advance=steps, refresh=True)
             return
         if not self.each_line:
             return
@@ -99,7 +143,7 @@ class Progress:
 
     def close(self) -> None:
         if self._bar is not None:
-            self._bar.stop()
+            _Live.remove(self._task)
             self._bar = None
         elif not self.each_line and self.done:
             log.info("%s: %d done in %.1f s", self.description, self.done,

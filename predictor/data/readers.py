@@ -15,7 +15,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from predictor.data.cbioportal import read_cbioportal
 from predictor.data.cohort import OPTIONAL_TABLES, Cohort
 from predictor.data.expression import Expression
 from predictor.data.flat import iter_flat_chunks as _iter_flat_chunks
@@ -43,6 +42,8 @@ def read_cohort(path: str | Path | Sequence[str | Path], mapping: MappingLike = 
     if not path.exists():
         raise InputError("no such file or folder", file=path)
     if path.is_dir():
+        from predictor.data.cbioportal import read_cbioportal  # a flat file does not need it
+
         return read_cbioportal(path)
     return read_flat(path, mapping)
 

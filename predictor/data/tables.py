@@ -12,13 +12,13 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
-import pyarrow.parquet as pq
 
 from predictor.errors import InputError
 from predictor.files import atomic_path
@@ -301,7 +301,7 @@ def write_table(df: pd.DataFrame, path: Path, *, delimiter: str | None = None) -
     suffix = path.suffix.lower()
     with atomic_path(path) as tmp:
         if suffix in (".parquet", ".pq"):
-            pq.write_table(_to_arrow(df.reset_index(drop=True)), tmp)
+            parquet().write_table(_to_arrow(df.reset_index(drop=True)), tmp)
             return
         sep = delimiter or ("," if suffix == ".csv" else "\t")
         with open(tmp, "wb") as handle:
@@ -309,9 +309,17 @@ def write_table(df: pd.DataFrame, path: Path, *, delimiter: str | None = None) -
 
 
 # ---------------------------------------------------------------------------- Parquet
+def parquet() -> Any:
+    """``pyarrow.parquet``, imported when a Parquet file is read or written: a CSV/TSV
+    prediction does not pay for it (its file-system modules) at start-up."""
+    import pyarrow.parquet as pq
+
+    return pq
+
+
 def read_parquet(path: Path) -> pa.Table:
     try:
-        return pq.read_table(path)
+        return parquet().read_table(path)
     except (pa.ArrowInvalid, OSError) as error:
         raise InputError(f"not a readable Parquet file: {str(error)[:200]}", file=path) from None
 
@@ -345,7 +353,7 @@ def header_columns(path: Path) -> list[str]:
     path = Path(path)
     if is_parquet(path):
         try:
-            return list(pq.ParquetFile(path).schema_arrow.names)
+            return list(parquet().ParquetFile(path).schema_arrow.names)
         except (pa.ArrowInvalid, OSError):
             return []
     try:
@@ -358,7 +366,7 @@ def arrow_chunks(path: Path, chunk_rows: int) -> Iterator[tuple[pa.Table, int]]:
     """Arrow tables of ``chunk_rows`` rows and the file line (Parquet: row) of their first."""
     if path.suffix.lower() in (".parquet", ".pq"):
         try:
-            batches = pq.ParquetFile(path).iter_batches(batch_size=chunk_rows)
+            batches = parquet().ParquetFile(path).iter_batches(batch_size=chunk_rows)
         except (pa.ArrowInvalid, OSError) as error:
             raise InputError(f"not a readable Parquet file: {str(error)[:200]}",
                              file=path) from None

@@ -16,14 +16,17 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 from types import TracebackType
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
-import pyarrow.parquet as pq
 
+from predictor.data.tables import parquet
 from predictor.errors import InputError
+
+if TYPE_CHECKING:
+    import pyarrow.parquet as pq
 
 T = TypeVar("T")
 FORMATS = {".csv": "csv", ".tsv": "tsv", ".parquet": "parquet", ".pq": "parquet"}
@@ -97,7 +100,7 @@ class PredictionWriter:
             table = table.cast(self._schema)
         if self.fmt == "parquet":
             if self._parquet is None:
-                self._parquet = pq.ParquetWriter(str(self._tmp), self._schema)
+                self._parquet = parquet().ParquetWriter(str(self._tmp), self._schema)
             self._parquet.write_table(table)
         else:
             if self._handle is None:
@@ -145,7 +148,7 @@ def count_rows(path: Path) -> int | None:
     suffix = path.suffix.lower()
     if suffix in (".parquet", ".pq"):
         try:
-            return pq.ParquetFile(path).metadata.num_rows
+            return parquet().ParquetFile(path).metadata.num_rows
         except (pa.ArrowInvalid, OSError):
             return None
     newlines, last = 0, b"\n"

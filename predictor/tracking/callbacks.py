@@ -51,6 +51,30 @@ def sweep_parent_run_id(sweep_dir: str | Path | None) -> str | None:
     return (path.read_text().strip() or None) if path.is_file() else None
 
 
+def sweep_size(config: DictConfig) -> int | None:
+    """How many jobs the sweep will run: Optuna's ``n_trials``, or the product of the choice
+    and range sweeps of the basic sweeper (command line over ``hydra.sweeper.params``);
+    None when it cannot be known up front (an interval sweep)."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    from hydra.errors import HydraException
+
+    sweeper = config.hydra.get("sweeper") or {}
+    if sweeper.get("n_trials"):
+        return int(sweeper.get("n_trials"))
+    texts = [f"{k}={v}" for k, v in (sweeper.get("params") or {}).items()]
+    texts += [str(o) for o in (config.hydra.overrides.get("task") or [])]
+    try:
+        parsed = OverridesParser.create().parse_overrides(texts)
+        sweeps = {o.key_or_group: o for o in parsed}  # the command line wins
+        size = 1
+        for override in sweeps.values():
+            if override.is_sweep_override():
+                size *= len(list(override.sweep_string_iterator()))
+    except HydraException:
+        return None
+    return size
+
+
 def _tracking_enabled(config: DictConfig) -> bool:
     tracking = config.get("tracking")
     return bool(tracking is not None and tracking.get("enabled", True))
@@ -68,9 +92,9 @@ class MlflowSweepCallback(Callback):
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
         self._jobs = []
-        trials = (config.hydra.get("sweeper") or {}).get("n_trials")  # Optuna: known up front
-        # Plain lines: a job's own progress (its CV folds) is drawn while the sweep runs.
-        self._progress = Progress("sweep jobs", int(trials) if trials else None, bar=False)
+        # On a terminal a bar (count, time left) with each job's own bars (CV folds) under
+        # it; otherwise one line per finished job.
+        self._progress = Progress("sweep jobs", sweep_size(config))
         if not _tracking_enabled(config):
             return
         from mlflow.tracking import MlflowClient
@@ -107,6 +131,9 @@ class MlflowSweepCallback(Callback):
             self._progress.advance(best)
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
+        if self._progress is not None:
+            self._progress.close()
+            self._progress = None
         files = self._write_summary(config)
         if self._run_id is None:
             return

@@ -1,6 +1,8 @@
 """MLflow records of a model's life after training: evaluation runs and recalibrated versions.
 
-An evaluation run (``predictor evaluate --log``) carries the metrics, the report (without
+An evaluation run (``predictor evaluate --log``) carries the metrics (grouped like a
+training's: ``external/roc_auc``, ``baseline/tmb/external/roc_auc``; ``metrics.json`` keeps
+its names, see :mod:`predictor.tracking.metric_names`), the report (without
 patient ids), ``metrics.json`` and the plots, and is linked to the model it evaluated: tags
 ``evaluated_model_uri`` and, for a registered model, ``evaluated_model_name``/``_version`` and
 the version's training run; the model version gets a ``last_evaluation_run_id`` tag. A
@@ -20,6 +22,7 @@ import mlflow
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
+from predictor.tracking.metric_names import evaluation_mlflow_metrics
 from predictor.tracking.mlflow_run import (
     log_metrics,
     log_params,
@@ -78,7 +81,7 @@ def log_evaluation_run(*, model_uri: str, metrics: Mapping[str, float], files: I
                      tags=tags) as run:
         run_id = run.info.run_id
         log_params(run_id, {k: str(v) for k, v in params.items()})
-        log_metrics(run_id, metrics)
+        log_metrics(run_id, evaluation_mlflow_metrics(metrics))  # external/roc_auc ...
         for path in files:
             mlflow.log_artifact(str(path))
         if Path(plots).is_dir() and any(Path(plots).iterdir()):

@@ -18,6 +18,19 @@ and ``optimized_metric`` keep the flat names; this function is the one mapping b
 ``test_regimen_policy_gap_closed``     ``test/regimen/policy_gap_closed``
 =====================================  =====================================
 
+An evaluation run (``predictor evaluate --log``) is the same shape in section ``external``:
+its ``metrics.json`` keeps its unprefixed names (``roc_auc``, ``baseline_tmb_roc_auc``,
+``model_minus_tmb_roc_auc``), which MLflow gets as if prefixed ``external_``
+(:func:`evaluation_mlflow_metrics`):
+
+=====================================  =====================================
+evaluate's ``metrics.json``            MLflow
+=====================================  =====================================
+``roc_auc``, ``ece_ci_low``            ``external/roc_auc``, ``external/ece_ci_low``
+``baseline_tmb_roc_auc``               ``baseline/tmb/external/roc_auc``
+``model_minus_loris_roc_auc``          ``external/model_minus_loris_roc_auc``
+=====================================  =====================================
+
 Per-fold numbers logged while cross-validation runs are ``cv/fold/<metric>`` with
 ``step`` = the fold's position (repeat x folds + fold).
 """
@@ -26,7 +39,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-SECTIONS = ("cv", "test", "oracle", "final")
+EXTERNAL = "external"  # a labelled cohort scored by ``predictor evaluate``
+SECTIONS = ("cv", "test", "oracle", "final", EXTERNAL)
 BASELINE = "baseline_"
 REGIMEN = "regimen_"
 # Regimen learners (training.regimens.LEARNERS): their policy metrics get a sub-section.
@@ -64,6 +78,13 @@ def mlflow_metrics(metrics: Mapping[str, float], baselines: Iterable[str] = ()
     return {mlflow_metric_name(k, names): v for k, v in metrics.items()}
 
 
+def evaluation_mlflow_metrics(metrics: Mapping[str, float]) -> dict[str, float]:
+    """An evaluation's ``metrics.json`` (unprefixed names) under MLflow names, section
+    ``external``, exactly as a training's ``test_...`` names go to ``test/...``."""
+    prefixed = {f"{EXTERNAL}_{k}": v for k, v in metrics.items()}
+    return mlflow_metrics(prefixed, baseline_names(prefixed))
+
+
 def baseline_names(metrics: Mapping[str, float]) -> set[str]:
     """Baseline names found in flat metric names, from their CI keys.
 
@@ -81,18 +102,22 @@ def baseline_names(metrics: Mapping[str, float]) -> set[str]:
 
 
 def flat_metric_name(name: str) -> str:
-    """The inverse of :func:`mlflow_metric_name`: ``baseline/loris/test/roc_auc`` ->
-    ``test_baseline_loris_roc_auc`` (for reading an MLflow run back as ``metrics.json``)."""
+    """The inverse of :func:`mlflow_metric_name` and :func:`evaluation_mlflow_metrics`:
+    ``baseline/loris/test/roc_auc`` -> ``test_baseline_loris_roc_auc``,
+    ``external/roc_auc`` -> ``roc_auc`` (for reading an MLflow run back as its
+    ``metrics.json``)."""
     parts = name.split("/")
     if len(parts) >= 4 and parts[0] == "baseline" and parts[2] in SECTIONS:
-        return f"{parts[2]}_{BASELINE}{parts[1]}_{'/'.join(parts[3:])}"
-    if len(parts) == 3 and parts[0] == "baseline" and parts[1] in SECTIONS:
-        return f"{parts[1]}_{BASELINE}{parts[2]}"
-    if len(parts) >= 3 and parts[0] in SECTIONS and parts[1] == "regimen":
-        return f"{parts[0]}_{REGIMEN}{'_'.join(parts[2:])}"
-    if len(parts) >= 2 and parts[0] in SECTIONS:
-        return f"{parts[0]}_{'/'.join(parts[1:])}"
-    return name
+        section, rest = parts[2], f"{BASELINE}{parts[1]}_{'/'.join(parts[3:])}"
+    elif len(parts) == 3 and parts[0] == "baseline" and parts[1] in SECTIONS:
+        section, rest = parts[1], f"{BASELINE}{parts[2]}"
+    elif len(parts) >= 3 and parts[0] in SECTIONS and parts[1] == "regimen":
+        section, rest = parts[0], f"{REGIMEN}{'_'.join(parts[2:])}"
+    elif len(parts) >= 2 and parts[0] in SECTIONS:
+        section, rest = parts[0], "/".join(parts[1:])
+    else:
+        return name
+    return rest if section == EXTERNAL else f"{section}_{rest}"
 
 
 def flat_metrics(metrics: Mapping[str, float]) -> dict[str, float]:

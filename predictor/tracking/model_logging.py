@@ -85,7 +85,8 @@ def input_schema(example: pd.DataFrame, other_naming: pd.DataFrame | None = None
             numeric = pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col)
             # Numbers are double: the scoring server parses JSON and CSV requests to the
             # signature's types (``Any`` would break CSV requests); in-process callers pass
-            # floats, as MLflow refuses to cast int64 to double.
+            # floats, as MLflow refuses to cast int64 to double
+            # (serving.pyfunc_input.conform_to_signature does it for them).
             specs.append(ColSpec("double" if numeric else "string", str(name),
                                  required=str(name) in required))
     return Schema(specs)
@@ -135,6 +136,8 @@ def log_predictor_model(
     naming = ("rows in the cohort file's own columns (the bundle's input mapping is applied) "
               "or in schema names (patient_id, cancer_type, regimen, ...); all columns optional"
               if schema_example is not None else "rows in schema names (patient_id, ...)")
+    naming += ("; numbers are double: a Python caller with int64 columns (pandas.read_csv) "
+               "passes predictor.serving.pyfunc_input.conform_to_signature(rows, model)")
     info = mlflow.pyfunc.log_model(
         name=MODEL_NAME,
         python_model=str(model_code),

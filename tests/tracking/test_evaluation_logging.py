@@ -96,8 +96,16 @@ def test_evaluation_run_is_linked_to_the_model_version(registered: dict) -> None
     assert tags["evaluated_model_run_id"] == version.run_id
     assert version.tags["last_evaluation_run_id"] == run_id
     local_metrics = json.loads((work / "eval" / "metrics.json").read_text())
-    assert run.data.metrics["roc_auc"] == pytest.approx(local_metrics["roc_auc"])
-    assert run.data.metrics["ece"] == pytest.approx(local_metrics["ece"])
+    # Grouped like a training's metrics (section ``external``); metrics.json keeps its names.
+    assert run.data.metrics["external/roc_auc"] == pytest.approx(local_metrics["roc_auc"])
+    assert run.data.metrics["external/ece"] == pytest.approx(local_metrics["ece"])
+    assert run.data.metrics["baseline/tmb/external/roc_auc"] == pytest.approx(
+        local_metrics["baseline_tmb_roc_auc"])
+    assert not [k for k in run.data.metrics if "/" not in k]
+    from predictor.tracking.metric_names import flat_metrics
+
+    assert set(flat_metrics(run.data.metrics)) == {
+        k for k, v in local_metrics.items() if v is not None}
     names = {a.path for a in client.list_artifacts(run_id)}
     assert {"report.md", "metrics.json", "plots"} <= names
     # No patient id anywhere in what MLflow holds: params, tags, the logged report.

@@ -173,3 +173,35 @@ def test_regimens_param_over_http(served: dict) -> None:
     assert got["regimen"].tolist() == expected["regimen"].tolist()
     assert got["rank"].tolist() == expected["rank"].tolist()
     _same(got, expected)
+
+
+def test_python_caller_with_a_frame_read_from_the_cohort_file(served: dict,
+                                                             mlflow_server: str) -> None:
+    """``mlflow.pyfunc.load_model(uri).predict(frame)`` in Python, with the frame
+    ``pandas.read_csv`` gives (int64 ``SAMPLE_ID``, ``Drug``, ``Stage``, ``Platelets`` ...):
+    MLflow refuses int64 for a ``double`` column by its own rules, so the caller conforms the
+    frame to the signature first; the result equals ``predictor predict`` to 1e-9."""
+    import mlflow
+    from mlflow.exceptions import MlflowException
+
+    from predictor.serving.pyfunc_input import conform_to_signature
+
+    mlflow.set_tracking_uri(mlflow_server)
+    rows = pd.read_csv(served["work"] / "rows.csv")
+    integers = [c for c in rows.columns if rows[c].dtype == "int64"]
+    assert {"SAMPLE_ID", "Drug", "Stage", "Platelets"} <= set(integers)
+    model = mlflow.pyfunc.load_model(f"models:/{NAME}/1")
+    with pytest.raises(MlflowException, match="int64"):
+        model.predict(rows)  # MLflow's rule: int64 -> double is not a safe cast
+    conformed = conform_to_signature(rows, model)
+    assert all(conformed[c].dtype == "float64" for c in integers if c != "Response"
+               and c in set(model.metadata.get_input_schema().input_names()))
+    _same(model.predict(conformed), served["expected"])
+    # Rows in schema names with an integer patient_id (a string column of the signature).
+    from predictor.serving.bundle import load_bundle
+    from predictor.serving.pyfunc_model import bundle_flat_mapping, rows_to_cohort
+
+    mapping = bundle_flat_mapping(load_bundle(served["bundle"]).manifest)
+    schema_rows = rows_to_cohort(served["rows"], mapping).clinical.reset_index()
+    schema_rows["patient_id"] = schema_rows["patient_id"].astype("int64")
+    _same(model.predict(conform_to_signature(schema_rows, model)), served["expected"])

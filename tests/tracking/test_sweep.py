@@ -53,7 +53,7 @@ def test_multirun_jobs_are_nested_under_one_parent(mlflow_server: str, tmp_path:
                                                          for c in summary.columns)
     logged = {a.path for a in client.list_artifacts(parent.info.run_id)}
     assert {"sweep_summary.md", "sweep_summary.csv"} <= logged
-    assert "sweep jobs 2 done" in result.stderr  # one progress line per finished job
+    assert "sweep jobs 2/2 done" in result.stderr  # one line per finished job, of the total
     assert "sweep summary" in result.stderr and "| job | model.response.num_leaves |" in \
         result.stderr
     # Unregistered models are printed as runs:/ URIs, one per job.
