@@ -89,10 +89,13 @@ def test_backends_agree_on_tiny_values(zero_sensitive_bundle):
     X = X.copy()
     zeros = X.to_numpy() == 0.0
     assert zeros.any()
-    # 1e-36, -1e-36 and -1e-35 in turn: LightGBM reads each as 0; -1e-35 itself sits on the
-    # split between negatives and 0, so it goes left unless snapped.
-    turn = np.arange(zeros.size).reshape(zeros.shape) % 3
-    tiny = np.where(zeros, np.choose(turn, [1e-36, -1e-36, -1e-35]), X.to_numpy())
+    # 1e-36, -1e-36 and -k in turn, k = LightGBM's zero threshold (the float32 1e-35, a little
+    # above the double 1e-35): LightGBM reads each as 0. A split between negatives and 0 is
+    # stored at threshold -k, so -k itself goes left (x <= -k) unless snapped.
+    k = float(np.float32(1e-35))
+    rows, cols = np.indices(zeros.shape)
+    turn = (rows + cols) % 3  # every column gets all three (a flat index % 3 need not)
+    tiny = np.where(zeros, np.choose(turn, [1e-36, -1e-36, -k]), X.to_numpy())
     X.loc[:, :] = tiny
     compiled = load_bundle(bundle, backend="compiled")
     assert any(h.scorer.snap for h in (compiled.response, compiled.relapse))
