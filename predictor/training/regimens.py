@@ -6,7 +6,8 @@ get combinations), so a response head fitted on observed regimens with the regim
 features as inputs (the **S-learner**, ``s_learner``) learns little about regimens rarely given
 to a patient's kind, and mixes the regimen's effect with who gets it. The effect-aware
 alternative here is **propensity-weighted** training (``propensity_weighted``): each training
-patient weighs ``1 / max(p, clip)`` (normalised to mean 1), ``p`` the propensity of the regimen
+patient weighs ``1 / max(p, clip)`` (normalised to mean 1; ``clip`` 0.1 by CV, see
+docs/regimen_effects.md), ``p`` the propensity of the regimen
 they got (:class:`~predictor.models.propensity.RegimenPropensity`, fitted on the same training
 rows), so patients who got an unusual regimen for their kind count more and the weighted cohort
 looks as if regimens had been given at random within each kind. Only the response head is
@@ -64,7 +65,7 @@ class RegimenSettings:
     propensity_C: float = DEFAULT_C
     min_patients: int = DEFAULT_MIN_PATIENTS
     support_floor: float = DEFAULT_FLOOR
-    ipw_clip: float = 0.05
+    ipw_clip: float = 0.1
     overlap_threshold: float = OVERLAP_THRESHOLD
     cv_repeats: int = 1
 
