@@ -189,6 +189,7 @@ def cross_validate_learners(cohort: Any, targets: H.Targets, splits: Sequence[H.
     """Policy value of each regimen learner's out-of-fold what-if predictions (training
     patients only: ``cohort``, ``targets`` and ``truth`` rows beyond them are ignored)."""
     from predictor.evaluation.policy import policy_report
+    from predictor.progress import Progress
 
     ids = pd.Index(cohort.patient_ids)
     truth = truth[truth["patient_id"].astype(str).isin(ids.astype(str))]
@@ -196,7 +197,6 @@ def cross_validate_learners(cohort: Any, targets: H.Targets, splits: Sequence[H.
     inputs = cohort.without_outcomes()
     used = [s for s in splits if s.repeat < max(1, int(settings.cv_repeats))]
     scores: dict[str, dict[int, list[pd.DataFrame]]] = {name: {} for name in LEARNERS}
-    from predictor.progress import Progress
 
     progress = Progress("regimen learners CV", total=len(used))
     for split in used:
@@ -234,8 +234,8 @@ def choose_learner(settings: RegimenSettings, cv: RegimenCV | None) -> str:
     return cv.chosen if cv is not None else S_LEARNER
 
 
-def regimen_metrics(prefix: str, report: Mapping[str, float], learner: str = "") -> dict[str,
-                                                                                       float]:
+def regimen_metrics(prefix: str, report: Mapping[str, float],
+                    learner: str = "") -> dict[str, float]:
     """``<prefix>_regimen[_<learner>]_<key>`` (MLflow ``<prefix>/regimen[/<learner>]/<key>``)."""
     middle = f"regimen_{learner}_" if learner else "regimen_"
     return {f"{prefix}_{middle}{k}": float(v) for k, v in report.items()}
