@@ -2,10 +2,10 @@
 
 Reads a simulated study (default ``data/demo``) and its ``ground_truth.tsv`` and prints the
 patients per cancer type, table sizes, best-response counts, Kaplan-Meier medians, the oracle
-AUC and the share of regimens discordant with the indication (recomputed from the same seed
-and size, which the study's ``meta_study.txt`` names). ``--pfs-by-regimen N`` also simulates
-N patients (seed 1) and prints the Kaplan-Meier median PFS of the regimen groups data/README.md
-quotes ("Relapse"). No files written.
+AUC, the share of regimens discordant with the indication and of combinations by fitness
+third (recomputed from the same seed and size, which the study's ``meta_study.txt`` names).
+``--pfs-by-regimen N`` also simulates N patients (seed 1) and prints the Kaplan-Meier median
+PFS of the regimen groups data/README.md quotes ("Relapse"). No files written.
 
     .venv/bin/python experiments/demo_cohort_facts.py [STUDY_FOLDER] [--pfs-by-regimen 30000]
 """
@@ -21,7 +21,7 @@ from sklearn.metrics import roc_auc_score
 
 from predictor.data.readers import read_cohort
 from predictor.data.simulator.generate import draw_state
-from predictor.data.simulator.regimens import discordant_share
+from predictor.data.simulator.regimens import COMBINATION, discordant_share, fitness
 from predictor.data.truth import read_truth
 from predictor.evaluation.plots import kaplan_meier
 
@@ -96,6 +96,11 @@ def main() -> None:
         same = list(np.array(st.ids)) == [str(i) for i in clin.index]
         print(f"regimens discordant with the indication: {share:.1%}"
               + ("" if same else " (study ids differ from the seed's simulation!)"))
+        fit, combo = fitness(st.patients), COMBINATION[st.regimen]
+        low, high = np.quantile(fit, [1 / 3, 2 / 3])
+        thirds = (fit < low, (fit >= low) & (fit < high), fit >= high)
+        print("combinations by fitness third (least fit first): "
+              + ", ".join(f"{combo[m].mean():.0%}" for m in thirds))
 
 
 if __name__ == "__main__":

@@ -371,8 +371,43 @@ def regimen_benchmark(rows: int, work: Path, n_regimens: int = 10,
         times["plain"] = min(times["plain"], _cli_seconds(bundle, plain, "compiled", work))
         seconds, out_rows = _cli_regimens(bundle, whatif, work)
         times["regimens"] = min(times["regimens"], seconds)
-    return {"patients_plain": rows, "patients_regimens": patients, "rows_regimens": out_rows,
-            "n_regimens": n_regimens, "trees": bundle_trees(bundle), **times}
+    result = {"patients_plain": rows, "patients_regimens": patients, "rows_regimens": out_rows,
+              "n_regimens": n_regimens, "trees": bundle_trees(bundle), **times}
+    result["full_tables"] = full_tables_benchmark(bundle, regimens,
+                                                  2_000 if quick else 10_000)
+    return result
+
+
+def full_tables_benchmark(bundle: Path, regimens: list[str], patients: int) -> dict:
+    """In process, on a simulated cohort with every table (MAF, CNA, clones, TME, ctDNA),
+    which the flat-file CLI run lacks: seconds of ``Predictor.predict`` (features + scoring,
+    one row per patient) and of ``predict_regimens`` with ``regimens`` for everybody (the
+    mechanism family then also matches alterations for each regimen), compiled backend."""
+    import logging
+
+    import pandas as pd
+
+    from predictor.data.regimens import with_regimen
+    from predictor.data.simulator import simulate_cohort
+    from predictor.serving.bundle import load_bundle
+
+    cohort, _ = simulate_cohort(patients, 3)
+    # every patient's own regimen is one of the candidates: exactly len(regimens) rows each
+    own = [regimens[i % len(regimens)] for i in range(len(cohort))]
+    cohort = with_regimen(cohort.without_outcomes(), pd.Series(own, index=cohort.patient_ids))
+    predictor = load_bundle(bundle, backend="compiled")
+    logging.disable(logging.WARNING)
+    try:
+        predictor.predict(cohort.subset(cohort.patient_ids[:50]))  # first-call costs
+        t0 = time.perf_counter()
+        plain = predictor.predict(cohort)
+        t1 = time.perf_counter()
+        whatif = predictor.predict_regimens(cohort, regimens)
+        t2 = time.perf_counter()
+    finally:
+        logging.disable(logging.NOTSET)
+    return {"patients": len(plain), "rows": len(whatif), "plain": t1 - t0,
+            "regimens": t2 - t1}
 
 
 def _cli_regimens(bundle: Path, flat: Path, work: Path) -> tuple[float, int]:
@@ -571,4 +606,12 @@ def regimen_table(result: dict):
                   f"{result['regimens']:.1f}", f"{whatif:,.0f}", "")
     table.add_row("plain rows/s / what-if rows/s", "", "", f"{plain / whatif:.2f}x",
                   f"<= {TARGET_REGIMENS:g}x")
+    full = result.get("full_tables")
+    if full:
+        a, b = full["patients"] / full["plain"], full["rows"] / full["regimens"]
+        table.add_row("in process, every table (MAF, CNA, ...): Predictor.predict",
+                      f"{full['patients']:,}", f"{full['plain']:.2f}", f"{a:,.0f}", "")
+        table.add_row(f"  predict_regimens ({full['patients']:,} x {result['n_regimens']})",
+                      f"{full['rows']:,}", f"{full['regimens']:.2f}", f"{b:,.0f}", "")
+        table.add_row("  plain rows/s / what-if rows/s", "", "", f"{a / b:.2f}x", "")
     return table

@@ -82,13 +82,16 @@ def test_real_bundle_run_prints_its_own_table(monkeypatch, capsys, tmp_path):
 def test_regimen_mode_prints_the_ratio(monkeypatch, capsys):
     result = {"patients_plain": 1_000_000, "patients_regimens": 100_000,
               "rows_regimens": 1_000_000, "n_regimens": 10,
-              "trees": {"response": 60, "relapse": 90}, "plain": 40.0, "regimens": 50.0}
+              "trees": {"response": 60, "relapse": 90}, "plain": 40.0, "regimens": 50.0,
+              "full_tables": {"patients": 10_000, "rows": 100_000, "plain": 2.0,
+                              "regimens": 40.0}}
     monkeypatch.setenv("COLUMNS", "250")
     monkeypatch.setattr(bench, "regimen_benchmark", lambda *a, **k: result)
     bench.run(rows=1_000_000, regimens=10)
     out = capsys.readouterr().out
     assert "100,000 patients x 10" in out and "25,000" in out and "20,000" in out
     assert "1.25x" in out and "<= 2x" in out
+    assert "every table" in out and "2.00x" in out  # 5,000 vs 2,500 rows/s
 
 
 def test_regimen_benchmark_small(tmp_path):
@@ -97,3 +100,5 @@ def test_regimen_benchmark_small(tmp_path):
                                      train_patients=300)
     assert result["patients_regimens"] == 100 and result["rows_regimens"] == 400
     assert result["plain"] > 0 and result["regimens"] > 0
+    full = result["full_tables"]
+    assert full["rows"] == 4 * full["patients"] and full["regimens"] > 0

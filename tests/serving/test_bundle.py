@@ -52,18 +52,52 @@ def test_compiled_backend_equals_lightgbm(bundle_dir, sim_cohort):
     assert (a["top1_feature"] == b["top1_feature"]).all()
 
 
-def test_backends_agree_on_tiny_values(bundle_dir, fitted):
-    """LightGBM reads |x| <= 1e-35 as 0: the compiled path must too (zero-count features)."""
+@pytest.fixture(scope="module")
+def zero_sensitive_bundle(tmp_path_factory, fitted, sim_cohort):
+    """A bundle whose trees split between negative values and 0 (threshold -1e-35), where
+    LightGBM's snapping of tiny values changes decisions. Whether the shared fixture's trees
+    have such a split depends on the simulated data, so this one is made to have it: one
+    column is -1 for responders (and patients progressing late) and 0 otherwise."""
+    from predictor.data.labels import ResponseRule, relapse_target, response_labels
+    from predictor.models.relapse import RelapseModel
+    from predictor.models.response import ResponseModel
+
     X = fitted["X"].copy()
+    cats = fitted["pipeline"].categorical_features_
+    column = next(c for c in X.columns if c not in cats and X[c].nunique() > 10)
+    y = response_labels(sim_cohort.outcomes, ResponseRule())
+    target = relapse_target(sim_cohort.outcomes, "pfs")
+    good = (y.reindex(X.index) == 1).to_numpy() | (target["time"].reindex(X.index) > 6).to_numpy()
+    X[column] = np.where(good, -1.0, 0.0)
+    small = {"n_estimators": 30, "inner_folds": 2, "early_stopping_rounds": 10,
+             "tree_weight": 0.5}
+    response = ResponseModel(**small).fit(X, y, cats)
+    relapse = RelapseModel(**small, horizons_months=HORIZONS).fit(
+        X, target["time"], target["event"], cats)
+    out = tmp_path_factory.mktemp("zero_sensitive") / "model"
+    save_bundle(out, feature_pipeline=fitted["pipeline"],
+                heads={"response": response, "relapse": relapse}, input_mapping=None,
+                label_rule={"source": "best_response", "positive": ["CR", "PR"]},
+                horizons=HORIZONS, metadata={"fingerprint": sim_cohort.fingerprint()},
+                probe_cohort=sim_cohort, training_features=X)
+    return out, X
+
+
+def test_backends_agree_on_tiny_values(zero_sensitive_bundle):
+    """LightGBM reads |x| <= 1e-35 as 0: the compiled path must too (zero-count features)."""
+    bundle, X = zero_sensitive_bundle
+    X = X.copy()
     zeros = X.to_numpy() == 0.0
     assert zeros.any()
-    tiny = np.where(zeros, np.where(np.arange(zeros.size).reshape(zeros.shape) % 2, 1e-36,
-                                    -1e-36), X.to_numpy())
+    # 1e-36, -1e-36 and -1e-35 in turn: LightGBM reads each as 0; -1e-35 itself sits on the
+    # split between negatives and 0, so it goes left unless snapped.
+    turn = np.arange(zeros.size).reshape(zeros.shape) % 3
+    tiny = np.where(zeros, np.choose(turn, [1e-36, -1e-36, -1e-35]), X.to_numpy())
     X.loc[:, :] = tiny
-    compiled = load_bundle(bundle_dir, backend="compiled")
+    compiled = load_bundle(bundle, backend="compiled")
     assert any(h.scorer.snap for h in (compiled.response, compiled.relapse))
-    a = compiled.predict_frame(X)
-    b = load_bundle(bundle_dir, backend="lightgbm").predict_frame(X)
+    a = compiled.predict_frame(X, check_inputs=False)
+    b = load_bundle(bundle, backend="lightgbm").predict_frame(X, check_inputs=False)
     np.testing.assert_allclose(_numeric(a), _numeric(b), rtol=0, atol=1e-9)
 
 

@@ -36,9 +36,10 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _post(url: str, frame: pd.DataFrame) -> pd.DataFrame:
+def _post(url: str, frame: pd.DataFrame, params: dict | None = None) -> pd.DataFrame:
     split = json.loads(frame.to_json(orient="split", index=False))  # NaN -> null
-    body = json.dumps({"dataframe_split": split}).encode()
+    payload = {"dataframe_split": split, **({"params": params} if params else {})}
+    body = json.dumps(payload).encode()
     request = urllib.request.Request(f"{url}/invocations", data=body,
                                      headers={"Content-Type": "application/json"})
     with urllib.request.urlopen(request, timeout=120) as response:
@@ -153,3 +154,22 @@ def test_signature_and_example_document_both_namings(served: dict, mlflow_server
     example = json.loads((local / "input_example.json").read_text())
     assert "SAMPLE_ID" in example["columns"] and "Drug" in example["columns"]
     assert "patient_id" not in example["columns"]
+
+
+def test_regimens_param_over_http(served: dict) -> None:
+    """``params: {"regimens": ...}`` returns the what-if rows ``predictor predict --regimens``
+    writes for the same rows."""
+    work = served["work"]
+    out = work / "whatif.csv"
+    done = subprocess.run(
+        [sys.executable, "-m", "predictor.cli", "predict", "--model", str(served["bundle"]),
+         "--input", str(work / "rows.csv"), "--output", str(out),
+         "--regimens", "nivolumab;nivolumab+ipilimumab"],
+        cwd=work, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    expected = pd.read_csv(out)
+    got = _post(served["url"], served["rows"],
+                {"regimens": "nivolumab;nivolumab+ipilimumab"})
+    assert got["regimen"].tolist() == expected["regimen"].tolist()
+    assert got["rank"].tolist() == expected["rank"].tolist()
+    _same(got, expected)

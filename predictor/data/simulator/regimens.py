@@ -20,10 +20,11 @@ so no other table's draws move when these rules change):
    Every combination in the group's mix (a regimen of >= 2 mechanism classes: nivolumab +
    ipilimumab, chemo-immunotherapy, osimertinib + chemotherapy, platinum doublets,
    dabrafenib + trametinib) has its weight multiplied by ``exp(COMBO_FITNESS * fitness)``
-   (``COMBO_FITNESS`` = 1.0) before the mix is renormalised: at fitness +1 (e.g. a 55-year-old
-   with normal blood markers) a combination's odds against a monotherapy are x2.7, at -1
-   (a 75-year-old) x0.37. Fitter patients also respond a little better (host term), so a
-   naive comparison of combinations against monotherapy is biased in their favour.
+   (``COMBO_FITNESS`` = 1.0) before the mix is renormalised: at fitness +1 (e.g. a 48-year-old
+   with NLR 3 and albumin 3.9) a combination's odds against a monotherapy are x2.7, at -1
+   (an 82-year-old with the same markers) x0.37. Fitter patients also respond a little
+   better (host term), so a naive comparison of combinations against monotherapy is biased
+   in their favour.
 3. **Guideline-discordant choices.** With probability ``DISCORDANT_RATE`` (4%) the regimen is
    instead drawn uniformly from every regimen the simulator uses for the patient's cancer
    type (``CANDIDATES``, the union of the cancer type's mixes): trial enrolment, drug
