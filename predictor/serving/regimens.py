@@ -151,7 +151,7 @@ def candidate_pairs(clinical: pd.DataFrame, regimens: str | Sequence[str],
            else pd.Series(pd.NA, index=clinical.index, dtype="string"))
     ctype = (clinical[CANCER_TYPE].astype("string") if CANCER_TYPE in clinical.columns
              else pd.Series(pd.NA, index=clinical.index, dtype="string"))
-    known_drugs = {ct: [r for r in regs if _known(r, drugs)] for ct, regs in by_cancer_type.items()}
+    options_of = {ct: [r for r in regs if _known(r, drugs)] for ct, regs in by_cancer_type.items()}
     keys_of = {ct: {regimen_key(r) for r in regs} for ct, regs in by_cancer_type.items()}
     listed = None if isinstance(regimens, str) else list(regimens)
     positions, names, observed, in_training = [], [], [], []
@@ -169,7 +169,7 @@ def candidate_pairs(clinical: pd.DataFrame, regimens: str | Sequence[str],
         mine, ct = own_values[i], type_values[i]
         trained = keys_of.get(ct, set()) if ct is not None else set()
         if listed is None:
-            options = known_drugs.get(ct, []) if ct is not None else []
+            options = options_of.get(ct, []) if ct is not None else []
             if not options:
                 no_known += 1
         else:
