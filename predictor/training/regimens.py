@@ -6,7 +6,8 @@ get combinations), so a response head fitted on observed regimens with the regim
 features as inputs (the **S-learner**, ``s_learner``) learns little about regimens rarely given
 to a patient's kind, and mixes the regimen's effect with who gets it. The effect-aware
 alternative here is **propensity-weighted** training (``propensity_weighted``): each training
-patient weighs ``1 / max(p, clip)`` (normalised to mean 1), ``p`` the propensity of the regimen
+patient weighs ``1 / max(p, clip)`` (normalised to mean 1; ``clip`` 0.1 by CV, see
+docs/regimen_effects.md), ``p`` the propensity of the regimen
 they got (:class:`~predictor.models.propensity.RegimenPropensity`, fitted on the same training
 rows), so patients who got an unusual regimen for their kind count more and the weighted cohort
 looks as if regimens had been given at random within each kind. Only the response head is
@@ -64,7 +65,7 @@ class RegimenSettings:
     propensity_C: float = DEFAULT_C
     min_patients: int = DEFAULT_MIN_PATIENTS
     support_floor: float = DEFAULT_FLOOR
-    ipw_clip: float = 0.05
+    ipw_clip: float = 0.1
     overlap_threshold: float = OVERLAP_THRESHOLD
     cv_repeats: int = 1
 
@@ -188,6 +189,7 @@ def cross_validate_learners(cohort: Any, targets: H.Targets, splits: Sequence[H.
     """Policy value of each regimen learner's out-of-fold what-if predictions (training
     patients only: ``cohort``, ``targets`` and ``truth`` rows beyond them are ignored)."""
     from predictor.evaluation.policy import policy_report
+    from predictor.progress import Progress
 
     ids = pd.Index(cohort.patient_ids)
     truth = truth[truth["patient_id"].astype(str).isin(ids.astype(str))]
@@ -195,7 +197,6 @@ def cross_validate_learners(cohort: Any, targets: H.Targets, splits: Sequence[H.
     inputs = cohort.without_outcomes()
     used = [s for s in splits if s.repeat < max(1, int(settings.cv_repeats))]
     scores: dict[str, dict[int, list[pd.DataFrame]]] = {name: {} for name in LEARNERS}
-    from predictor.progress import Progress
 
     progress = Progress("regimen learners CV", total=len(used))
     for split in used:
@@ -233,8 +234,8 @@ def choose_learner(settings: RegimenSettings, cv: RegimenCV | None) -> str:
     return cv.chosen if cv is not None else S_LEARNER
 
 
-def regimen_metrics(prefix: str, report: Mapping[str, float], learner: str = "") -> dict[str,
-                                                                                       float]:
+def regimen_metrics(prefix: str, report: Mapping[str, float],
+                    learner: str = "") -> dict[str, float]:
     """``<prefix>_regimen[_<learner>]_<key>`` (MLflow ``<prefix>/regimen[/<learner>]/<key>``)."""
     middle = f"regimen_{learner}_" if learner else "regimen_"
     return {f"{prefix}_{middle}{k}": float(v) for k, v in report.items()}
