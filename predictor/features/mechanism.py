@@ -22,6 +22,7 @@ import json
 import logging
 import re
 import warnings
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
@@ -175,24 +176,13 @@ class MechanismFeatures(FeatureFamily):
     def _genomic(self, cohort: Cohort, parsed: list[list[str]], valid_reg: np.ndarray,
                  codes: np.ndarray, ok: np.ndarray) -> dict[str, np.ndarray]:
         """Alteration features: rules of the regimens' drugs matched against the tumour."""
-        kb = self.drugs or {}
-        specs: dict[str, dict] = {}
-        role_of: dict[str, list[tuple[int, str]]] = {role: [] for role in ROLES}
-        for r, drugs in enumerate(parsed):
-            if not valid_reg[r]:
-                continue
-            for d in drugs:
-                for role in ROLES:
-                    for spec in kb[d].get(role, []) or []:
-                        key = json.dumps(spec, sort_keys=True)
-                        specs.setdefault(key, spec)
-                        role_of[role].append((r, key))
+        specs, rules = _regimen_rules(parsed, valid_reg, self.drugs or {})
         keys = list(specs)
         col = {k: j for j, k in enumerate(keys)}
         n_reg = len(parsed)
         role_mask = {role: np.zeros((n_reg, len(keys)), dtype=bool) for role in ROLES}
-        for role, pairs in role_of.items():
-            for r, key in pairs:
+        for r, regimen_rules in enumerate(rules):
+            for key, role, _drug in regimen_rules:
                 role_mask[role][r, col[key]] = True
 
         hits = _match_alterations(cohort, [specs[k] for k in keys], float(self.clonal_threshold),
@@ -244,18 +234,7 @@ def describe_mechanisms(step: MechanismFeatures, cohort: Cohort) -> np.ndarray:
     out = np.full(n, "", dtype=object)
     if cohort.mutations is None and cohort.cna is None:
         return out
-    specs: dict[str, dict] = {}
-    rules: list[list[tuple[str, str, str]]] = []  # per regimen: (spec key, role, drug)
-    for r, drugs in enumerate(parsed):
-        rules.append([])
-        if not valid[r]:
-            continue
-        for d in drugs:
-            for role in ROLES:
-                for spec in kb[d].get(role, []) or []:
-                    key = json.dumps(spec, sort_keys=True)
-                    specs.setdefault(key, spec)
-                    rules[r].append((key, role, d))
+    specs, rules = _regimen_rules(parsed, valid, kb)
     keys = list(specs)
     col = {k: j for j, k in enumerate(keys)}
     hits = _match_alterations(cohort, [specs[k] for k in keys], float(step.clonal_threshold),
@@ -278,6 +257,26 @@ def describe_mechanisms(step: MechanismFeatures, cohort: Cohort) -> np.ndarray:
             out[p] = "; ".join(phrases) if phrases else (
                 "no target, bypass, resistance or sensitising alteration found")
     return out
+
+
+def _regimen_rules(parsed: list[list[str]], valid: Sequence[bool], kb: dict,
+                   ) -> tuple[dict[str, dict], list[list[tuple[str, str, str]]]]:
+    """The knowledge-base rules of each regimen's drugs: the distinct rules by key (so each
+    is matched against the tumours once) and, per regimen, its (rule key, role, drug) triples
+    (none for a regimen with an unknown drug)."""
+    specs: dict[str, dict] = {}
+    rules: list[list[tuple[str, str, str]]] = []
+    for r, drugs in enumerate(parsed):
+        rules.append([])
+        if not valid[r]:
+            continue
+        for d in drugs:
+            for role in ROLES:
+                for spec in kb[d].get(role, []) or []:
+                    key = json.dumps(spec, sort_keys=True)
+                    specs.setdefault(key, spec)
+                    rules[r].append((key, role, d))
+    return specs, rules
 
 
 def _altered(spec: dict) -> str:

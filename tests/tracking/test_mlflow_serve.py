@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -23,6 +22,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+
+from tests.processes import stop_process_group
 
 pytestmark = pytest.mark.slow
 
@@ -96,13 +97,7 @@ def served(mlflow_server: str, tmp_path_factory: pytest.TempPathFactory) -> dict
         yield {"url": url, "rows": rows, "expected": pd.read_csv(work / "pred.csv"),
                "work": work, "bundle": work / "run/model"}
     finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=10)
+        stop_process_group(process)
         log.close()
 
 

@@ -14,7 +14,6 @@ import contextlib
 import json
 import os
 import re
-import signal
 import socket
 import subprocess
 import sys
@@ -25,6 +24,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from tests.processes import stop_process_group
 
 pytestmark = [pytest.mark.slow, pytest.mark.shared]
 
@@ -83,13 +84,7 @@ def _background(command: str, env: dict, cwd: Path, log: Path) -> Iterator[subpr
     try:
         yield process
     finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=10)
+        stop_process_group(process)
         out.close()
 
 
