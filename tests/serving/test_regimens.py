@@ -367,3 +367,21 @@ def test_dask_engine_is_refused(regimen_bundle, flat_csv, tmp_path):
         run_batch_prediction(str(regimen_bundle), flat_csv, tmp_path / "pred.csv",
                              engine="dask", regimens="all")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_explain_names_the_drug_that_targets_a_bypass(predictor, sim_cohort):
+    """A MET-amplified tumour under osimertinib + savolitinib: MET is the bypass of one drug
+    and the target of the other, and the text says both."""
+    cna = sim_cohort.cna
+    met = cna[(cna["Hugo_Symbol"] == "MET") & (cna["cna"] == 2)]
+    sample_patient = sim_cohort.samples.set_index("sample_id")["patient_id"]
+    met_patients = set(sample_patient.reindex(met["sample_id"]).dropna())
+    assert met_patients
+    out = predictor.predict_regimens(sim_cohort, ["osimertinib+savolitinib"], explain=1)
+    combo = out[out["regimen"] == "osimertinib+savolitinib"].set_index("patient_id")
+    for pid in met_patients:
+        text = combo.loc[pid, "mechanism_explanation"]
+        assert "MET amplified: bypass of osimertinib" in text
+        assert "MET amplified: target of savolitinib" in text
+    others = combo.drop(index=list(met_patients))["mechanism_explanation"]
+    assert not others.str.contains("MET amplified").any()
