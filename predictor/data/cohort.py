@@ -226,6 +226,14 @@ def _index_by_patient(table: pd.DataFrame) -> pd.DataFrame:
     if table.index.name == "patient_id":
         return table
     attrs = dict(table.attrs)
+    if attrs.get("text_trimmed") and isinstance(table["patient_id"].dtype, pd.StringDtype):
+        # A frame one of our readers just built (no caller holds it): move the ids to the
+        # index without set_index's copy of every column (~15 ms per 100k rows).
+        out = table.copy(deep=False)
+        ids = out.pop("patient_id")
+        out.index = pd.Index(ids.array, dtype="string", name="patient_id")
+        out.attrs = attrs
+        return out
     out = table.set_index("patient_id", drop=True)
     out.index = out.index.astype("string")
     out.attrs = attrs
