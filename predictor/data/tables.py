@@ -82,7 +82,7 @@ def to_pandas(table: pa.Table) -> pd.DataFrame:
     if pd.get_option("mode.string_storage") == "pyarrow":
         arrow_text = pd.StringDtype("pyarrow")
         return table.to_pandas(types_mapper=lambda t: arrow_text if _is_text(t) else None)
-    df = table.to_pandas(split_blocks=True, deduplicate_objects=True)
+    df = _without_string_dtypes(table).to_pandas(split_blocks=True, deduplicate_objects=True)
     for name, dtype in zip(table.column_names, table.schema.types, strict=True):
         if _is_text(dtype):
             if df[name].dtype == pd.StringDtype():
@@ -90,6 +90,27 @@ def to_pandas(table: pa.Table) -> pd.DataFrame:
             values = df[name].to_numpy(dtype=object)
             df[name] = pd.array(values, dtype=pd.StringDtype())
     return df
+
+
+def _without_string_dtypes(table: pa.Table) -> pa.Table:
+    """``table`` whose pandas metadata (a Parquet file written from pandas) no longer asks
+    for the ``string`` dtype, so text takes the deduplicating conversion too.
+
+    Why: for a column marked ``string`` pyarrow builds one Python object per row (no
+    deduplication); that was the largest single cost of reading such a file. Every other
+    entry (index, nullable integers, column names) is kept as it was.
+    """
+    meta = table.schema.metadata or {}
+    raw = meta.get(b"pandas")
+    if raw is None or b'"string"' not in raw:
+        return table
+    import json
+
+    pandas_meta = json.loads(raw)
+    for column in pandas_meta.get("columns", []):
+        if column.get("numpy_type") == "string":
+            column["numpy_type"] = "object"
+    return table.replace_schema_metadata({**meta, b"pandas": json.dumps(pandas_meta).encode()})
 
 
 def _is_text(dtype: pa.DataType) -> bool:

@@ -256,3 +256,23 @@ def test_chowell_mapping_scores_a_file_without_cancer_type(tmp_path: Path) -> No
     cohort = read_cohort(path, CHOWELL_MAPPING)
     assert cohort.clinical["cancer_type"].tolist() == ["Unknown", "Unknown"]
     assert cohort.clinical["TMB"].tolist() == [3.0, 12.5]
+
+
+def test_parquet_from_pandas_reads_like_csv(tmp_path: Path) -> None:
+    """A Parquet file written from pandas (``string`` and ``Int64`` columns in its metadata)
+    gives the cohort a CSV of the same rows gives, dtypes included; the samples table built
+    from the ids (not re-checked) is one sample per patient and passes the full check."""
+    base = read_flat(_write(make_table(n=25), tmp_path / "in.csv"), MAPPING)
+    flat = tmp_path / "schema.csv"
+    write_flat(base, flat)
+    frame = pd.read_csv(flat, dtype={"patient_id": "string", "sex": "string"})
+    frame = frame.astype({c: "string" for c in frame.columns if frame[c].dtype == object})
+    frame = frame.astype({c: "Int64" for c in ("line_of_therapy", "prior_systemic_therapy")
+                          if c in frame.columns})
+    frame.to_parquet(tmp_path / "schema.parquet")
+    from_csv, from_parquet = read_cohort(flat), read_cohort(tmp_path / "schema.parquet")
+    pd.testing.assert_frame_equal(from_csv.clinical, from_parquet.clinical)
+    samples = from_parquet.samples
+    assert list(samples["sample_id"]) == list(from_parquet.clinical.index)
+    assert list(samples["patient_id"]) == list(from_parquet.clinical.index)
+    from_parquet.validate()

@@ -71,6 +71,33 @@ def test_bad_values(column: str, values: list, fragment: str) -> None:
     assert info.value.line == 3 and info.value.column == column
 
 
+@pytest.mark.parametrize("dtype", ["float64", "Int64"])
+@pytest.mark.parametrize("column,values,fragment", [
+    ("line_of_therapy", [1, 1.5, None], "whole number"),
+    ("prior_systemic_therapy", [1, 2, None], "0 or 1"),
+    ("prior_systemic_therapy", [None, -1, 0], "0 or 1"),
+])
+def test_bad_numbers_already_numeric(dtype: str, column: str, values: list,
+                                     fragment: str) -> None:
+    """Numeric columns (a Parquet file: float64 with NaN, or pandas' Int64 with NA) fail with
+    the same message and line as text does; missing values are no error."""
+    if dtype == "Int64" and fragment == "whole number":
+        pytest.skip("Int64 holds no fraction")
+    df = from_file(clinical(**{column: pd.array(values, dtype=dtype)}))
+    with pytest.raises(InputError, match=fragment) as info:
+        S.coerce_and_check(df, S.CLINICAL)
+    assert info.value.line == 3 and info.value.column == column
+
+
+@pytest.mark.parametrize("dtype", ["float64", "Int64", "int64"])
+def test_whole_numbers_become_int64_with_missing(dtype: str) -> None:
+    values = [1, 0, 1] if dtype == "int64" else [1, None, 0]
+    df = from_file(clinical(prior_systemic_therapy=pd.array(values, dtype=dtype)))
+    out = S.coerce_and_check(df, S.CLINICAL)["prior_systemic_therapy"]
+    assert out.dtype == "Int64"
+    assert out.tolist() == [pd.NA if v is None else v for v in values]
+
+
 def test_duplicate_key_points_at_second_row() -> None:
     df = from_file(pd.DataFrame({"patient_id": ["a", "b", "a"], "cancer_type": "NSCLC"}))
     with pytest.raises(InputError, match="duplicate patient_id a") as info:
