@@ -278,7 +278,7 @@ def show(value: object) -> str:
     return repr(str(value)) if isinstance(value, str) else repr(value)
 
 
-def impossible(values: pd.Series) -> np.ndarray:
+def impossible(values: pd.Series | pd.DataFrame) -> np.ndarray:
     """Mask of non-finite (inf, -inf) or impossibly large numbers (see :data:`MAX_ABS`)."""
     numbers = values.to_numpy(dtype="float64", na_value=np.nan)
     with np.errstate(invalid="ignore"):
@@ -349,9 +349,7 @@ def coerce_and_check(df: pd.DataFrame, schema: TableSchema) -> pd.DataFrame:
     extra = [i for i, (name, dtype) in enumerate(out.dtypes.items())
              if name not in known and pd.api.types.is_float_dtype(dtype)]
     if extra:  # pass-through feature columns: the same rule for numbers, checked at once
-        numbers = out.iloc[:, extra].to_numpy(dtype="float64", na_value=np.nan)
-        with np.errstate(invalid="ignore"):
-            bad = ~np.isnan(numbers) & ~(np.abs(numbers) <= MAX_ABS)
+        bad = impossible(out.iloc[:, extra])
         if bad.any():
             _row, col = np.argwhere(bad)[0]
             name = str(out.columns[extra[col]])
