@@ -99,16 +99,14 @@ class Cohort:
         if outcomes is not None:
             outcomes = _index_by_patient(outcomes)
         samples = tables.pop("samples", None)
-        if samples is None:
+        derived = samples is None
+        if derived:
             samples = pd.DataFrame(
                 {"sample_id": clinical.index.astype("string"),
                  "patient_id": clinical.index.astype("string")}
             )
             # Ids the clinical check already trimmed: validate() need not strip them again.
             samples.attrs["text_trimmed"] = validate
-            derived = True
-        else:
-            derived = False
         cohort = cls(clinical=clinical, samples=samples, outcomes=outcomes, **tables)
         return cohort.validate(samples_checked=derived) if validate else cohort
 
