@@ -24,7 +24,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from predictor.data.expression import Expression
-from predictor.data.lines import physical_line
+from predictor.data.lines import count_lines, physical_line
 from predictor.data.tables import (
     NULL_VALUES,
     count_comment_lines,
@@ -263,13 +263,7 @@ def _line_blocks(handle, size: int | None = None):
 
 def _max_data_rows(path: Path, first_line: int) -> int:
     """Lines from the first data row to the end (an upper bound: empty lines are skipped)."""
-    newlines, last = 0, b"\n"
-    with open(path, "rb") as handle:
-        while chunk := handle.read(1 << 24):
-            newlines += chunk.count(b"\n")
-            last = chunk[-1:]
-    lines = newlines + (last != b"\n")
-    return max(0, lines - (first_line - 1))
+    return max(0, count_lines(path) - (first_line - 1))
 
 
 def _check_values(values: np.ndarray, columns: list[str], path: Path, first_line: int,

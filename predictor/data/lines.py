@@ -27,3 +27,13 @@ def physical_line(path: str | Path, data_start: int, nominal: int) -> int:
     except OSError:
         pass
     return int(nominal)
+
+
+def count_lines(path: str | Path) -> int:
+    """Lines of a file without parsing it (a last line without a newline counts)."""
+    newlines, last = 0, b"\n"
+    with open(path, "rb") as handle:
+        while block := handle.read(1 << 24):
+            newlines += block.count(b"\n")
+            last = block[-1:]
+    return newlines + (last != b"\n")

@@ -22,6 +22,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
+from predictor.data.lines import count_lines
 from predictor.data.tables import parquet
 from predictor.errors import InputError
 
@@ -151,13 +152,7 @@ def count_rows(path: Path) -> int | None:
             return parquet().ParquetFile(path).metadata.num_rows
         except (pa.ArrowInvalid, OSError):
             return None
-    newlines, last = 0, b"\n"
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 22), b""):
-            newlines += block.count(b"\n")
-            last = block[-1:]
-    lines = newlines + (0 if last == b"\n" else 1)
-    return max(lines - 1, 0)  # minus the header row
+    return max(count_lines(path) - 1, 0)  # minus the header row
 
 
 class _Failure:
