@@ -183,13 +183,19 @@ def e2e_benchmark(rows: int, work: Path, trees: int = 500, quick: bool = False) 
 def _cli_seconds(bundle: Path, flat: Path, backend: str, work: Path) -> float:
     """Wall time of one ``predictor predict`` process on ``flat``."""
     out = work / f"pred_{backend}.parquet"
-    cmd = [sys.executable, "-m", "predictor.cli", "predict", "--model", str(bundle),
-           "--input", str(flat), "--output", str(out), "--backend", backend]
-    t0 = time.perf_counter()
-    subprocess.run(cmd, check=True, capture_output=True)
-    seconds = time.perf_counter() - t0
+    seconds = _timed_predict(bundle, flat, out, backend)
     out.unlink(missing_ok=True)
     return seconds
+
+
+def _timed_predict(bundle: Path, flat: Path, out: Path, backend: str, *extra: str) -> float:
+    """Wall time of one ``predictor predict`` process writing ``out`` (``extra``: more
+    options)."""
+    cmd = [sys.executable, "-m", "predictor.cli", "predict", "--model", str(bundle),
+           "--input", str(flat), "--output", str(out), "--backend", backend, *extra]
+    t0 = time.perf_counter()
+    subprocess.run(cmd, check=True, capture_output=True)
+    return time.perf_counter() - t0
 
 
 def startup_benchmark(bundle: Path, one: Path, work: Path, repeats: int = 5) -> dict:
@@ -415,12 +421,7 @@ def _cli_regimens(bundle: Path, flat: Path, work: Path) -> tuple[float, int]:
     import pyarrow.parquet as pq
 
     out = work / "pred_regimens.parquet"
-    cmd = [sys.executable, "-m", "predictor.cli", "predict", "--model", str(bundle),
-           "--input", str(flat), "--output", str(out), "--backend", "compiled",
-           "--regimens", "all"]
-    t0 = time.perf_counter()
-    subprocess.run(cmd, check=True, capture_output=True)
-    seconds = time.perf_counter() - t0
+    seconds = _timed_predict(bundle, flat, out, "compiled", "--regimens", "all")
     n = pq.ParquetFile(out).metadata.num_rows
     out.unlink(missing_ok=True)
     return seconds, n
