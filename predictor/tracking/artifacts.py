@@ -1,6 +1,6 @@
 """Fetch a logged model from an MLflow store (``runs:/`` and ``models:/`` URIs).
 
-The serving layer calls :func:`download_model` to resolve a ``--model`` URI; everything that
+The serving layer calls :func:`download_bundle` to resolve a ``--model`` URI; everything that
 touches MLflow's process-wide state stays here, in the tracking layer. MLflow is imported
 inside the functions, so commands that never see an MLflow URI do not pay for the import.
 """
@@ -19,12 +19,6 @@ from predictor.errors import InputError
 from predictor.tracking.mlflow_run import DEFAULT_TRACKING_URI
 
 PROGRESS_BAR_ENV = "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"
-
-
-def download_model(uri: str) -> Path:
-    """Download ``runs:/...`` or ``models:/...`` into a new temporary folder (the caller
-    deletes it). See :func:`download_bundle`."""
-    return download_bundle(uri, None)[0]
 
 
 def download_bundle(uri: str, hash_tag: str | None) -> tuple[Path, str | None]:

@@ -143,3 +143,16 @@ def flat_csv(tmp_path_factory, sim_cohort) -> Path:
     path = tmp_path_factory.mktemp("flat") / "patients.csv"
     write_flat(sim_cohort.without_outcomes(), path)
     return path
+
+
+def register_bundle(client, bundle_dir: Path, art: Path, experiment: str, name: str):
+    """Log ``bundle_dir`` under a new run's ``model/artifacts/bundle`` in ``experiment`` (artifacts
+    kept in ``art``) and register that model as a new version of ``name``;
+    returns (run, version)."""
+    experiment_id = client.create_experiment(experiment, artifact_location=art.as_uri())
+    run = client.create_run(experiment_id)
+    client.log_artifacts(run.info.run_id, str(bundle_dir), artifact_path="model/artifacts/bundle")
+    client.set_terminated(run.info.run_id)
+    client.create_registered_model(name)
+    source = f"{art.as_uri()}/{run.info.run_id}/artifacts/model"
+    return run, client.create_model_version(name, source, run_id=run.info.run_id)

@@ -14,7 +14,7 @@ import yaml
 from predictor.errors import InputError
 from predictor.serving.bundle import load_bundle, save_bundle
 
-from .conftest import HORIZONS
+from .conftest import HORIZONS, register_bundle
 
 PRED_COLUMNS = ["patient_id", "response_probability", "response_predicted", "relapse_risk",
                 "relapse_free_probability_6m", "relapse_free_probability_12m",
@@ -263,14 +263,8 @@ def test_models_uri_resolves_registered_bundle(bundle_dir, tmp_path, monkeypatch
 
     monkeypatch.setenv("MLFLOW_TRACKING_URI", tracking_uri)
     client = MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
-    experiment = client.create_experiment("serving-registry",
-                                          artifact_location=(tmp_path / "art").as_uri())
-    run = client.create_run(experiment)
-    client.log_artifacts(run.info.run_id, str(bundle_dir), artifact_path="model/artifacts/bundle")
-    client.set_terminated(run.info.run_id)
-    client.create_registered_model("serving_test_model")
-    source = f"{(tmp_path / 'art').as_uri()}/{run.info.run_id}/artifacts/model"
-    version = client.create_model_version("serving_test_model", source, run_id=run.info.run_id)
+    _, version = register_bundle(client, bundle_dir, tmp_path / "art", "serving-registry",
+                                 "serving_test_model")
     # A caller's process-wide MLflow URI (as other tests or notebooks set) must not win over
     # MLFLOW_TRACKING_URI, and must be left as it was.
     from mlflow.tracking._tracking_service import utils as tracking_utils

@@ -29,6 +29,8 @@ from predictor.serving import trust
 from predictor.serving.bundle import load_bundle
 from predictor.serving.compiled import sha256_file
 
+from .conftest import register_bundle
+
 runner = CliRunner()
 
 
@@ -242,13 +244,7 @@ def registered(bundle_dir, tmp_path, monkeypatch) -> dict:
     uri = f"sqlite:///{tmp_path / 'mlruns.db'}"
     monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
     client = MlflowClient(tracking_uri=uri, registry_uri=uri)
-    experiment = client.create_experiment("trust", artifact_location=(tmp_path / "art").as_uri())
-    run = client.create_run(experiment)
-    client.log_artifacts(run.info.run_id, str(bundle_dir), artifact_path="model/artifacts/bundle")
-    client.set_terminated(run.info.run_id)
-    client.create_registered_model("trusted_model")
-    source = f"{(tmp_path / 'art').as_uri()}/{run.info.run_id}/artifacts/model"
-    version = client.create_model_version("trusted_model", source, run_id=run.info.run_id)
+    run, version = register_bundle(client, bundle_dir, tmp_path / "art", "trust", "trusted_model")
     client.set_model_version_tag("trusted_model", version.version, trust.MANIFEST_TAG,
                                  trust.bundle_manifest_sha256(bundle_dir))
     stored = tmp_path / "art" / run.info.run_id / "artifacts" / "model" / "artifacts" / "bundle"
