@@ -242,12 +242,13 @@ def predict_regimens(predictor: Any, cohort: Any, regimens: str | Sequence[str] 
     mech_names = list(step.feature_names_)
     columns = [X.columns.get_loc(n) for n in mech_names if n in X.columns]
     mech_cols = [n for n in mech_names if n in X.columns]
+    matrix = X.to_numpy()
     for name, group in whatif.groupby(REGIMEN, sort=True):
         pos = group["position"].to_numpy()
         ids = cohort.patient_ids[pos]
         what = with_regimen(cohort, pd.Series(name, index=ids, dtype="string"))
         values, names = predictor.pipeline.family_values(MECHANISM, what)
-        block = X.to_numpy()[pos]  # a copy: the rows of these patients
+        block = matrix[pos]  # a copy: the rows of these patients
         if values is None:
             block[:, columns] = np.nan
         else:
