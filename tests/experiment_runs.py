@@ -1,15 +1,27 @@
 """Run a named experiment as a user does: ``predictor-train +experiment=NAME`` in a fresh
 process, in a scratch folder, with its own sqlite MLflow store (shared by the real-cohort
-end-to-end tests)."""
+end-to-end tests); and load a script of ``experiments/`` as a module."""
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import subprocess
 import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
+
+EXPERIMENTS = Path(__file__).resolve().parents[1] / "experiments"
+
+
+def load_script(name: str) -> ModuleType:
+    """``experiments/<name>.py`` as a module (the scripts are not a package)."""
+    spec = importlib.util.spec_from_file_location(name, EXPERIMENTS / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+    spec.loader.exec_module(module)  # type: ignore[union-attr]
+    return module
 
 
 @dataclass

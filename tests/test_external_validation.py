@@ -4,7 +4,6 @@ halves are stratified, and the file reads with the Chowell bundle's mapping."""
 
 from __future__ import annotations
 
-import importlib.util
 import subprocess
 import sys
 from pathlib import Path
@@ -12,18 +11,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from experiment_runs import load_script
 
 pytestmark = pytest.mark.shared
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "experiments" / "nsclc_pd1_msk_2018_as_chowell.py"
-
-
-def _module():
-    spec = importlib.util.spec_from_file_location("as_chowell", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)  # type: ignore[union-attr]
-    return module
 
 
 @pytest.fixture(scope="module")
@@ -49,7 +42,7 @@ def test_overlap_is_removed_and_halves_are_stratified(written):
 
 def test_matches_are_far_above_chance(written):
     """Permuting the study's ages breaks real matches: chance alone finds a handful."""
-    module = _module()
+    module = load_script(SCRIPT.stem)
     frame = module.chowell_format(module.STUDY)
     real = int(module.in_chowell(frame, module.CHOWELL).sum())
     rng = np.random.default_rng(0)

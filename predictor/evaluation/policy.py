@@ -20,8 +20,8 @@ SUPPORTED = "supported"
 MIN_RANKED = 3  # candidates a patient needs for the rank correlation
 
 
-def policy_report(scores: pd.DataFrame, truth: pd.DataFrame, assigned: pd.Series,
-                  seed: int = 0) -> dict[str, float]:
+def policy_report(scores: pd.DataFrame, truth: pd.DataFrame,
+                  assigned: pd.Series) -> dict[str, float]:
     """Mean true response probability under the oracle, the model, practice and chance.
 
     ``scores``: what-if predictions, columns ``patient_id, regimen, response_probability``
@@ -31,10 +31,9 @@ def policy_report(scores: pd.DataFrame, truth: pd.DataFrame, assigned: pd.Series
     patient id. Regimens are matched by their drugs (lower case, any order: ``B+a`` is
     ``a+b``). A patient's candidates are the regimens in both ``scores`` and ``truth``;
     patients are those with candidates and an assigned regimen. Ties go to the assigned
-    regimen, then to the alphabetically first name, so row order never matters. ``seed`` is
-    accepted for interface stability; every value here is an exact expectation, no draw.
+    regimen, then to the alphabetically first name, so row order never matters. Every value
+    here is an exact expectation, no draw.
     """
-    del seed
     rows = _candidates(scores, truth, assigned)
     if rows.empty:
         raise ValueError("no patient has both what-if scores and a per-regimen truth")

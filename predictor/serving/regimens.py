@@ -30,7 +30,7 @@ import pandas as pd
 
 from predictor.data.regimens import CANCER_TYPE, REGIMEN, with_regimen
 from predictor.errors import InputError
-from predictor.features.mechanism import describe_mechanisms
+from predictor.features.mechanism import describe_mechanisms, parse_regimen
 
 log = logging.getLogger(__name__)
 
@@ -47,8 +47,6 @@ EXPLANATION = "mechanism_explanation"
 # ---------------------------------------------------------------------------- names
 def regimen_key(name: object) -> str:
     """A regimen's identity: its drugs, lower-case, sorted (``B + a`` is ``a+b``)."""
-    from predictor.features.mechanism import parse_regimen
-
     return "+".join(sorted(set(parse_regimen(name))))
 
 
@@ -92,8 +90,6 @@ class _FileNames(list):
 def check_regimen_names(names: Sequence[str], drugs: dict) -> list[str]:
     """``names`` without duplicates (by :func:`regimen_key`); an :class:`InputError` naming
     the first regimen with a drug the knowledge base does not know."""
-    from predictor.features.mechanism import parse_regimen
-
     out: list[str] = []
     seen: set[str] = set()
     lines = getattr(names, "lines", None)
@@ -199,8 +195,6 @@ def candidate_pairs(clinical: pd.DataFrame, regimens: str | Sequence[str],
 
 
 def _known(regimen: str, drugs: dict) -> bool:
-    from predictor.features.mechanism import parse_regimen
-
     parsed = parse_regimen(regimen)
     return bool(parsed) and all(d in drugs for d in parsed)
 
@@ -248,12 +242,13 @@ def predict_regimens(predictor: Any, cohort: Any, regimens: str | Sequence[str] 
     mech_names = list(step.feature_names_)
     columns = [X.columns.get_loc(n) for n in mech_names if n in X.columns]
     mech_cols = [n for n in mech_names if n in X.columns]
+    matrix = X.to_numpy()
     for name, group in whatif.groupby(REGIMEN, sort=True):
         pos = group["position"].to_numpy()
         ids = cohort.patient_ids[pos]
         what = with_regimen(cohort, pd.Series(name, index=ids, dtype="string"))
         values, names = predictor.pipeline.family_values(MECHANISM, what)
-        block = X.to_numpy()[pos]  # a copy: the rows of these patients
+        block = matrix[pos]  # a copy: the rows of these patients
         if values is None:
             block[:, columns] = np.nan
         else:

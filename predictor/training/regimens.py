@@ -98,9 +98,9 @@ def propensity_weighting(settings: RegimenSettings
 
     def weights(X: pd.DataFrame, targets: H.Targets, categorical: Sequence[str]
                 ) -> np.ndarray | None:
-        if targets.regimen is None or targets.regimen.notna().sum() < 2:
+        model = fit_propensity(X, targets, categorical, settings)
+        if model is None:
             return None
-        model = settings.propensity().fit(X, targets.regimen, targets.cancer_type, categorical)
         p = observed_propensity(model.predict_proba(X), targets.regimen)
         return ipw_weights(p, clip=float(settings.ipw_clip))
 
@@ -273,7 +273,7 @@ def finish(fit: H.FinalFit, data: Any, targets: H.Targets, learner: str, cv: Reg
     """The final propensity (all training patients), its overlap and support, and the final
     model's ``test_regimen_*`` policy metrics on the held-out split of a simulated cohort."""
     categorical = list(getattr(fit.pipeline, "categorical_features_", []) or [])
-    propensity = fit_final_propensity(fit.X_train, targets, categorical, settings)
+    propensity = fit_propensity(fit.X_train, targets, categorical, settings)
     if propensity is None:
         return None
     proba = propensity.predict_proba(fit.X_train)
@@ -309,9 +309,9 @@ class RegimenResult:
         return None if self.propensity is None else self.propensity.to_state()
 
 
-def fit_final_propensity(X: pd.DataFrame, targets: H.Targets, categorical: Sequence[str],
-                         settings: RegimenSettings) -> RegimenPropensity | None:
-    """The propensity on all training patients (None without regimens or their kinds)."""
+def fit_propensity(X: pd.DataFrame, targets: H.Targets, categorical: Sequence[str],
+                   settings: RegimenSettings) -> RegimenPropensity | None:
+    """The propensity fitted on the rows of ``X`` (None with fewer than two given regimens)."""
     if targets.regimen is None or targets.regimen.notna().sum() < 2:
         return None
     return settings.propensity().fit(X, targets.regimen, targets.cancer_type, categorical)

@@ -3,23 +3,13 @@ bundle, the simulator's per-regimen truth and the policy report fit together."""
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import pytest
+from experiment_runs import load_script
 
 from predictor.data.regimens import regimens_by_cancer_type
 from predictor.serving.bundle import save_bundle
-
-ROOT = Path(__file__).resolve().parents[2]
-SCRIPT = ROOT / "experiments" / "regimen_policy.py"
-
-
-def _module():
-    spec = importlib.util.spec_from_file_location("regimen_policy", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)  # type: ignore[union-attr]
-    return module
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +24,7 @@ def bundle(tmp_path_factory, fitted, sim_cohort) -> Path:
 
 
 def test_the_experiment_scores_a_fresh_cohort_against_the_regimen_truth(bundle) -> None:
-    module = _module()
+    module = load_script("regimen_policy")
     reports = module.run(bundle, 120, 5)
     r = reports["all patients"]
     assert set(module.KEYS) <= set(r) and r["n_patients"] == 120

@@ -88,11 +88,15 @@ def test_bundle_report_and_overlap_artifact(auto_run):
     assert overlap["share_below"].between(0, 1).all()
 
 
-def test_an_explicit_learner_is_used_for_the_final_head_without_a_cv():
+def _six_responders_on_one_regimen() -> H.Targets:
     ids = pd.Index([f"P{i}" for i in range(6)])
-    targets = H.Targets(pd.Series(1.0, index=ids), pd.Series(np.nan, index=ids),
-                        pd.Series(np.nan, index=ids), pd.Series("a", index=ids),
-                        regimen=pd.Series("x", index=ids, dtype="string"))
+    return H.Targets(pd.Series(1.0, index=ids), pd.Series(np.nan, index=ids),
+                     pd.Series(np.nan, index=ids), pd.Series("a", index=ids),
+                     regimen=pd.Series("x", index=ids, dtype="string"))
+
+
+def test_an_explicit_learner_is_used_for_the_final_head_without_a_cv():
+    targets = _six_responders_on_one_regimen()
     head = H.Learner(H.MODEL, H.RESPONSE, ResponseModel)
     baseline = H.Learner("logistic", H.RESPONSE, ResponseModel)
     metrics: dict[str, float] = {}
@@ -106,10 +110,7 @@ def test_an_explicit_learner_is_used_for_the_final_head_without_a_cv():
 
 def test_without_regimen_truth_auto_is_the_s_learner_and_nothing_is_cross_validated():
     """Real cohorts have no per-regimen truth: the head stays as it was."""
-    ids = pd.Index([f"P{i}" for i in range(6)])
-    targets = H.Targets(pd.Series(1.0, index=ids), pd.Series(np.nan, index=ids),
-                        pd.Series(np.nan, index=ids), pd.Series("a", index=ids),
-                        regimen=pd.Series("x", index=ids, dtype="string"))
+    targets = _six_responders_on_one_regimen()
     learner = H.Learner(H.MODEL, H.RESPONSE, ResponseModel)
     metrics: dict[str, float] = {}
     learners, cv, chosen = R.select_learner(None, targets, [], lambda: None, [learner], None,

@@ -25,6 +25,7 @@ from predictor.data.simulator.outcomes import draw_outcomes, pfs_at
 from predictor.data.simulator.patients import Patients, draw_patients
 from predictor.data.simulator.regimens import assign_regimens, candidate_matrix
 from predictor.data.simulator.tme import draw_tme, tme_table
+from predictor.data.truth import REGIMEN_TRUTH_COLUMNS
 
 STREAMS = ("patients", "clones", "genomics", "maf", "tme", "regimens", "outcomes", "ctdna")
 SITES = np.array(["SITE_A", "SITE_B", "SITE_C"])
@@ -144,9 +145,6 @@ def _simulate(n_patients: int, seed: int) -> tuple[State, dict[str, pd.DataFrame
         if key not in truth_table.columns:
             truth_table[key] = values
     return st, tables, truth_table.round(6)
-
-
-REGIMEN_TRUTH_COLUMNS = ("patient_id", "regimen", "true_response_probability", "true_pfs_12m")
 
 
 def regimen_truth(st: State) -> pd.DataFrame:
