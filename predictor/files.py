@@ -109,12 +109,37 @@ def _on_sigterm(signum: int, frame: object) -> None:
     raise Terminated(SIGTERM_EXIT)
 
 
+def _may_handle_signals() -> bool:
+    """Only the main thread may install a signal handler."""
+    import threading
+
+    return threading.current_thread() is threading.main_thread()
+
+
 def exit_cleanly_on_sigterm() -> None:
     """Turn SIGTERM (sent by ``timeout``, SLURM, Kubernetes) into ``SystemExit(143)`` in the
     main thread, so that ``finally`` blocks and :func:`atomic_path` remove temporary files as
-    they do on Ctrl-C. Only the main thread may install a handler; elsewhere this is a no-op."""
+    they do on Ctrl-C. For the whole process (the CLIs); elsewhere than in the main thread this
+    is a no-op. A library call that must not outlive SIGTERM uses :func:`sigterm_exits`."""
     import signal
-    import threading
 
-    if threading.current_thread() is threading.main_thread():
+    if _may_handle_signals():
         signal.signal(signal.SIGTERM, _on_sigterm)
+
+
+@contextlib.contextmanager
+def sigterm_exits() -> Iterator[None]:
+    """:func:`exit_cleanly_on_sigterm` for the block only (``run_training`` called from Python:
+    its MLflow run ends KILLED instead of RUNNING forever), then the default back. A no-op
+    where SIGTERM already has a handler (the CLI's, or the caller's own) or off the main
+    thread."""
+    import signal
+
+    if not _may_handle_signals() or signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
+        yield
+        return
+    signal.signal(signal.SIGTERM, _on_sigterm)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)

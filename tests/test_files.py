@@ -18,13 +18,15 @@ from predictor.files import atomic_path, write_json, write_text_atomic
 WRITER = textwrap.dedent("""
     import sys, time
     from pathlib import Path
-    from predictor.files import atomic_path, exit_cleanly_on_sigterm
+    from contextlib import nullcontext
+    from predictor.files import atomic_path, exit_cleanly_on_sigterm, sigterm_exits
     if sys.argv[2] == "cli":
         exit_cleanly_on_sigterm()
-    with atomic_path(Path(sys.argv[1])) as tmp:
-        tmp.write_bytes(b"x" * 1_000_000)
-        print("ready", flush=True)
-        time.sleep(60)
+    with sigterm_exits() if sys.argv[2] == "block" else nullcontext():
+        with atomic_path(Path(sys.argv[1])) as tmp:
+            tmp.write_bytes(b"x" * 1_000_000)
+            print("ready", flush=True)
+            time.sleep(60)
 """)
 
 
@@ -40,10 +42,32 @@ def _terminated_writer(target: Path, mode: str) -> int:
             proc.kill()
 
 
-def test_sigterm_leaves_no_temporary_file(tmp_path: Path) -> None:
+@pytest.mark.parametrize("mode", ["cli", "block"])
+def test_sigterm_leaves_no_temporary_file(tmp_path: Path, mode: str) -> None:
+    """The CLIs' process-wide handler and ``sigterm_exits`` (run_training from Python) alike."""
     target = tmp_path / "out.csv"
-    assert _terminated_writer(target, "cli") == 143
+    assert _terminated_writer(target, mode) == 143
     assert list(tmp_path.iterdir()) == []
+
+
+def test_sigterm_exits_restores_the_default_and_keeps_a_callers_handler() -> None:
+    from predictor.files import sigterm_exits
+
+    previous = signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    try:
+        with sigterm_exits():
+            assert signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL
+        assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
+
+        def own(signum: int, frame: object) -> None:
+            pass
+
+        signal.signal(signal.SIGTERM, own)
+        with sigterm_exits():
+            assert signal.getsignal(signal.SIGTERM) is own
+        assert signal.getsignal(signal.SIGTERM) is own
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def test_the_cli_and_the_training_app_install_the_handler() -> None:

@@ -93,34 +93,14 @@ def training_run(tracking: Mapping[str, Any], run_name: str) -> Iterator[LiveRun
     if not tracking.get("enabled", True):
         yield LiveRun(tracking)
         return
+    from predictor.files import sigterm_exits
     from predictor.tracking.run_logging import start_training_run
 
     run = start_training_run(tracking, run_name=run_name)
     try:
-        with _sigterm_as_interrupt():
+        with sigterm_exits():  # SIGTERM ends the run KILLED, as Ctrl-C does
             yield LiveRun(tracking, run)
     except BaseException as error:
         run.fail(error)
         raise
 
-
-@contextlib.contextmanager
-def _sigterm_as_interrupt() -> Iterator[None]:
-    """SIGTERM (``timeout``, SLURM, Kubernetes) ends the run KILLED like Ctrl-C, instead of
-    leaving it RUNNING forever. Only when nobody else handles SIGTERM (main thread only)."""
-    import signal
-    import threading
-
-    if (threading.current_thread() is not threading.main_thread()
-            or signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL):
-        yield
-        return
-
-    def interrupt(signum: int, frame: Any) -> None:
-        raise KeyboardInterrupt("SIGTERM")
-
-    signal.signal(signal.SIGTERM, interrupt)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)

@@ -73,3 +73,36 @@ def test_a_failing_training_ends_its_run_failed_with_the_error(tracking_env: str
     assert run.info.status == "FAILED"
     assert run.data.tags["error"] == "RuntimeError: feature step exploded"
     assert run.data.metrics["cv/fold/roc_auc"] == 0.7
+
+
+CALLER = """
+import sys, time
+from predictor.training.tracking import training_run
+with training_run({"enabled": True, "experiment_name": sys.argv[1]}, "caller") as live:
+    live.log_fold(0, {"roc_auc": 0.7})
+    print("ready", flush=True)
+    time.sleep(120)
+"""
+
+
+def test_sigterm_ends_a_python_callers_run_killed(mlflow_server: str) -> None:
+    """``run_training`` called from Python (no CLI handler): SIGTERM still ends the run KILLED
+    (``files.sigterm_exits``, the CLIs' mechanism for the run's block) and the process 143."""
+    experiment = "live-caller-sigterm"
+    env = {**os.environ, "MLFLOW_TRACKING_URI": mlflow_server}
+    env.pop("PREDICTOR_MLFLOW_PARENT_RUN_ID", None)
+    process = subprocess.Popen([sys.executable, "-c", CALLER, experiment], env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout is not None
+        assert process.stdout.readline().strip() == "ready", process.communicate()[1][-2000:]
+        process.send_signal(signal.SIGTERM)
+        _, stderr = process.communicate(timeout=120)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert process.returncode == 143, stderr[-2000:]
+    (run,) = _runs(MlflowClient(tracking_uri=mlflow_server), experiment)
+    assert run.info.status == "KILLED"
+    assert run.data.tags["error"].startswith("Terminated")
