@@ -295,8 +295,9 @@ def resolve_bundle_dir(uri: str | Path) -> tuple[Path, Path | None]:
     text = str(uri)
     if text.startswith(("runs:/", "models:/")):
         from predictor.tracking.artifacts import download_bundle
+        from predictor.tracking.tags import MANIFEST_TAG
 
-        download, recorded = download_bundle(text, trust.MANIFEST_TAG)
+        download, recorded = download_bundle(text, MANIFEST_TAG)
         found = _find_bundle(download, text)
         _ORIGINS[str(found.resolve())] = (text, recorded)
         return found, download

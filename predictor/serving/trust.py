@@ -40,7 +40,6 @@ KEY_FILE = "bundle.key"
 TRUST_FILE = "trusted_bundles.json"
 SIGNATURE_FILE = "bundle.sig"
 MANIFEST_FILE = "bundle.yaml"
-MANIFEST_TAG = "predictor.manifest_sha256"  # MLflow model-version and run tag
 SIGNATURE_FORMAT = "predictor-bundle-signature"
 _PURPOSE_MANIFEST = b"predictor manifest v1"
 _PURPOSE_LIBRARY = b"predictor compiled library v1"

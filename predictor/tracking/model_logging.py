@@ -21,14 +21,12 @@ from mlflow.types.schema import ParamSchema, ParamSpec
 
 from predictor.data import schema as S
 from predictor.data.cohort import Cohort
+from predictor.tracking.tags import MANIFEST_TAG
 
 MODEL_NAME = "model"
 # The served pyfunc's request params, name -> (MLflow type, default): ``regimens`` ("" plain
 # prediction, "all" or "a;b+c": what-if regimens) and ``explain`` (top-K contributions).
 PYFUNC_PARAMS = {"regimens": ("string", ""), "explain": ("long", 0)}
-# Run and model-version tag holding the bundle's canonical manifest sha256 (serving.trust
-# reads it back under the same name).
-MANIFEST_TAG = "predictor.manifest_sha256"
 # Runtime requirements written into the model's requirements.txt, so MLflow does not have to
 # import-sniff the model in a subprocess.
 _RUNTIME_PACKAGES = ("mlflow", "numpy", "pandas", "pyarrow", "scipy", "scikit-learn",

@@ -28,6 +28,7 @@ from predictor.errors import InputError
 from predictor.serving import trust
 from predictor.serving.bundle import load_bundle
 from predictor.serving.compiled import sha256_file
+from predictor.tracking.tags import MANIFEST_TAG
 
 from .conftest import register_bundle
 
@@ -245,7 +246,7 @@ def registered(bundle_dir, tmp_path, monkeypatch) -> dict:
     monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
     client = MlflowClient(tracking_uri=uri, registry_uri=uri)
     run, version = register_bundle(client, bundle_dir, tmp_path / "art", "trust", "trusted_model")
-    client.set_model_version_tag("trusted_model", version.version, trust.MANIFEST_TAG,
+    client.set_model_version_tag("trusted_model", version.version, MANIFEST_TAG,
                                  trust.bundle_manifest_sha256(bundle_dir))
     stored = tmp_path / "art" / run.info.run_id / "artifacts" / "model" / "artifacts" / "bundle"
     return {"uri": f"models:/trusted_model/{version.version}", "stored": stored,

@@ -180,7 +180,8 @@ def test_the_local_bundle_is_in_the_run_dir(trained: dict) -> None:
 
 def test_run_and_model_version_record_the_manifest_hash(trained: dict) -> None:
     """``models:/`` and ``runs:/`` loads on any machine check bundle.yaml against these tags."""
-    from predictor.serving.trust import MANIFEST_TAG, bundle_manifest_sha256
+    from predictor.serving.trust import bundle_manifest_sha256
+    from predictor.tracking.tags import MANIFEST_TAG
 
     digest = bundle_manifest_sha256(trained["work"] / "run" / "model")
     client = trained["client"]
