@@ -189,7 +189,7 @@ def run_recalibration(model_uri: str, input_path: str | Path, output: str | Path
             quiet_missing_inputs,
             rows_to_cohort,
         )
-        from predictor.serving.trust import bundle_manifest_sha256
+        from predictor.serving.trust import manifest_sha256
         from predictor.tracking.evaluation_logging import register_recalibrated
         from predictor.tracking.model_logging import synthetic_input_example
 
@@ -205,7 +205,7 @@ def run_recalibration(model_uri: str, input_path: str | Path, output: str | Path
                     "n_labelled": int(has.sum())},
             data_fingerprint=cohort.fingerprint(), patient_ids=cohort.patient_ids,
             model_code=PYFUNC_CODE, input_example=example, output_example=output_example,
-            manifest_sha256=bundle_manifest_sha256(output))
+            manifest_sha256=manifest_sha256(new.manifest))  # as loaded and verified
         message += f"\nmodel_uri: {uri}"
     return message
 

@@ -61,7 +61,7 @@ class LiveRun:
             quiet_missing_inputs,
             rows_to_cohort,
         )
-        from predictor.serving.trust import bundle_manifest_sha256
+        from predictor.serving.trust import manifest_sha256
         from predictor.tracking.input_examples import source_example
         from predictor.tracking.model_logging import synthetic_input_example
 
@@ -81,7 +81,7 @@ class LiveRun:
                 artifact_dirs={"plots": files.plots}, bundle_dir=bundle_dir,
                 model_code=PYFUNC_CODE, input_example=example, output_example=output,
                 schema_example=schema_example,
-                manifest_sha256=bundle_manifest_sha256(bundle_dir),
+                manifest_sha256=manifest_sha256(predictor.manifest),  # as loaded and verified
                 log_model=bool(self.tracking.get("log_model", True)),
                 registered_model_name=self.tracking.get("registered_model_name"))
         return logged.run_id, logged.model_uri
