@@ -554,9 +554,9 @@ def load_scorer(
         log.warning("%s: no compiled library (%s); using LightGBM", name, info.reason)
         return LightGBMScorer(model_txt)
     current = host_cpu()
-    if info is not None and info.library and _built_here(info, Path(compiled_dir) / info.library) \
+    library = Path(compiled_dir) / info.library if info is not None and info.library else None
+    if info is not None and library is not None and _built_here(info, library) \
             and _built_for_here(info, current):
-        library = Path(compiled_dir) / info.library
         return _load_checked(model_txt, library, info.library_sha256, name)
     probe = None
     if info is not None and info.probe and compiled_dir is not None:
