@@ -7,7 +7,7 @@ no figure stays registered in memory across long CV runs.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 import matplotlib
@@ -61,14 +61,20 @@ def _labelled(y: Sequence[float], p: np.ndarray) -> tuple[np.ndarray, np.ndarray
     return y[keep], p[keep]
 
 
+def _curves(y: Sequence[float], scores: Scores) -> Iterator[tuple[str, np.ndarray, np.ndarray]]:
+    """(name, labels, scores) of each scored learner on its labelled patients, skipping one
+    whose labels are a single class (no curve to draw)."""
+    for name, p in _named(scores).items():
+        yy, pp = _labelled(y, p)
+        if len(np.unique(yy)) >= 2:
+            yield name, yy, pp
+
+
 def plot_roc(y: Sequence[float], scores: Scores, path: Path | str,
              title: str = "ROC curve") -> Path:
     """ROC curves of the model and baselines on one plot, AUC in the legend."""
     fig, ax = _figure(5, 5)
-    for name, p in _named(scores).items():
-        yy, pp = _labelled(y, p)
-        if len(np.unique(yy)) < 2:
-            continue
+    for name, yy, pp in _curves(y, scores):
         fpr, tpr, _ = roc_curve(yy, pp)
         ax.plot(fpr, tpr, label=f"{name} (AUC {roc_auc_score(yy, pp):.3f})")
     ax.plot([0, 1], [0, 1], ls="--", color="grey", lw=1)
@@ -82,10 +88,7 @@ def plot_precision_recall(y: Sequence[float], scores: Scores, path: Path | str,
     """Precision-recall curves with average precision; the dashed line is the prevalence."""
     fig, ax = _figure(5, 5)
     prevalence = float("nan")
-    for name, p in _named(scores).items():
-        yy, pp = _labelled(y, p)
-        if len(np.unique(yy)) < 2:
-            continue
+    for name, yy, pp in _curves(y, scores):
         prevalence = float(yy.mean())
         precision, recall, _ = precision_recall_curve(yy, pp)
         ax.plot(recall, precision, label=f"{name} (AP {average_precision_score(yy, pp):.3f})")
@@ -100,10 +103,7 @@ def plot_calibration(y: Sequence[float], probabilities: Scores, path: Path | str
                      n_bins: int = 10, title: str = "Calibration") -> Path:
     """Reliability curve (observed rate vs mean predicted probability, equal-width bins)."""
     fig, ax = _figure(5, 5)
-    for name, p in _named(probabilities).items():
-        yy, pp = _labelled(y, p)
-        if len(np.unique(yy)) < 2:
-            continue
+    for name, yy, pp in _curves(y, probabilities):
         observed, predicted = calibration_curve(yy, np.clip(pp, 0, 1), n_bins=n_bins,
                                                 strategy="uniform")
         ax.plot(predicted, observed, marker="o", label=name)
