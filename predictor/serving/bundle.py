@@ -54,7 +54,7 @@ from predictor.serving.shift import PROFILE_FILE, ShiftMonitor, training_profile
 
 log = logging.getLogger(__name__)
 
-MANIFEST = "bundle.yaml"
+MANIFEST = trust.MANIFEST_FILE  # bundle.yaml
 FEATURES_FILE = "features.json"
 MODEL_FILE = "model.txt"
 COMPILED_DIR = "compiled"
@@ -355,12 +355,8 @@ def _find_bundle(root: Path, uri: str) -> Path:
 def read_manifest(bundle_dir: Path) -> dict:
     """Parse and check ``bundle.yaml`` (format and version)."""
     path = Path(bundle_dir) / MANIFEST
-    try:
-        manifest = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as error:
-        raise InputError(f"cannot read the bundle manifest ({type(error).__name__})",
-                         file=path) from None
-    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+    manifest = trust.read_manifest_data(bundle_dir)  # a mapping, or one line naming the file
+    if manifest.get("format") != FORMAT:
         raise InputError(f"not a {FORMAT} manifest", file=path)
     check_manifest_shape(manifest, path)  # one line for an edited or damaged manifest
     if int(manifest.get("format_version", 0)) > FORMAT_VERSION:

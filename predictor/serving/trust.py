@@ -167,6 +167,8 @@ def manifest_sha256(manifest: Mapping) -> str:
 
 
 def read_manifest_data(bundle_dir: Path) -> dict:
+    """``bundle.yaml`` parsed, or a one-line :class:`InputError` naming it (unreadable, not
+    UTF-8, not YAML, not a mapping); ``serving.bundle.read_manifest`` checks the rest."""
     import yaml
 
     path = Path(bundle_dir) / MANIFEST_FILE
@@ -176,7 +178,7 @@ def read_manifest_data(bundle_dir: Path) -> dict:
         raise InputError(f"cannot read the bundle manifest ({type(error).__name__})",
                          file=path) from None
     if not isinstance(data, dict):
-        raise InputError("not a bundle manifest", file=path)
+        raise InputError("not a predictor-bundle manifest", file=path)
     return data
 
 

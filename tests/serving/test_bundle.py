@@ -127,6 +127,21 @@ def test_tampered_bundle_is_refused(bundle_dir, tmp_path):
         load_bundle(copy)
 
 
+@pytest.mark.parametrize("content, message", [
+    (b"format: predictor-bundle\nname: \xff\n", "cannot read the bundle manifest"),
+    (b"- a list\n", "not a predictor-bundle manifest"),
+    (b"format: other\n", "not a predictor-bundle manifest"),
+], ids=["not-utf8", "not-a-mapping", "other-format"])
+def test_an_unreadable_manifest_is_one_line_naming_it(tmp_path, content, message):
+    from predictor.serving.bundle import read_manifest
+
+    (tmp_path / "bundle.yaml").write_bytes(content)
+    with pytest.raises(InputError, match=message) as raised:
+        read_manifest(tmp_path)
+    assert str(raised.value.file) == str(tmp_path / "bundle.yaml")
+    assert "\n" not in str(raised.value)
+
+
 def test_save_is_atomic_and_refuses_overwrite(fitted, tmp_path):
     kwargs = {"feature_pipeline": fitted["pipeline"], "heads": {"response": fitted["response"]},
               "label_rule": None,
