@@ -46,6 +46,13 @@ def ensure_dir(path: Path) -> Path:
     return path
 
 
+def occupied(path: Path) -> bool:
+    """``path`` exists and is not an empty folder: writing a new output folder there would
+    overwrite what the user has (callers refuse it with their own one-line error)."""
+    path = Path(path)
+    return path.exists() and (not path.is_dir() or any(path.iterdir()))
+
+
 def temp_dir_beside(path: Path) -> Path:
     """A new private folder next to ``path`` (built there, renamed into place by the caller);
     one-line error when the parent folder may not be written."""

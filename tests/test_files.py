@@ -112,3 +112,14 @@ def test_an_output_folder_under_a_file_is_one_line(tmp_path: Path) -> None:
                                       str(blocker / "study")])
     assert result.exit_code == 2, (result.output, result.exception)
     assert result.stderr.strip().count("\n") == 0 and "cannot write here" in result.stderr
+
+
+def test_occupied_is_anything_but_an_absent_path_or_an_empty_folder(tmp_path: Path) -> None:
+    from predictor.files import occupied
+
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "full").mkdir()
+    (tmp_path / "full" / ".hidden").write_text("x")
+    (tmp_path / "file").write_text("")
+    assert not occupied(tmp_path / "absent") and not occupied(tmp_path / "empty")
+    assert occupied(tmp_path / "full") and occupied(tmp_path / "file")

@@ -31,7 +31,7 @@ from predictor.data.lines import physical_line
 from predictor.data.mappings import numeric_extras, schema_first
 from predictor.data.tables import CBIO_NULL_VALUES, read_arrow, read_delimited, write_delimited
 from predictor.errors import InputError
-from predictor.files import temp_dir_beside
+from predictor.files import occupied, temp_dir_beside
 
 log = logging.getLogger(__name__)
 
@@ -549,7 +549,7 @@ def write_cbioportal(
     finds these tables by file name.
     """
     out_dir = Path(out_dir)
-    if out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())):
+    if occupied(out_dir):
         raise InputError("output folder exists and is not empty; choose a new folder",
                          file=out_dir)
     tmp = temp_dir_beside(out_dir)

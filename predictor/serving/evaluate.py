@@ -30,7 +30,7 @@ from predictor.evaluation.external import (
     write_external_plots,
 )
 from predictor.evaluation.harness import EvalSettings
-from predictor.files import temp_dir_beside
+from predictor.files import occupied, temp_dir_beside
 from predictor.serving.labelled import LabelledCohort, describe_label_rule, read_labelled
 
 log = logging.getLogger(__name__)
@@ -238,7 +238,7 @@ def check_output_dir(output_dir: Path, input_path: Path) -> None:
     if out == src or (src.is_dir() and src in out.parents):
         raise InputError("output folder is the input or inside it; write it elsewhere",
                          file=output_dir)
-    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+    if occupied(out):
         raise InputError("output folder exists and is not empty; refusing to overwrite it",
                          file=output_dir)
 

@@ -41,6 +41,7 @@ from predictor.errors import InputError
 from predictor.evaluation import metrics as M
 from predictor.evaluation.external import relapse_block, response_block
 from predictor.evaluation.harness import EvalSettings
+from predictor.files import occupied
 from predictor.models.calibration import LOGIT_CLIP, Calibrator, centered_isotonic
 from predictor.models.io import read_json, write_json_atomic, write_text_atomic
 from predictor.serving.labelled import read_labelled
@@ -307,7 +308,7 @@ def _check_output(output: Path, parent_dir: Path, input_path: Path) -> None:
                          "around it (the parent is never modified)", file=output)
     if out == src or (src.is_dir() and src in out.parents):
         raise InputError("the new bundle must not be the input or inside it", file=output)
-    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+    if occupied(out):
         raise InputError("the new bundle folder exists and is not empty; refusing to "
                          "overwrite it", file=output)
 

@@ -8,6 +8,7 @@ from predictor.data.simulator import catalogue as K
 from predictor.data.simulator.expression import MODES as EXPRESSION_MODES
 from predictor.data.simulator.generate import regimen_truth, simulate_with_state
 from predictor.errors import InputError
+from predictor.files import occupied
 
 TRUTH_FILE = "ground_truth.tsv"
 TME_TRUTH_FILE = "ground_truth_tme.tsv"
@@ -30,7 +31,7 @@ def simulate_study(n_patients: int, seed: int, out_dir: Path, *,
     from predictor.data.cbioportal import write_cbioportal
 
     out_dir = Path(out_dir)
-    if out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())):
+    if occupied(out_dir):
         raise InputError("output folder exists and is not empty; choose a new folder",
                          file=out_dir)
     if n_patients < 1:
