@@ -61,6 +61,7 @@ class MechanismFeatures(FeatureFamily):
     """
 
     requires = ("clinical",)
+    reads_regimen = True
 
     def __init__(self, drugs: dict | None = None, clonal_threshold: float = 0.8,
                  estimate_purity: bool = True, default_purity: float | None = None) -> None:
