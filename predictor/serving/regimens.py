@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from predictor.data.regimens import CANCER_TYPE, REGIMEN
+from predictor.data.regimens import CANCER_TYPE, REGIMEN, regimen_key
 from predictor.errors import InputError
 from predictor.features.mechanism import describe_mechanisms, parse_regimen
 
@@ -46,11 +46,6 @@ EXPLANATION = "mechanism_explanation"
 
 
 # ---------------------------------------------------------------------------- names
-def regimen_key(name: object) -> str:
-    """A regimen's identity: its drugs, lower-case, sorted (``B + a`` is ``a+b``)."""
-    return "+".join(sorted(set(parse_regimen(name))))
-
-
 def parse_regimens_option(value: str) -> str | list[str]:
     """``--regimens``: ``all``, ``"a;b;c"``, or a file with one regimen per line (``#``
     comments and blank lines skipped). A value that names an existing file is read as one."""

@@ -13,10 +13,10 @@ import pytest
 from typer.testing import CliRunner
 
 from predictor.cli import app
-from predictor.data.regimens import regimens_by_cancer_type, with_regimen
+from predictor.data.regimens import regimen_key, regimens_by_cancer_type, with_regimen
 from predictor.errors import InputError
 from predictor.serving.bundle import load_bundle, save_bundle
-from predictor.serving.regimens import parse_regimens_option, regimen_key
+from predictor.serving.regimens import parse_regimens_option
 
 runner = CliRunner()
 HORIZONS = (6.0, 12.0, 24.0)
