@@ -58,12 +58,11 @@ class RegimenPropensity:
     state ends in ``_`` and round-trips through :meth:`to_state` / :meth:`from_state`."""
 
     def __init__(self, C: float = DEFAULT_C, min_patients: int = DEFAULT_MIN_PATIENTS,
-                 floor: float = DEFAULT_FLOOR, max_iter: int = 500, seed: int = 0) -> None:
+                 floor: float = DEFAULT_FLOOR, max_iter: int = 500) -> None:
         self.C = C
         self.min_patients = min_patients
         self.floor = floor
         self.max_iter = max_iter
-        self.seed = seed
 
     # ------------------------------------------------------------------ fit
     def fit(self, X: pd.DataFrame, regimen: pd.Series, cancer_type: pd.Series | None = None,
@@ -181,8 +180,7 @@ class RegimenPropensity:
         return {
             "format": STATE_FORMAT,
             "params": {"C": float(self.C), "min_patients": int(self.min_patients),
-                       "floor": float(self.floor), "max_iter": int(self.max_iter),
-                       "seed": int(self.seed)},
+                       "floor": float(self.floor), "max_iter": int(self.max_iter)},
             "columns": list(self.columns_),
             "categories": {c: list(v) for c, v in self.categories_.items()},
             "median": self.median_.tolist(), "mean": self.mean_.tolist(),
@@ -198,7 +196,9 @@ class RegimenPropensity:
     def from_state(cls, state: Mapping[str, Any]) -> RegimenPropensity:
         if state.get("format") != STATE_FORMAT:
             raise ValueError(f"not a regimen propensity state: {state.get('format')!r}")
-        model = cls(**state["params"])
+        # "seed": a param of earlier versions that nothing used (lbfgs draws nothing);
+        # bundles written then still load, and it is ignored
+        model = cls(**{k: v for k, v in state["params"].items() if k != "seed"})
         model.columns_ = list(state["columns"])
         model.categories_ = {c: [float(x) for x in v] for c, v in state["categories"].items()}
         n = len(model.columns_) + sum(len(v) for v in model.categories_.values())
