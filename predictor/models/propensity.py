@@ -137,12 +137,10 @@ class RegimenPropensity:
                 out[:, j] = p[:, self.classes_.index(r)]
         return pd.DataFrame(out, index=X.index, columns=list(self.regimens_))
 
-    def supported(self, proba: pd.DataFrame, cancer_type: pd.Series,
-                  floor: float | None = None) -> pd.DataFrame:
-        """Boolean frame like ``proba``: the regimen was seen for the patient's cancer type in
-        training and its propensity is >= ``floor`` (default: this model's ``floor``)."""
+    def seen(self, proba: pd.DataFrame, cancer_type: pd.Series) -> pd.DataFrame:
+        """Boolean frame like ``proba``: the regimen was given to a training patient of the
+        patient's cancer type (part (a) of the ``supported`` rule)."""
         self._check_fitted()
-        floor = float(self.floor if floor is None else floor)
         ct = _aligned(proba, cancer_type).astype("string").fillna("").to_numpy(dtype=object)
         seen = np.zeros(proba.shape, dtype=bool)
         column = {r: j for j, r in enumerate(proba.columns)}
@@ -151,6 +149,15 @@ class RegimenPropensity:
             for r in regimens:
                 if r in column:
                     seen[rows, column[r]] = True
+        return pd.DataFrame(seen, index=proba.index, columns=proba.columns)
+
+    def supported(self, proba: pd.DataFrame, cancer_type: pd.Series,
+                  floor: float | None = None) -> pd.DataFrame:
+        """Boolean frame like ``proba``: the regimen was seen for the patient's cancer type in
+        training (:meth:`seen`) and its propensity is >= ``floor`` (default: this model's
+        ``floor``)."""
+        floor = float(self.floor if floor is None else floor)
+        seen = self.seen(proba, cancer_type).to_numpy()
         return pd.DataFrame(seen & (proba.to_numpy() >= floor), index=proba.index,
                             columns=proba.columns)
 

@@ -282,10 +282,8 @@ def finish(fit: H.FinalFit, data: Any, targets: H.Targets, learner: str, cv: Reg
     supported_share = None
     if targets.cancer_type is not None:
         support = propensity.supported(proba, targets.cancer_type).to_numpy()
-        kinds = targets.cancer_type.reindex(proba.index).astype("string").fillna("")
-        seen = np.column_stack([   # pairs (patient, regimen given to their cancer type)
-            kinds.isin([c for c, rs in propensity.seen_by_cancer_type_.items() if r in rs])
-            .to_numpy() for r in proba.columns])
+        # pairs (patient, regimen given to their cancer type): part (a) of the same rule
+        seen = propensity.seen(proba, targets.cancer_type).to_numpy()
         supported_share = float(support[seen].mean()) if seen.any() else None
     metrics.update(overlap_metrics(overlap, supported_share))
     if data.test is not None and data.regimen_truth is not None:

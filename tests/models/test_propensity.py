@@ -127,6 +127,20 @@ def test_supported_needs_the_cancer_type_and_the_floor(fitted):
                                                          index=proba.index[:2])).any().any()
 
 
+def test_seen_is_the_cancer_type_part_of_supported(fitted):
+    model, X, regimen, cancer = fitted
+    proba = model.predict_proba(X)
+    seen = model.seen(proba, cancer)
+    given = pd.crosstab(cancer, regimen) > 0  # cancer type x regimen given in training
+    want = given.reindex(index=cancer.to_numpy(), columns=proba.columns, fill_value=False)
+    np.testing.assert_array_equal(seen.to_numpy(), want.to_numpy())
+    assert not seen.loc[(cancer == "Skin").to_numpy(), "drug_c"].any()
+    for floor in (0.0, 0.05, 0.5):
+        np.testing.assert_array_equal(
+            model.supported(proba, cancer, floor).to_numpy(),
+            seen.to_numpy() & (proba.to_numpy() >= floor))
+
+
 def test_ipw_weights_finite_normalised_and_clipped(fitted):
     model, X, regimen, _ = fitted
     p = observed_propensity(model.predict_proba(X), regimen)
