@@ -12,6 +12,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from predictor.data.regimens import regimen_keys
+
 PATIENT = "patient_id"
 REGIMEN = "regimen"
 SCORE = "response_probability"
@@ -28,9 +30,11 @@ def policy_report(scores: pd.DataFrame, truth: pd.DataFrame,
     and optionally ``supported`` (bool; the model may only choose supported regimens, and
     keeps the assigned one when none is). ``truth``: ``patient_id, regimen,
     true_response_probability``. ``assigned``: the regimen each patient was given, indexed by
-    patient id. Regimens are matched by their drugs (lower case, any order: ``B+a`` is
-    ``a+b``). A patient's candidates are the regimens in both ``scores`` and ``truth``;
-    patients are those with candidates and an assigned regimen. Ties go to the assigned
+    patient id. Regimens are matched by their drugs
+    (:func:`predictor.data.regimens.regimen_key`: lower case, any order, ``B+a`` is ``a+b``);
+    a row or an assigned value without a drug name (missing) is no regimen. A patient's
+    candidates are the regimens in both ``scores`` and ``truth``; patients are those with
+    candidates and an assigned regimen. Ties go to the assigned
     regimen, then to the alphabetically first name, so row order never matters. Every value
     here is an exact expectation, no draw.
     """
@@ -71,29 +75,24 @@ def _candidates(scores: pd.DataFrame, truth: pd.DataFrame, assigned: pd.Series) 
             raise ValueError(f"{name} lacks column(s) {', '.join(missing)}")
     s = pd.DataFrame({
         PATIENT: scores[PATIENT].astype(str).to_numpy(),
-        REGIMEN: _keys(scores[REGIMEN]),
+        REGIMEN: regimen_keys(scores[REGIMEN]),
         SCORE: scores[SCORE].astype(float).to_numpy(),
         SUPPORTED: (scores[SUPPORTED].fillna(False).astype(bool).to_numpy()
                     if SUPPORTED in scores.columns else True),
     })
     t = pd.DataFrame({PATIENT: truth[PATIENT].astype(str).to_numpy(),
-                      REGIMEN: _keys(truth[REGIMEN]),
+                      REGIMEN: regimen_keys(truth[REGIMEN]),
                       TRUE: truth[TRUE].astype(float).to_numpy()})
+    s, t = s[s[REGIMEN] != ""], t[t[REGIMEN] != ""]  # no regimen: not a candidate
     for name, frame in (("scores", s), ("truth", t)):
         if frame.duplicated([PATIENT, REGIMEN]).any():
             raise ValueError(f"{name} has a duplicated patient x regimen row")
-    given = pd.Series(_keys(assigned), index=assigned.index.astype(str))
+    given = pd.Series(regimen_keys(assigned), index=assigned.index.astype(str))
+    given = given[given != ""]  # a patient given no regimen has no practice value
     rows = s.merge(t, on=[PATIENT, REGIMEN], how="inner")
     rows = rows[rows[PATIENT].isin(given.index)].copy()
     rows["observed"] = rows[REGIMEN].to_numpy() == given.reindex(rows[PATIENT]).to_numpy()
     return rows.reset_index(drop=True)
-
-
-def _keys(names: pd.Series) -> np.ndarray:
-    """Regimen identity: its drugs, stripped, lower case, sorted and joined by ``+``."""
-    unique = pd.unique(names.astype(str).to_numpy())
-    key = {n: "+".join(sorted({d.strip().lower() for d in n.split("+")})) for n in unique}
-    return np.array([key[n] for n in names.astype(str).to_numpy()], dtype=object)
 
 
 def _model_choice(rows: pd.DataFrame) -> pd.Series:

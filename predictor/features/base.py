@@ -32,6 +32,9 @@ class FeatureFamily(TransformerMixin, BaseEstimator):
 
     requires: ClassVar[tuple[str, ...]] = ()
     prefix: ClassVar[str] = ""
+    #: whether the output depends on the patient's ``regimen`` (what-if rows compute such
+    #: families again per regimen: :class:`predictor.features.pipeline.RegimenFeatures`)
+    reads_regimen: ClassVar[bool] = False
 
     def available(self, cohort: Cohort) -> bool:
         """Whether every table this family needs is present (and non-empty for clinical)."""

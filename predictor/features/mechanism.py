@@ -29,6 +29,7 @@ import pandas as pd
 
 from predictor.data.cohort import Cohort
 from predictor.data.expression import mean_by_patient
+from predictor.data.regimens import regimen_drugs as parse_regimen
 from predictor.data.schema import NONSYNONYMOUS_CLASSES
 from predictor.features.base import FeatureFamily, per_patient, safe_name
 from predictor.features.knowledge import ROLES, expand_classes
@@ -44,13 +45,6 @@ GENOMIC = ("rx_target_altered", "rx_target_clonal", "rx_target_subclonal",
            "rx_resistance_max_ccf", "rx_bypass_altered", "rx_sensitizer_altered")
 
 
-def parse_regimen(regimen: object) -> list[str]:
-    """Generic drug names of a ``+``-joined regimen, lower-case (empty when missing)."""
-    if regimen is None or regimen is pd.NA or (isinstance(regimen, float) and np.isnan(regimen)):
-        return []
-    return [d.strip().lower() for d in str(regimen).split("+") if d.strip()]
-
-
 class MechanismFeatures(FeatureFamily):
     """``rx_class_<class>``, ``rx_mech_<mechanism>``, combination counts and, when the MAF or
     CNA table is present, target / resistance / bypass / sensitiser alteration features.
@@ -61,6 +55,7 @@ class MechanismFeatures(FeatureFamily):
     """
 
     requires = ("clinical",)
+    reads_regimen = True
 
     def __init__(self, drugs: dict | None = None, clonal_threshold: float = 0.8,
                  estimate_purity: bool = True, default_purity: float | None = None) -> None:

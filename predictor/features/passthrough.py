@@ -52,6 +52,11 @@ class PassthroughFeatures(FeatureFamily):
         self.categorical = categorical
         self.value_maps = value_maps
 
+    @property
+    def reads_regimen(self) -> bool:  # type: ignore[override]
+        """True when the clinical ``regimen`` column is passed through."""
+        return any(str(c).lower() == "regimen" for c in getattr(self, "columns_", []))
+
     def _fit(self, cohort: Cohort) -> None:
         clinical = cohort.clinical
         rename = dict(self.rename or {})

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from predictor.data.cohort import Cohort
+from predictor.data.regimens import with_regimen
 from predictor.errors import InputError
 from predictor.features.base import (
     FeatureFamily,
@@ -120,18 +121,29 @@ class FeaturePipeline(TransformerMixin, BaseEstimator):
         groups = self.within_cohort.groups_of(cohort.clinical, out.index)
         return self.within_cohort.transform(out, groups)
 
+    def what_if(self, cohort: Cohort) -> RegimenFeatures:
+        """The features of ``cohort`` and, on demand, of any of its patients under another
+        regimen (:class:`RegimenFeatures`: the one definition training and serving share)."""
+        check_is_fitted(self, "feature_names_")
+        return RegimenFeatures(self, cohort)
+
     def _union(self, cohort: Cohort) -> pd.DataFrame:
         """The families' outputs side by side (before any within-cohort ranking)."""
-        index = cohort.patient_ids
-        names = list(self.feature_names_)
+        return self._assemble(cohort.patient_ids,
+                              [_step_values(step, cohort) for _, step in self._active()])
+
+    def _assemble(self, index: pd.Index, outputs: list[tuple[np.ndarray | None, list]],
+                  names: list[str] | None = None) -> pd.DataFrame:
+        """The active families' ``outputs`` (values, names; in family order) merged into the
+        columns ``names`` (default: every feature)."""
+        names = list(self.feature_names_ if names is None else names)
         position = {name: i for i, name in enumerate(names)}
         # One (features x patients) block filled family by family and wrapped once: pandas
         # stores a float64 frame as exactly this transposed block, so there is no per-family
         # frame, concat, fillna or block consolidation (which made transform superlinear).
         block = np.empty((len(names), len(index)))
         filled = np.zeros(len(names), dtype=bool)  # rows written so far (the rest end NaN)
-        for _, step in self._active():
-            values, step_names = _step_values(step, cohort)
+        for values, step_names in outputs:
             if values is None:  # input absent: NaN columns, which fill no gap
                 continue
             for j, name in enumerate(step_names):
@@ -152,15 +164,6 @@ class FeaturePipeline(TransformerMixin, BaseEstimator):
     def family(self, name: str) -> FeatureFamily | None:
         """The fitted family ``name`` when it is active (fitted on its input), else None."""
         return dict(self._active()).get(name)
-
-    def family_values(self, name: str, cohort: Cohort) -> tuple[np.ndarray | None, list[str]]:
-        """One active family's (patients, features) values and names, as :meth:`transform`
-        computes them (``None``: its input is absent). What-if regimen scoring recomputes only
-        the family that reads the regimen."""
-        step = self.family(name)
-        if step is None:
-            raise KeyError(f"feature family {name!r} is not active")
-        return _step_values(step, cohort)
 
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
         check_is_fitted(self, "feature_names_")
@@ -199,6 +202,82 @@ class FeaturePipeline(TransformerMixin, BaseEstimator):
         pipeline.feature_names_ = list(state["feature_names"])
         pipeline.categorical_features_ = list(state["categorical_features"])
         return pipeline
+
+
+class RegimenFeatures:
+    """The features of one cohort's patients, and of any of them under another regimen.
+
+    Why one class: the regimen CV of training (:func:`predictor.training.regimens.what_if`)
+    and ``predict --regimens`` (:mod:`predictor.serving.regimens`) must build what-if rows
+    alike, or the learner chosen in training is not the one that serves.
+
+    The row of patient *p* under regimen *R* (:meth:`under`) is *p*'s row of
+    ``pipeline.transform(cohort)`` with *p*'s regimen, and only *p*'s, replaced by *R*:
+    the families that read the regimen (``reads_regimen``: the mechanism family) are computed
+    again over the cohort with the regimen of the patients asked about set to *R*
+    (:func:`predictor.data.regimens.with_regimen`: long tables shared, not copied), the other
+    families come from the one plain pass (:attr:`features`). With within-cohort ranks,
+    *p*'s new values are ranked among the other patients' values as they are
+    (:meth:`WithinCohortRanks.transform_replaced`), so *R* = *p*'s own regimen gives *p*'s
+    plain row exactly, ranks or not.
+    """
+
+    def __init__(self, pipeline: FeaturePipeline, cohort: Cohort) -> None:
+        self.pipeline = pipeline
+        self.cohort = cohort
+        active = [step for _, step in pipeline._active()]
+        outputs = [_step_values(step, cohort) for step in active]
+        self.union = pipeline._assemble(cohort.patient_ids, outputs)
+        within = pipeline.within_cohort
+        self._groups = (None if within is None
+                        else within.groups_of(cohort.clinical, self.union.index))
+        self.features = (self.union if within is None
+                         else within.transform(self.union, self._groups))
+        self._matrix = self.features.to_numpy(dtype=np.float64)
+        self._changing = [step if getattr(step, "reads_regimen", False) else None
+                          for step in active]
+        changed = {n for step, (_, names) in zip(self._changing, outputs, strict=True)
+                   if step is not None for n in names}
+        #: the feature columns a regimen can change (every other column is the plain one)
+        self.regimen_columns = [n for n in pipeline.feature_names_ if n in changed]
+        self._columns = self.features.columns.get_indexer(self.regimen_columns)
+        # a regimen column also given by a family that does not read the regimen (merged
+        # names): that family's plain values of it, to merge again in the same order
+        self._fixed: list[tuple[np.ndarray, list[str]] | None] = []
+        for step, (values, names) in zip(self._changing, outputs, strict=True):
+            keep = [j for j, n in enumerate(names) if n in changed]
+            self._fixed.append(None if step is not None or values is None or not keep
+                               else (values[:, keep], [names[j] for j in keep]))
+
+    def cohort_under(self, regimen: str, positions: np.ndarray) -> Cohort:
+        """The cohort with the patients at ``positions`` given ``regimen`` (the others
+        without a regimen)."""
+        ids = self.cohort.patient_ids[np.asarray(positions, dtype=np.int64)]
+        return with_regimen(self.cohort, pd.Series(regimen, index=ids, dtype="string"))
+
+    def under(self, regimen: str, positions: np.ndarray) -> pd.DataFrame:
+        """Feature rows of the patients at ``positions`` (in that order), each under
+        ``regimen``; indexed by patient id, columns as :attr:`features`."""
+        positions = np.asarray(positions, dtype=np.int64)
+        block = self._matrix[positions]  # a copy: the plain rows of these patients
+        if self.regimen_columns:
+            what = self.cohort_under(regimen, positions)
+            outputs: list[tuple[np.ndarray | None, list]] = []
+            for step, fixed in zip(self._changing, self._fixed, strict=True):
+                if step is not None:
+                    values, names = _step_values(step, what)
+                    outputs.append((None if values is None else values[positions], names))
+                elif fixed is not None:
+                    outputs.append((fixed[0][positions], fixed[1]))
+            index = self.features.index[positions]
+            new = self.pipeline._assemble(index, outputs, self.regimen_columns).to_numpy()
+            within = self.pipeline.within_cohort
+            if within is not None:
+                new = within.transform_replaced(self.union, self._groups, positions, new,
+                                                self.regimen_columns)
+            block[:, self._columns] = new
+        return pd.DataFrame(block, index=self.features.index[positions],
+                            columns=self.features.columns, copy=False)
 
 
 def _step_values(step: FeatureFamily, cohort: Cohort) -> tuple[np.ndarray | None, list]:

@@ -111,6 +111,48 @@ class WithinCohortRanks(TransformerMixin, BaseEstimator):
         out[present] = normal_score(p)
         return out
 
+    def transform_replaced(self, X: pd.DataFrame, groups: Any, positions: np.ndarray,
+                           values: np.ndarray, names: list[str]) -> np.ndarray:
+        """The scores :meth:`transform` would give row ``positions[i]`` of ``X`` if that row
+        alone had ``values[i]`` in the columns ``names`` (the other rows as they are).
+
+        Why: a what-if row (one patient under another regimen) must be ranked among the same
+        neighbours as the patient's plain row, so that the patient's own values give exactly
+        the plain scores. ``values``: ``(len(positions), len(names))``; a name this step does
+        not rank keeps its value. Mid-ranks and the small-group reference as in
+        :meth:`transform`."""
+        check_is_fitted(self, "features_")
+        positions = np.asarray(positions, dtype=np.int64)
+        out = np.array(values, dtype=np.float64, copy=True)
+        labels = (np.zeros(len(X), dtype=object) if groups is None
+                  else np.asarray(groups, dtype=object))
+        mine = labels[positions]
+        ranked = set(self.features_)
+        for j, name in enumerate(names):
+            if name not in ranked or name not in X.columns:
+                continue
+            column = X[name].to_numpy(dtype=np.float64)
+            new = out[:, j]
+            old = column[positions]
+            p = np.full(len(new), np.nan)
+            for label in pd.unique(mine):
+                rows = mine == label
+                pool = np.sort(column[(labels == label) & ~np.isnan(column)])
+                v, o = new[rows], old[rows]
+                # the others = the group's values without the patient's own
+                less = np.searchsorted(pool, v, side="left") - (o < v).astype(np.int64)
+                equal = (np.searchsorted(pool, v, side="right") - (o <= v).astype(np.int64)
+                         - less)
+                n = (len(pool) - (~np.isnan(o)).astype(np.int64)
+                     + (~np.isnan(v)).astype(np.int64))
+                with np.errstate(invalid="ignore", divide="ignore"):
+                    p[rows] = np.where(np.isnan(v), np.nan, (less + (equal + 2) / 2 - 0.5) / n)
+                small = np.flatnonzero(rows)[(n < int(self.min_group_size)) & ~np.isnan(v)]
+                if len(small):
+                    p[small] = self._reference_position(name, new[small])
+            out[:, j] = normal_score(p)
+        return out
+
     def _reference_position(self, name: str, values: np.ndarray) -> np.ndarray:
         """Where ``values`` fall among the training values (mid-position of equal quantiles),
         kept inside (0, 1) by half a training patient."""

@@ -58,12 +58,11 @@ class RegimenPropensity:
     state ends in ``_`` and round-trips through :meth:`to_state` / :meth:`from_state`."""
 
     def __init__(self, C: float = DEFAULT_C, min_patients: int = DEFAULT_MIN_PATIENTS,
-                 floor: float = DEFAULT_FLOOR, max_iter: int = 500, seed: int = 0) -> None:
+                 floor: float = DEFAULT_FLOOR, max_iter: int = 500) -> None:
         self.C = C
         self.min_patients = min_patients
         self.floor = floor
         self.max_iter = max_iter
-        self.seed = seed
 
     # ------------------------------------------------------------------ fit
     def fit(self, X: pd.DataFrame, regimen: pd.Series, cancer_type: pd.Series | None = None,
@@ -138,12 +137,10 @@ class RegimenPropensity:
                 out[:, j] = p[:, self.classes_.index(r)]
         return pd.DataFrame(out, index=X.index, columns=list(self.regimens_))
 
-    def supported(self, proba: pd.DataFrame, cancer_type: pd.Series,
-                  floor: float | None = None) -> pd.DataFrame:
-        """Boolean frame like ``proba``: the regimen was seen for the patient's cancer type in
-        training and its propensity is >= ``floor`` (default: this model's ``floor``)."""
+    def seen(self, proba: pd.DataFrame, cancer_type: pd.Series) -> pd.DataFrame:
+        """Boolean frame like ``proba``: the regimen was given to a training patient of the
+        patient's cancer type (part (a) of the ``supported`` rule)."""
         self._check_fitted()
-        floor = float(self.floor if floor is None else floor)
         ct = _aligned(proba, cancer_type).astype("string").fillna("").to_numpy(dtype=object)
         seen = np.zeros(proba.shape, dtype=bool)
         column = {r: j for j, r in enumerate(proba.columns)}
@@ -152,6 +149,15 @@ class RegimenPropensity:
             for r in regimens:
                 if r in column:
                     seen[rows, column[r]] = True
+        return pd.DataFrame(seen, index=proba.index, columns=proba.columns)
+
+    def supported(self, proba: pd.DataFrame, cancer_type: pd.Series,
+                  floor: float | None = None) -> pd.DataFrame:
+        """Boolean frame like ``proba``: the regimen was seen for the patient's cancer type in
+        training (:meth:`seen`) and its propensity is >= ``floor`` (default: this model's
+        ``floor``)."""
+        floor = float(self.floor if floor is None else floor)
+        seen = self.seen(proba, cancer_type).to_numpy()
         return pd.DataFrame(seen & (proba.to_numpy() >= floor), index=proba.index,
                             columns=proba.columns)
 
@@ -181,8 +187,7 @@ class RegimenPropensity:
         return {
             "format": STATE_FORMAT,
             "params": {"C": float(self.C), "min_patients": int(self.min_patients),
-                       "floor": float(self.floor), "max_iter": int(self.max_iter),
-                       "seed": int(self.seed)},
+                       "floor": float(self.floor), "max_iter": int(self.max_iter)},
             "columns": list(self.columns_),
             "categories": {c: list(v) for c, v in self.categories_.items()},
             "median": self.median_.tolist(), "mean": self.mean_.tolist(),
@@ -198,7 +203,9 @@ class RegimenPropensity:
     def from_state(cls, state: Mapping[str, Any]) -> RegimenPropensity:
         if state.get("format") != STATE_FORMAT:
             raise ValueError(f"not a regimen propensity state: {state.get('format')!r}")
-        model = cls(**state["params"])
+        # "seed": a param of earlier versions that nothing used (lbfgs draws nothing);
+        # bundles written then still load, and it is ignored
+        model = cls(**{k: v for k, v in state["params"].items() if k != "seed"})
         model.columns_ = list(state["columns"])
         model.categories_ = {c: [float(x) for x in v] for c, v in state["categories"].items()}
         n = len(model.columns_) + sum(len(v) for v in model.categories_.values())

@@ -3,8 +3,9 @@
 Why this shape: only the mechanism feature family reads the regimen, so the patients' other
 features are computed once (the plain ``predict`` pass, which also gives each patient's own,
 *observed* regimen row exactly) and, per distinct candidate regimen, only the mechanism
-family is computed again over the patients that have it as a candidate
-(:func:`predictor.data.regimens.with_regimen`: the long tables are shared, never copied).
+family is computed again (:meth:`predictor.features.pipeline.FeaturePipeline.what_if`, the
+same what-if rows as training's regimen CV): a what-if row is the plain row of the input
+with that one patient's regimen replaced, within-cohort ranks included.
 
 Candidates: ``"all"`` = the regimens the bundle saw given to the patient's cancer type in
 training (``regimens.json``) plus the patient's own; a list = those regimens plus the patient's
@@ -28,7 +29,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from predictor.data.regimens import CANCER_TYPE, REGIMEN, with_regimen
+from predictor.data.regimens import CANCER_TYPE, REGIMEN, regimen_key
 from predictor.errors import InputError
 from predictor.features.mechanism import describe_mechanisms, parse_regimen
 
@@ -45,11 +46,6 @@ EXPLANATION = "mechanism_explanation"
 
 
 # ---------------------------------------------------------------------------- names
-def regimen_key(name: object) -> str:
-    """A regimen's identity: its drugs, lower-case, sorted (``B + a`` is ``a+b``)."""
-    return "+".join(sorted(set(parse_regimen(name))))
-
-
 def parse_regimens_option(value: str) -> str | list[str]:
     """``--regimens``: ``all``, ``"a;b;c"``, or a file with one regimen per line (``#``
     comments and blank lines skipped). A value that names an existing file is read as one."""
@@ -224,7 +220,8 @@ def predict_regimens(predictor: Any, cohort: Any, regimens: str | Sequence[str] 
     regimens = resolve_regimens(regimens, drugs)
     cohort = cohort.without_outcomes()
     predictor._warn_missing_inputs(cohort)
-    X = predictor.pipeline.transform(cohort)
+    features = predictor.pipeline.what_if(cohort)  # the plain pass, and what-if rows from it
+    X = features.features
     base = predictor.predict_frame(X, explain=explain)  # the observed rows, as plain predict
     pairs, no_known = candidate_pairs(cohort.clinical, regimens,
                                       document.get("by_cancer_type") or {}, drugs)
@@ -239,25 +236,12 @@ def predict_regimens(predictor: Any, cohort: Any, regimens: str | Sequence[str] 
             frame[EXPLANATION] = describe_mechanisms(step, cohort)[pos]
         frames.append((observed, frame))
     whatif = pairs[~pairs[OBSERVED]]
-    mech_names = list(step.feature_names_)
-    columns = [X.columns.get_loc(n) for n in mech_names if n in X.columns]
-    mech_cols = [n for n in mech_names if n in X.columns]
-    matrix = X.to_numpy()
     for name, group in whatif.groupby(REGIMEN, sort=True):
         pos = group["position"].to_numpy()
-        ids = cohort.patient_ids[pos]
-        what = with_regimen(cohort, pd.Series(name, index=ids, dtype="string"))
-        values, names = predictor.pipeline.family_values(MECHANISM, what)
-        block = matrix[pos]  # a copy: the rows of these patients
-        if values is None:
-            block[:, columns] = np.nan
-        else:
-            where = {n: j for j, n in enumerate(names)}
-            block[:, columns] = values[pos][:, [where[n] for n in mech_cols]]
-        Xr = pd.DataFrame(block, index=X.index[pos], columns=X.columns, copy=False)
+        Xr = features.under(name, pos)
         frame = predictor.predict_frame(Xr, explain=explain, check_inputs=False)
         if explain:
-            frame[EXPLANATION] = describe_mechanisms(step, what)[pos]
+            frame[EXPLANATION] = describe_mechanisms(step, features.cohort_under(name, pos))[pos]
         frames.append((group, frame))
     out = assemble(predictor, frames)
     if document.get("propensity") and len(out):

@@ -15,7 +15,8 @@ weighted: the policy value judges response; the relapse head is unchanged.
 
 ``model.regimen_learner``: ``s_learner``, ``propensity_weighted``, or ``auto``: each learner's
 what-if predictions for every candidate regimen of each validation patient (the fold's own
-pipeline and model, :func:`predictor.data.regimens.with_regimen`) are scored by
+pipeline and model; the rows ``predict --regimens`` would serve,
+:meth:`predictor.features.pipeline.FeaturePipeline.what_if`) are scored by
 :func:`predictor.evaluation.policy.policy_report` against the simulator's per-regimen truth of
 the training patients, and the higher ``policy_value_model`` (mean true response probability
 of the chosen regimens) wins; a tie keeps the S-learner. The held-out split is never looked
@@ -35,7 +36,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from predictor.data.regimens import with_regimen
 from predictor.errors import InputError
 from predictor.evaluation import harness as H
 from predictor.models.propensity import (
@@ -140,23 +140,24 @@ class WhatIf:
 def what_if(pipeline: Any, cohort: Any, candidates: pd.DataFrame,
             propensity: RegimenPropensity | None, floor: float) -> WhatIf:
     """Feature rows of ``cohort``'s patients under each of their ``candidates`` (rows
-    ``patient_id, regimen``): one feature pass per distinct regimen, over the patients who
-    have it as a candidate. ``supported``/``propensity`` from ``propensity`` (all True / NaN
-    without one)."""
+    ``patient_id, regimen``), built by the pipeline's :meth:`~predictor.features.pipeline.
+    FeaturePipeline.what_if` (the rows ``predict --regimens`` serves: one plain pass, then
+    the regimen-reading families again per distinct regimen). ``supported``/``propensity``
+    from ``propensity`` (all True / NaN without one)."""
     ids = pd.Index(cohort.patient_ids)
     candidates = candidates[candidates["patient_id"].isin(ids)]
+    features = pipeline.what_if(cohort)
+    position = pd.Index(ids.astype(str))
     proba = support = None
     if propensity is not None:
-        X_any = pipeline.transform(cohort).loc[ids]   # the propensity ignores rx_* columns
-        proba = propensity.predict_proba(X_any)
+        proba = propensity.predict_proba(features.features)  # it ignores the rx_* columns
         cancer = cohort.clinical["cancer_type"] if "cancer_type" in cohort.clinical else \
             pd.Series(pd.NA, index=ids, dtype="string")
         support = propensity.supported(proba, cancer, floor)
     pids, regs, blocks, props, sups = [], [], [], [], []
     for regimen, group in candidates.groupby("regimen", sort=True):
         patients = pd.Index(pd.unique(group["patient_id"].astype(str)))
-        part = with_regimen(cohort.subset(patients), str(regimen))
-        X = pipeline.transform(part).loc[patients]
+        X = features.under(str(regimen), position.get_indexer(patients))
         blocks.append((str(regimen), patients, X))
         pids.append(patients.to_numpy(dtype=object))
         regs.append(np.full(len(patients), str(regimen), dtype=object))
@@ -281,10 +282,8 @@ def finish(fit: H.FinalFit, data: Any, targets: H.Targets, learner: str, cv: Reg
     supported_share = None
     if targets.cancer_type is not None:
         support = propensity.supported(proba, targets.cancer_type).to_numpy()
-        kinds = targets.cancer_type.reindex(proba.index).astype("string").fillna("")
-        seen = np.column_stack([   # pairs (patient, regimen given to their cancer type)
-            kinds.isin([c for c, rs in propensity.seen_by_cancer_type_.items() if r in rs])
-            .to_numpy() for r in proba.columns])
+        # pairs (patient, regimen given to their cancer type): part (a) of the same rule
+        seen = propensity.seen(proba, targets.cancer_type).to_numpy()
         supported_share = float(support[seen].mean()) if seen.any() else None
     metrics.update(overlap_metrics(overlap, supported_share))
     if data.test is not None and data.regimen_truth is not None:

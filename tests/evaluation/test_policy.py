@@ -114,3 +114,22 @@ def test_regimens_match_by_their_drugs_in_any_order_and_case() -> None:
     r = policy_report(scores, truth, pd.Series({"Q": "docetaxel"}))
     assert r["policy_value_model"] == pytest.approx(0.7) and r["mean_candidates"] == 3
     assert r["regimen_rank_spearman"] == pytest.approx(1.0)
+
+
+def test_regimen_names_match_by_the_shared_key() -> None:
+    """``a++b``, ``B + a`` and ``a+b`` are one regimen (predictor.data.regimens.regimen_key);
+    rows without a regimen are no candidate and a patient given none is left out."""
+    scores, truth, assigned = _frames()
+    want = policy_report(scores, truth, assigned)
+    truth = truth.copy()
+    truth["regimen"] = truth["regimen"].map({"a": "a++x", "b": "B + y", "c": "c"})
+    scores = scores.copy()
+    scores["regimen"] = scores["regimen"].map({"a": "x+a", "b": "y+b", "c": " C "})
+    assigned = assigned.map({"a": "a+x", "b": "b+y"})
+    assert policy_report(scores, truth, assigned) == want
+    # a fourth patient without an assigned regimen, and rows without a regimen name
+    extra = pd.DataFrame({"patient_id": ["P4", "P4", "P1"], "regimen": ["a+x", pd.NA, None]})
+    scores = pd.concat([scores, extra.assign(response_probability=[0.9, 0.1, 0.5])])
+    truth = pd.concat([truth, extra.assign(true_response_probability=[0.9, 0.1, 0.5])])
+    assigned = pd.concat([assigned, pd.Series({"P4": pd.NA})])
+    assert policy_report(scores, truth, assigned) == want

@@ -69,6 +69,34 @@ def test_a_small_group_is_placed_among_the_training_reference() -> None:
     assert np.isnan(out[3])
 
 
+def test_one_row_replaced_is_scored_as_transform_scores_it() -> None:
+    """``transform_replaced``: each row's new values ranked among the other rows as they are
+    (ties, missing values, a group at the small-group threshold, an unranked column)."""
+    rng = np.random.default_rng(4)
+    n = 61
+    X = pd.DataFrame({"f": rng.integers(0, 4, n).astype(float),   # many ties
+                      "g": rng.normal(0, 1, n), "h": rng.normal(0, 1, n)})
+    X.loc[[2, 9, 40], "f"] = np.nan
+    groups = np.array(["A"] * 40 + ["B"] * 11 + ["C"] * 10, dtype=object)
+    X.loc[[45, 52], "g"] = np.nan  # B and C: 10 and 9 values of g (C below min_group_size)
+    step = WithinCohortRanks(features=["f", "g"], min_group_size=10).fit(X)
+    positions = np.array([0, 2, 9, 39, 45, 50, 52, 60])
+    new = np.column_stack([[1.0, 3.0, np.nan, 0.5, 2.0, 1.0, 0.3, 7.0],
+                           [0.1, np.nan, -2.0, 5.0, 0.0, 0.2, -0.1, np.nan],
+                           rng.normal(0, 1, len(positions))])
+    got = step.transform_replaced(X, groups, positions, new, ["f", "g", "h"])
+    for i, p in enumerate(positions):
+        changed = X.copy()
+        changed.iloc[p] = new[i]
+        want = step.transform(changed, groups).iloc[p].to_numpy()
+        np.testing.assert_array_equal(got[i], want)
+    np.testing.assert_array_equal(got[:, 2], new[:, 2])  # "h" is not ranked: as given
+    # its own values give the plain scores
+    own = step.transform_replaced(X, groups, positions, X.iloc[positions].to_numpy(),
+                                  ["f", "g", "h"])
+    np.testing.assert_array_equal(own, step.transform(X, groups).iloc[positions].to_numpy())
+
+
 def test_bad_options_and_unknown_features_are_refused() -> None:
     X = pd.DataFrame({"f": [1.0, 2.0]})
     with pytest.raises(InputError, match="does not make"):

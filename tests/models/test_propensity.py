@@ -84,6 +84,27 @@ def test_json_round_trip_predicts_the_same(fitted):
     pd.testing.assert_frame_equal(model.supported(a, cancer), again.supported(b, cancer))
 
 
+def test_a_state_written_with_the_old_seed_param_still_loads(fitted):
+    """Bundles written before ``seed`` was dropped hold ``"seed": 0`` in the params of
+    ``regimens.json``'s propensity: it loads, is ignored, and predicts the same."""
+    model, X, _, cancer = fitted
+    state = json.loads(json.dumps(model.to_state()))
+    assert "seed" not in state["params"]
+    state["params"]["seed"] = 0  # as the earlier code wrote it
+    old = RegimenPropensity.from_state(state)
+    assert not hasattr(old, "seed") and "seed" not in old.to_state()["params"]
+    pd.testing.assert_frame_equal(old.predict_proba(X), model.predict_proba(X))
+    pd.testing.assert_frame_equal(old.supported(old.predict_proba(X), cancer),
+                                  model.supported(model.predict_proba(X), cancer))
+
+
+def test_fitting_draws_nothing_so_needs_no_seed():
+    X, regimen, cancer = confounded()
+    a = RegimenPropensity().fit(X, regimen, cancer, ["clin_cancer_type"]).to_state()
+    b = RegimenPropensity().fit(X, regimen, cancer, ["clin_cancer_type"]).to_state()
+    assert a == b
+
+
 def test_predict_tolerates_missing_and_unseen_values(fitted):
     model, X, _, _ = fitted
     odd = X.iloc[:4].drop(columns=["clin_age"]).assign(clin_cancer_type=[np.nan, 7.0, 0.0, 1.0])
@@ -104,6 +125,20 @@ def test_supported_needs_the_cancer_type_and_the_floor(fitted):
     # an unknown cancer type: nothing supported
     assert not model.supported(proba.iloc[:2], pd.Series(["Brain", "Brain"],
                                                          index=proba.index[:2])).any().any()
+
+
+def test_seen_is_the_cancer_type_part_of_supported(fitted):
+    model, X, regimen, cancer = fitted
+    proba = model.predict_proba(X)
+    seen = model.seen(proba, cancer)
+    given = pd.crosstab(cancer, regimen) > 0  # cancer type x regimen given in training
+    want = given.reindex(index=cancer.to_numpy(), columns=proba.columns, fill_value=False)
+    np.testing.assert_array_equal(seen.to_numpy(), want.to_numpy())
+    assert not seen.loc[(cancer == "Skin").to_numpy(), "drug_c"].any()
+    for floor in (0.0, 0.05, 0.5):
+        np.testing.assert_array_equal(
+            model.supported(proba, cancer, floor).to_numpy(),
+            seen.to_numpy() & (proba.to_numpy() >= floor))
 
 
 def test_ipw_weights_finite_normalised_and_clipped(fitted):

@@ -13,10 +13,10 @@ import pytest
 from typer.testing import CliRunner
 
 from predictor.cli import app
-from predictor.data.regimens import regimens_by_cancer_type, with_regimen
+from predictor.data.regimens import regimen_key, regimens_by_cancer_type, with_regimen
 from predictor.errors import InputError
 from predictor.serving.bundle import load_bundle, save_bundle
-from predictor.serving.regimens import parse_regimens_option, regimen_key
+from predictor.serving.regimens import parse_regimens_option
 
 runner = CliRunner()
 HORIZONS = (6.0, 12.0, 24.0)
@@ -385,3 +385,63 @@ def test_explain_names_the_drug_that_targets_a_bypass(predictor, sim_cohort):
         assert "MET amplified: target of savolitinib" in text
     others = combo.drop(index=list(met_patients))["mechanism_explanation"]
     assert not others.str.contains("MET amplified").any()
+
+
+# ---------------------------------------------------------------------------- within-cohort ranks
+@pytest.fixture(scope="module")
+def ranked_predictor(tmp_path_factory, sim_cohort):
+    """A bundle whose pipeline ranks every feature, the mechanism (``rx_*``) ones included,
+    within each cohort (``features.within_cohort``); one cohort is smaller than
+    ``min_group_size``, so its patients are placed among the training reference quantiles."""
+    import yaml
+
+    from predictor.data.labels import ResponseRule, relapse_target, response_labels
+    from predictor.features.pipeline import build_feature_pipeline
+    from predictor.models.relapse import RelapseModel
+    from predictor.models.response import ResponseModel
+
+    repo = Path(__file__).resolve().parents[2]
+    cfg = yaml.safe_load((repo / "conf/features/default.yaml").read_text())
+    cfg["families"]["mutation"]["gene_sets"] = str(repo / "conf/knowledge/gene_sets.yaml")
+    cfg["families"]["mechanism"]["knowledge_base"] = str(repo / "conf/knowledge/drugs.yaml")
+    cfg["within_cohort"] = {"column": "cohort", "min_group_size": 10}
+    clinical = sim_cohort.clinical.copy()
+    n = len(clinical)
+    clinical["cohort"] = np.where(np.arange(n) < n - 6,
+                                  np.where(np.arange(n) % 2 == 0, "A", "B"), "C")
+    cohort = replace(sim_cohort, clinical=clinical)
+    pipeline = build_feature_pipeline(cfg).fit(cohort)
+    assert any(f.startswith("rx_") for f in pipeline.within_cohort.features_)
+    X = pipeline.transform(cohort)
+    cats = pipeline.categorical_features_
+    small = {"n_estimators": 30, "inner_folds": 2, "early_stopping_rounds": 10}
+    response = ResponseModel(**small).fit(
+        X, response_labels(cohort.outcomes, ResponseRule()), cats)
+    target = relapse_target(cohort.outcomes, "pfs")
+    relapse = RelapseModel(**small, horizons_months=HORIZONS).fit(
+        X, target["time"], target["event"], cats)
+    fitted = {"pipeline": pipeline, "response": response, "relapse": relapse, "X": X}
+    out = _save(tmp_path_factory.mktemp("ranked") / "model", fitted, cohort)
+    return load_bundle(out, backend="lightgbm"), cohort
+
+
+def test_ranked_mechanism_whatif_equals_predicting_the_changed_patient(ranked_predictor):
+    """With within-cohort ranks of the mechanism features, a what-if row is the plain
+    prediction of the input with that one patient's regimen replaced (the other patients keep
+    theirs, so the ranks are taken among the same neighbours as in plain prediction)."""
+    predictor, cohort = ranked_predictor
+    whatif = predictor.predict_regimens(cohort, "all")
+    rng = np.random.default_rng(0)
+    cols = predictor.output_columns[1:]
+    rows = whatif[~whatif["observed"]]
+    ids = cohort.patient_ids.astype(str)
+    picks = [*rng.choice(len(rows), 6, replace=False),
+             *np.flatnonzero(rows["patient_id"].isin(ids[-6:]))[:2]]  # the small cohort C
+    for i in picks:
+        row = rows.iloc[i]
+        clinical = cohort.clinical.copy()
+        clinical.loc[row["patient_id"], "regimen"] = row["regimen"]
+        plain = predictor.predict(replace(cohort, clinical=clinical)).set_index("patient_id")
+        np.testing.assert_allclose(row[cols].to_numpy(dtype=float),
+                                   plain.loc[row["patient_id"], cols].to_numpy(dtype=float),
+                                   rtol=0, atol=1e-12)

@@ -193,3 +193,36 @@ def test_regimen_metric_names_group_by_learner_in_mlflow():
             ("final_regimen_learner_s_learner", "final/regimen/learner_s_learner")):
         assert mlflow_metric_name(flat) == grouped
         assert flat_metric_name(grouped) == flat
+
+
+def test_what_if_rows_are_the_served_rows_also_with_within_cohort_ranks():
+    """The regimen CV scores what-if rows as ``predict --regimens`` serves them: a patient's
+    row under a regimen is the plain row with that patient's regimen alone replaced, so with
+    within-cohort ranks the new mechanism values are ranked among the other patients' own."""
+    from dataclasses import replace
+
+    import yaml
+
+    from predictor.data.simulator import simulate_cohort
+    from predictor.features.knowledge import REPO_ROOT
+    from predictor.features.pipeline import build_feature_pipeline
+
+    cohort, _ = simulate_cohort(120, 9)
+    cohort = cohort.without_outcomes()
+    cfg = yaml.safe_load((REPO_ROOT / "conf/features/default.yaml").read_text())
+    cfg["families"]["mutation"]["gene_sets"] = str(REPO_ROOT / "conf/knowledge/gene_sets.yaml")
+    cfg["families"]["mechanism"]["knowledge_base"] = str(REPO_ROOT / "conf/knowledge/drugs.yaml")
+    cfg["within_cohort"] = {"column": "cohort"}
+    pipeline = build_feature_pipeline(cfg).fit(cohort)
+    ids = cohort.patient_ids.astype(str)
+    candidates = pd.DataFrame({"patient_id": np.repeat(ids[:12], 2),
+                               "regimen": ["osimertinib", "nivolumab+ipilimumab"] * 12})
+    rows = R.what_if(pipeline, cohort, candidates, None, 0.01)
+    assert [r for r, _, _ in rows.blocks] == ["nivolumab+ipilimumab", "osimertinib"]
+    for regimen, patients, X in rows.blocks:
+        assert list(X.index) == list(patients) == list(ids[:12])
+        for p in (0, 5, 11):
+            clinical = cohort.clinical.copy()
+            clinical.iloc[p, clinical.columns.get_loc("regimen")] = regimen
+            plain = pipeline.transform(replace(cohort, clinical=clinical)).iloc[p]
+            np.testing.assert_array_equal(X.iloc[p].to_numpy(), plain.to_numpy())
