@@ -39,6 +39,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from predictor import yamlfile
 from predictor.errors import InputError
 from predictor.files import write_text_atomic
 from predictor.models.heads import HEADS, RELAPSE, RESPONSE
@@ -355,7 +356,7 @@ def read_manifest(bundle_dir: Path) -> dict:
     """Parse and check ``bundle.yaml`` (format and version)."""
     path = Path(bundle_dir) / MANIFEST
     try:
-        manifest = yaml.safe_load(path.read_text(encoding="utf-8"))
+        manifest = yamlfile.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as error:
         raise InputError(f"cannot read the bundle manifest ({type(error).__name__})",
                          file=path) from None
