@@ -12,7 +12,7 @@ import sys
 import pandas as pd
 
 NEVER = ("lightgbm", "mlflow", "hydra", "matplotlib", "sklearn", "scipy", "sksurv")
-CLI_OVERHEAD = ("typer", "pydantic", "rich")  # ~0.1 s of a one-patient prediction
+CLI_OVERHEAD = ("typer", "pydantic")  # ~0.1 s of a one-patient prediction (option parsing)
 
 SCRIPT = """
 import json, sys
