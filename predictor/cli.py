@@ -2,44 +2,61 @@
 
 Every command turns an :class:`~predictor.errors.InputError` into one line on stderr and exit
 code 2, without a traceback. Heavy imports happen inside the commands so ``--help`` is fast.
+Plain click (not typer): typer builds a pydantic adapter per parameter at parse time, a tenth
+of a second of every one-patient ``predictor predict``.
 """
 
 from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
 
-import typer
+import click
 
 from predictor.errors import InputError
 from predictor.serving import DEFAULT_BATCH_SIZE
 
-app = typer.Typer(
-    add_completion=False,
-    no_args_is_help=True,
-    help="Predict treatment response and relapse from mutations, clones, TME and drug mechanism.",
-)
 DEFAULT_SIZES = "1000,10000,100000"
-bench_app = typer.Typer(no_args_is_help=True, help="Benchmarks (speed and memory targets).")
-app.add_typer(bench_app, name="bench")
+PATH = click.Path(path_type=Path)
+_SETTINGS = {"show_default": True, "max_content_width": 100}
+
+
+class _Command(click.Command):
+    """Listed with its whole first help paragraph (click cuts it at the terminal width)."""
+
+    def get_short_help_str(self, limit: int = 45) -> str:
+        return self.short_help or " ".join((self.help or "").split("\n\n")[0].split())
+
+
+class _Group(click.Group):
+    """Lists its commands in the order they are defined here, not alphabetically."""
+
+    command_class = _Command
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(self.commands)
+
+
+@click.group(cls=_Group, no_args_is_help=True, context_settings=_SETTINGS,
+             help="Predict treatment response and relapse from mutations, clones, TME and drug "
+                  "mechanism.")
+def app() -> None:
+    pass
 
 
 def _fail(error: InputError) -> None:
-    typer.echo(f"error: {error}", err=True)
-    raise typer.Exit(code=InputError.exit_code)
+    click.echo(f"error: {error}", err=True)
+    raise click.exceptions.Exit(InputError.exit_code)
 
 
 @app.command()
-def simulate(
-    out: Annotated[Path, typer.Option("--out", help="Output study folder (must not exist).")],
-    patients: Annotated[int, typer.Option("--patients", min=1, help="Number of patients.")] = 1000,
-    seed: Annotated[int, typer.Option("--seed", help="Random seed.")] = 0,
-    expression_genes: Annotated[str, typer.Option(
-        "--expression-genes",
-        help="Tumour RNA-seq (TPM): small (marker genes + 800 background genes), full "
-             "(20,000 genes) or none.")] = "small",
-) -> None:
+@click.option("--out", type=PATH, required=True, help="Output study folder (must not exist).")
+@click.option("--patients", type=click.IntRange(min=1), default=1000, help="Number of patients.")
+@click.option("--seed", type=int, default=0, help="Random seed.")
+@click.option("--expression-genes", default="small",
+              help="Tumour RNA-seq (TPM): small (marker genes + 800 background genes), full "
+                   "(20,000 genes) or none.")
+def simulate(out: Path, patients: int, seed: int, expression_genes: str) -> None:
     """Simulate a cohort as a cBioPortal study plus TME/clone/ctDNA tables and ground truth."""
     from predictor.data.simulator import simulate_study
 
@@ -48,24 +65,21 @@ def simulate(
                                  expression=expression_genes)
     except InputError as error:
         _fail(error)
-    typer.echo(summary)
+    click.echo(summary)
 
 
 @app.command()
-def validate(
-    path: Annotated[list[Path], typer.Argument(
-        help="cBioPortal study folder or CSV/TSV/Parquet table; several are pooled.")],
-    mapping: Annotated[
-        Path | None, typer.Option("--mapping", help="YAML column mapping for flat tables "
-                                  "(a shipped one, e.g. conf/mappings/chowell_icb.yaml, works "
-                                  "from any folder).")
-    ] = None,
-    model: Annotated[
-        str | None, typer.Option("--model", help="Also check the cohort against this model: "
-                                 "inputs it lacks, values outside its training range.")
-    ] = None,
-) -> None:
+@click.argument("path", nargs=-1, required=True, type=PATH)
+@click.option("--mapping", type=PATH, default=None,
+              help="YAML column mapping for flat tables (a shipped one, e.g. "
+                   "conf/mappings/chowell_icb.yaml, works from any folder).")
+@click.option("--model", default=None,
+              help="Also check the cohort against this model: inputs it lacks, values outside "
+                   "its training range.")
+def validate(path: tuple[Path, ...], mapping: Path | None, model: str | None) -> None:
     """Check a cohort against the schema; print a summary or one error line (exit 2).
+
+    PATH: cBioPortal study folder or CSV/TSV/Parquet table; several are pooled.
 
     Several paths are checked as one pooled cohort (as ``data.path: [a, b]`` trains on them).
 
@@ -86,51 +100,48 @@ def validate(
         chosen = (resolve_user_path(mapping) if mapping is not None else
                   predictor.manifest.get("input_mapping") if predictor is not None else None)
         with outcomes_set_aside() as unusable:  # predict ignores outcomes; training refuses
-            cohort = read_cohort(path[0] if len(path) == 1 else path, mapping=chosen)
+            cohort = read_cohort(path[0] if len(path) == 1 else list(path), mapping=chosen)
         findings = predictor.input_findings(cohort) if predictor is not None else []
     except InputError as error:
         _fail(error)
-    typer.echo(describe_cohort(cohort))
+    click.echo(describe_cohort(cohort))
     if unusable:
         first = unusable[0]
         where = f"{first['file']}, line {first['line']}: " if first.get("line") else ""
-        typer.echo(f"warning: {len(unusable)} unusable outcome value(s) of "
+        click.echo(f"warning: {len(unusable)} unusable outcome value(s) of "
                    f"{len({u['patient_id'] for u in unusable})} patient(s) (first: {where}"
                    f"{first['reason']}); predict ignores outcomes, training refuses them "
                    "unless data.drop_incomplete_outcomes=true", err=True)
     if predictor is not None:
-        typer.echo(f"against model {model}: " + ("inputs look like its training cohort"
+        click.echo(f"against model {model}: " + ("inputs look like its training cohort"
                                                   if not findings else
                                                   f"{len(findings)} warning(s)"))
         for finding in findings:
-            typer.echo(f"warning: {finding}")
+            click.echo(f"warning: {finding}")
 
 
 @app.command()
-def predict(
-    model: Annotated[str, typer.Option("--model", help="Model dir, runs:/ID/model, models:/N/V.")],
-    input: Annotated[Path, typer.Option("--input", help="cBioPortal folder or CSV/TSV/Parquet.")],
-    output: Annotated[Path, typer.Option("--output", help="Predictions file to write.")],
-    format: Annotated[str | None, typer.Option("--format", help="csv or parquet.")] = None,
-    backend: Annotated[str, typer.Option("--backend", help="compiled or lightgbm.")] = "compiled",
-    explain: Annotated[int, typer.Option(
-        "--explain", min=0,
-        help="Top K feature contributions per head (response log-odds, relapse log hazard).",
-    )] = 0,
-    batch_size: Annotated[int, typer.Option(
-        "--batch-size", min=1, help="Rows/chunk.")] = DEFAULT_BATCH_SIZE,
-    engine: Annotated[str, typer.Option("--engine", help="local or dask.")] = "local",
-    scheduler: Annotated[str | None, typer.Option("--scheduler", help="Dask scheduler.")] = None,
-    overwrite: Annotated[
-        bool, typer.Option("--overwrite", help="Replace an existing output file (never the input).")
-    ] = False,
-    regimens: Annotated[str | None, typer.Option(
-        "--regimens",
-        help="What-if: one row per patient x regimen: 'all' (the regimens the model saw for "
-             "the cancer type), 'a;b+c', or a file with one regimen per line; plus the "
-             "patient's own. Adds regimen, observed, rank, supported.",
-    )] = None,
-) -> None:
+@click.option("--model", required=True, help="Model dir, runs:/ID/model, models:/N/V.")
+@click.option("--input", "input", type=PATH, required=True,
+              help="cBioPortal folder or CSV/TSV/Parquet.")
+@click.option("--output", type=PATH, required=True, help="Predictions file to write.")
+@click.option("--format", "format", default=None, help="csv or parquet.")
+@click.option("--backend", default="compiled", help="compiled or lightgbm.")
+@click.option("--explain", type=click.IntRange(min=0), default=0,
+              help="Top K feature contributions per head (response log-odds, relapse log hazard).")
+@click.option("--batch-size", type=click.IntRange(min=1), default=DEFAULT_BATCH_SIZE,
+              help="Rows/chunk.")
+@click.option("--engine", default="local", help="local or dask.")
+@click.option("--scheduler", default=None, help="Dask scheduler.")
+@click.option("--overwrite", is_flag=True, default=False,
+              help="Replace an existing output file (never the input).")
+@click.option("--regimens", default=None,
+              help="What-if: one row per patient x regimen: 'all' (the regimens the model saw "
+                   "for the cancer type), 'a;b+c', or a file with one regimen per line; plus the "
+                   "patient's own. Adds regimen, observed, rank, supported.")
+def predict(model: str, input: Path, output: Path, format: str | None, backend: str,
+            explain: int, batch_size: int, engine: str, scheduler: str | None, overwrite: bool,
+            regimens: str | None) -> None:
     """Score new patients in batch with a trained predictor."""
     from predictor.serving.batch import run_batch_prediction
 
@@ -142,23 +153,24 @@ def predict(
         )
     except InputError as error:
         _fail(error)
-    typer.echo(message)
+    click.echo(message)
 
 
 @app.command()
-def evaluate(
-    model: Annotated[str, typer.Option("--model", help="Model dir, runs:/ID/model, models:/N/V.")],
-    input: Annotated[Path, typer.Option("--input", help="Labelled cohort: cBioPortal folder or "
-                                        "CSV/TSV/Parquet (read with the bundle's mapping).")],
-    output: Annotated[Path, typer.Option("--output", help="New folder for report.md, "
-                                         "metrics.json and plots/.")],
-    mapping: Annotated[Path | None, typer.Option(
-        "--mapping", help="Column mapping for a flat file (default: the bundle's).")] = None,
-    n_boot: Annotated[int, typer.Option("--n-boot", min=1, help="Bootstrap resamples.")] = 1000,
-    seed: Annotated[int, typer.Option("--seed", help="Bootstrap seed.")] = 0,
-    log: Annotated[bool, typer.Option("--log", help="Log an MLflow evaluation run linked to "
-                                      "the model (MLFLOW_TRACKING_URI).")] = False,
-) -> None:
+@click.option("--model", required=True, help="Model dir, runs:/ID/model, models:/N/V.")
+@click.option("--input", "input", type=PATH, required=True,
+              help="Labelled cohort: cBioPortal folder or CSV/TSV/Parquet (read with the "
+                   "bundle's mapping).")
+@click.option("--output", type=PATH, required=True,
+              help="New folder for report.md, metrics.json and plots/.")
+@click.option("--mapping", type=PATH, default=None,
+              help="Column mapping for a flat file (default: the bundle's).")
+@click.option("--n-boot", type=click.IntRange(min=1), default=1000, help="Bootstrap resamples.")
+@click.option("--seed", type=int, default=0, help="Bootstrap seed.")
+@click.option("--log", is_flag=True, default=False,
+              help="Log an MLflow evaluation run linked to the model (MLFLOW_TRACKING_URI).")
+def evaluate(model: str, input: Path, output: Path, mapping: Path | None, n_boot: int,
+             seed: int, log: bool) -> None:
     """Evaluate a model on labelled patients: discrimination, calibration, baselines, CIs."""
     from predictor.serving.evaluate import run_evaluation
 
@@ -167,28 +179,27 @@ def evaluate(
                                  seed=seed, log_mlflow=log)
     except InputError as error:
         _fail(error)
-    typer.echo(message)
+    click.echo(message)
 
 
 @app.command()
-def recalibrate(
-    model: Annotated[str, typer.Option("--model", help="Model dir, runs:/ID/model, models:/N/V.")],
-    input: Annotated[Path, typer.Option("--input", help="Labelled local cohort (any format "
-                                        "the data layer reads).")],
-    output: Annotated[Path, typer.Option("--output", help="New bundle folder (must not "
-                                         "exist; the parent is never modified).")],
-    method: Annotated[str, typer.Option(
-        "--method", help="intercept (default: one parameter, safest for small samples), "
-        "logistic (intercept and slope) or isotonic (needs many events).")] = "intercept",
-    relapse: Annotated[bool, typer.Option(
-        "--relapse", help="Also refit the relapse head's baseline hazard (Breslow).")] = False,
-    mapping: Annotated[Path | None, typer.Option(
-        "--mapping", help="Column mapping for a flat file (default: the bundle's).")] = None,
-    register: Annotated[str | None, typer.Option(
-        "--register", help="Register the new bundle in MLflow as a version of this name.")
-    ] = None,
-    n_boot: Annotated[int, typer.Option("--n-boot", min=1, help="Bootstrap resamples.")] = 1000,
-) -> None:
+@click.option("--model", required=True, help="Model dir, runs:/ID/model, models:/N/V.")
+@click.option("--input", "input", type=PATH, required=True,
+              help="Labelled local cohort (any format the data layer reads).")
+@click.option("--output", type=PATH, required=True,
+              help="New bundle folder (must not exist; the parent is never modified).")
+@click.option("--method", default="intercept",
+              help="intercept (default: one parameter, safest for small samples), logistic "
+                   "(intercept and slope) or isotonic (needs many events).")
+@click.option("--relapse", is_flag=True, default=False,
+              help="Also refit the relapse head's baseline hazard (Breslow).")
+@click.option("--mapping", type=PATH, default=None,
+              help="Column mapping for a flat file (default: the bundle's).")
+@click.option("--register", default=None,
+              help="Register the new bundle in MLflow as a version of this name.")
+@click.option("--n-boot", type=click.IntRange(min=1), default=1000, help="Bootstrap resamples.")
+def recalibrate(model: str, input: Path, output: Path, method: str, relapse: bool,
+                mapping: Path | None, register: str | None, n_boot: int) -> None:
     """Refit a model's response calibration on local labelled patients into a new bundle."""
     from predictor.serving.recalibrate import run_recalibration
 
@@ -197,14 +208,13 @@ def recalibrate(
                                     mapping=mapping, register=register, n_boot=n_boot)
     except InputError as error:
         _fail(error)
-    typer.echo(message)
+    click.echo(message)
 
 
 @app.command()
-def card(
-    model: Annotated[str, typer.Option("--model", help="Bundle folder, runs:/ID/model or "
-                                       "models:/NAME/VERSION.")],
-) -> None:
+@click.option("--model", required=True,
+              help="Bundle folder, runs:/ID/model or models:/NAME/VERSION.")
+def card(model: str) -> None:
     """Print a model's card: what it predicts from what, its training and metrics, its limits."""
     import shutil
 
@@ -219,16 +229,15 @@ def card(
                 shutil.rmtree(download, ignore_errors=True)
     except InputError as error:
         _fail(error)
-    typer.echo(text.rstrip("\n"))
+    click.echo(text.rstrip("\n"))
 
 
 @app.command()
-def trust(
-    model: Annotated[str, typer.Option("--model", help="Bundle folder, runs:/ID/model or "
-                                       "models:/NAME/VERSION.")],
-    yes: Annotated[bool, typer.Option(
-        "--yes", help="Confirm: accept this bundle.yaml on this machine from now on.")] = False,
-) -> None:
+@click.option("--model", required=True,
+              help="Bundle folder, runs:/ID/model or models:/NAME/VERSION.")
+@click.option("--yes", is_flag=True, default=False,
+              help="Confirm: accept this bundle.yaml on this machine from now on.")
+def trust(model: str, yes: bool) -> None:
     """Show a bundle's key settings (threshold, horizons, mapping, features, label rule) and,
     with --yes, trust it on this machine (bundles made elsewhere are refused until then)."""
     from predictor.serving.review import run_trust
@@ -237,7 +246,7 @@ def trust(
         text = run_trust(model, confirm=yes)
     except InputError as error:
         _fail(error)
-    typer.echo(text)
+    click.echo(text)
 
 
 @app.command()
@@ -245,15 +254,20 @@ def schema() -> None:
     """Print the documented cohort schema (tables, columns, dtypes, allowed values)."""
     from predictor.data.schema import describe_schema
 
-    typer.echo(describe_schema())
+    click.echo(describe_schema())
+
+
+@app.group("bench", cls=_Group, no_args_is_help=True,
+           help="Benchmarks (speed and memory targets).")
+def bench_app() -> None:
+    pass
 
 
 @bench_app.command("simulate")
-def bench_simulate(
-    sizes: Annotated[str, typer.Option(help="Patient counts, comma-separated.")] = DEFAULT_SIZES,
-    expression_genes: Annotated[str, typer.Option(
-        "--expression-genes", help="Simulated RNA-seq: small, full or none.")] = "small",
-) -> None:
+@click.option("--sizes", default=DEFAULT_SIZES, help="Patient counts, comma-separated.")
+@click.option("--expression-genes", default="small",
+              help="Simulated RNA-seq: small, full or none.")
+def bench_simulate(sizes: str, expression_genes: str) -> None:
     """Patients/s and MAF rows/s of simulating, writing and reading back a study."""
     from predictor.bench.simulate import run
     from predictor.data.simulator.expression import MODES
@@ -265,11 +279,10 @@ def bench_simulate(
 
 
 @bench_app.command("features")
-def bench_features(
-    sizes: Annotated[str, typer.Option(help="Patient counts, comma-separated.")] = DEFAULT_SIZES,
-    expression: Annotated[str | None, typer.Option(
-        help="Time the expression family instead, on SAMPLESxGENES (e.g. 10000x20000).")] = None,
-) -> None:
+@click.option("--sizes", default=DEFAULT_SIZES, help="Patient counts, comma-separated.")
+@click.option("--expression", default=None,
+              help="Time the expression family instead, on SAMPLESxGENES (e.g. 10000x20000).")
+def bench_features(sizes: str, expression: str | None) -> None:
     """MAF rows/s and patients/s of building the feature matrix (or, with --expression, the
     RNA-seq signature scores)."""
     if expression:
@@ -283,10 +296,9 @@ def bench_features(
 
 
 @bench_app.command("expression")
-def bench_expression(
-    genes: Annotated[int, typer.Option(help="Genes (rows) of the TPM profile.")] = 20_000,
-    samples: Annotated[str, typer.Option(help="Sample counts, comma-separated.")] = "100,1000",
-) -> None:
+@click.option("--genes", type=int, default=20_000, help="Genes (rows) of the TPM profile.")
+@click.option("--samples", default="100,1000", help="Sample counts, comma-separated.")
+def bench_expression(genes: int, samples: str) -> None:
     """Seconds and peak memory of writing and reading a genes x samples TPM profile."""
     from predictor.bench.expression import run
 
@@ -294,22 +306,19 @@ def bench_expression(
 
 
 @bench_app.command("predict")
-def bench_predict(
-    rows: Annotated[int, typer.Option(help="Rows of the large batch.")] = 1_000_000,
-    trees: Annotated[int, typer.Option(help="Trees in the benchmark model.")] = 500,
-    quick: Annotated[bool, typer.Option(
-        "--quick", help="At most 100,000 rows, fewer repeats (about 2 minutes).")] = False,
-    bundle: Annotated[Path | None, typer.Option(
-        "--bundle", help="Measure this real bundle instead (with --input, on --rows rows).")
-    ] = None,
-    source: Annotated[Path | None, typer.Option(
-        "--input", help="Patients in the bundle's input format, tiled to --rows rows.")
-    ] = None,
-    regimens: Annotated[int | None, typer.Option(
-        "--regimens", min=1, max=10,
-        help="Only the what-if benchmark: --regimens all with this many candidates per "
-             "patient on --rows/N patients vs plain predict on --rows patients.")] = None,
-) -> None:
+@click.option("--rows", type=int, default=1_000_000, help="Rows of the large batch.")
+@click.option("--trees", type=int, default=500, help="Trees in the benchmark model.")
+@click.option("--quick", is_flag=True, default=False,
+              help="At most 100,000 rows, fewer repeats (about 2 minutes).")
+@click.option("--bundle", type=PATH, default=None,
+              help="Measure this real bundle instead (with --input, on --rows rows).")
+@click.option("--input", "source", type=PATH, default=None,
+              help="Patients in the bundle's input format, tiled to --rows rows.")
+@click.option("--regimens", type=click.IntRange(min=1, max=10), default=None,
+              help="Only the what-if benchmark: --regimens all with this many candidates per "
+                   "patient on --rows/N patients vs plain predict on --rows patients.")
+def bench_predict(rows: int, trees: int, quick: bool, bundle: Path | None,
+                  source: Path | None, regimens: int | None) -> None:
     """Compiled core vs lightgbm.Booster.predict, and end-to-end CLI throughput."""
     from predictor.bench.predict import run
 
@@ -317,11 +326,9 @@ def bench_predict(
 
 
 @bench_app.command("wide")
-def bench_wide(
-    columns: Annotated[str, typer.Option(help="Column counts, comma-separated.")] = (
-        "2500,5000,10000"),
-    rows: Annotated[int, typer.Option(help="Rows (patients) per file.")] = 40,
-) -> None:
+@click.option("--columns", default="2500,5000,10000", help="Column counts, comma-separated.")
+@click.option("--rows", type=int, default=40, help="Rows (patients) per file.")
+def bench_wide(columns: str, rows: int) -> None:
     """Seconds to read and validate very wide flat files (should grow linearly)."""
     from predictor.bench.wide import run
 

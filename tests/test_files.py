@@ -102,7 +102,7 @@ def test_an_unwritable_folder_is_one_line(tmp_path: Path) -> None:
 def test_an_output_folder_under_a_file_is_one_line(tmp_path: Path) -> None:
     """``simulate``, ``evaluate`` and ``recalibrate`` build a folder beside the output
     (files.temp_dir_beside): one line when they may not."""
-    from typer.testing import CliRunner
+    from click.testing import CliRunner
 
     from predictor.cli import app
 

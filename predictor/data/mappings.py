@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from predictor import yamlfile
 from predictor.data import schema as S
 from predictor.data.cohort import outcomes_wanted
 from predictor.errors import InputError
@@ -173,7 +174,7 @@ def load_mapping(mapping: FlatMapping | Mapping | str | Path | None) -> FlatMapp
         if not path.is_file():
             raise InputError("mapping file not found", file=path)
         try:
-            data = yaml.safe_load(path.read_bytes().decode("utf-8"))
+            data = yamlfile.safe_load(path.read_bytes().decode("utf-8"))
         except UnicodeDecodeError:
             raise InputError("mapping is not UTF-8 text", file=path) from None
         except yaml.YAMLError as error:

@@ -16,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from predictor import resources
+from predictor import resources, yamlfile
 from predictor.data.schema import NONSYNONYMOUS_CLASSES, VARIANT_CLASSIFICATIONS
 from predictor.errors import InputError
 
@@ -49,7 +49,7 @@ def _read_yaml(path: str | Path) -> Any:
         raise InputError("knowledge file not found", file=resolved)
     try:
         with resolved.open(encoding="utf-8") as handle:
-            return yaml.safe_load(handle)
+            return yamlfile.safe_load(handle)
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None

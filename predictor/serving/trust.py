@@ -171,9 +171,11 @@ def read_manifest_data(bundle_dir: Path) -> dict:
     UTF-8, not YAML, not a mapping); ``serving.bundle.read_manifest`` checks the rest."""
     import yaml
 
+    from predictor import yamlfile
+
     path = Path(bundle_dir) / MANIFEST_FILE
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = yamlfile.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
         raise InputError(f"cannot read the bundle manifest ({type(error).__name__})",
                          file=path) from None

@@ -26,8 +26,10 @@ def bundle_mapping(mapping: Any) -> dict | None:
     if isinstance(mapping, Path):
         import yaml
 
+        from predictor import yamlfile
+
         try:
-            loaded = yaml.safe_load(mapping.read_text(encoding="utf-8"))
+            loaded = yamlfile.safe_load(mapping.read_text(encoding="utf-8"))
         except (OSError, yaml.YAMLError) as error:
             raise InputError(f"cannot read the mapping: {error}", file=mapping) from None
         return dict(loaded or {})

@@ -311,7 +311,7 @@ def test_simulate_study_writes_a_readable_study(tmp_path) -> None:
 
 
 def test_cli_simulate_writes_then_refuses_to_overwrite(tmp_path) -> None:
-    from typer.testing import CliRunner
+    from click.testing import CliRunner
 
     from predictor.cli import app
 

@@ -128,7 +128,7 @@ def test_full_width_has_twenty_thousand_genes() -> None:
 
 
 def test_cli_expression_genes_option(tmp_path: Path) -> None:
-    from typer.testing import CliRunner
+    from click.testing import CliRunner
 
     from predictor.cli import app
 

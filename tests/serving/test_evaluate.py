@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from typer.testing import CliRunner
+from click.testing import CliRunner
 
 from predictor.cli import app
 from predictor.data.labels import ResponseRule, relapse_target, response_labels

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pandas as pd
 import yaml
+from click.testing import CliRunner
 from fuzzing import CELLS, FLAT_COLUMNS, _table_text, tables
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from typer.testing import CliRunner
 
 from predictor.cli import app
 from predictor.errors import InputError

@@ -7,7 +7,7 @@ import os
 
 import pandas as pd
 import pytest
-from typer.testing import CliRunner
+from click.testing import CliRunner
 
 from predictor.cli import app
 

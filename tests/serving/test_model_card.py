@@ -41,7 +41,7 @@ def test_card_states_a_landmark_and_the_label_rule() -> None:
 def test_card_command_prints_it_and_renders_one_for_older_bundles(bundle_dir, tmp_path) -> None:
     import shutil
 
-    from typer.testing import CliRunner
+    from click.testing import CliRunner
 
     from predictor.cli import app
 

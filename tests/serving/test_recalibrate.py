@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from typer.testing import CliRunner
+from click.testing import CliRunner
 
 from predictor.cli import app
 from predictor.data.labels import ResponseRule, response_labels

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from typer.testing import CliRunner
+from click.testing import CliRunner
 
 from predictor.cli import app
 from predictor.data.regimens import regimen_key, regimens_by_cancer_type, with_regimen

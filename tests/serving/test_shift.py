@@ -7,7 +7,7 @@ import logging
 
 import numpy as np
 import pandas as pd
-from typer.testing import CliRunner
+from click.testing import CliRunner
 
 from predictor.cli import app
 from predictor.serving.bundle import load_bundle
