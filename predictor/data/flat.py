@@ -17,6 +17,7 @@ from predictor.data.tables import (  # noqa: F401 - re-exported: the readers' ol
     FLAT_SUFFIXES,
     NULL_VALUES,
     arrow_chunks,
+    complete_text,
     count_comment_lines,
     delimiter_of,
     is_parquet,
@@ -87,8 +88,10 @@ def read_flat_table(path: Path, keep_text: Iterable[str] = (),
         first_line = 1  # Parquet has no lines: errors name the 1-based row
     else:
         table, first_line = read_arrow(path, delimiter=delimiter_of(path), skip_comments=False)
-    df = to_pandas(trimmed_numbers(table, set(keep_text)), distinct)
-    df.attrs.update(source=str(path), first_line=first_line, text_trimmed=True)
+    table = trimmed_numbers(table, set(keep_text))
+    df = to_pandas(table, distinct)
+    df.attrs.update(source=str(path), first_line=first_line, text_trimmed=True,
+                    complete_text=complete_text(table))
     if path.suffix.lower() not in (".parquet", ".pq"):
         df.attrs["data_start"] = first_line
     return df
@@ -201,8 +204,10 @@ def iter_flat_chunks(
     distinct = [_id_column(resolved)]
     expression = _mapped_expression(path, resolved)
     for table, first_line in arrow_chunks(path, chunk_rows):
-        chunk = to_pandas(trimmed_numbers(table, keep), distinct)
+        table = trimmed_numbers(table, keep)
+        chunk = to_pandas(table, distinct)
         chunk.attrs.update(source=str(path), first_line=first_line, text_trimmed=True,
+                           complete_text=complete_text(table),
                            data_start=None if path.suffix.lower() in (".parquet", ".pq")
                            else 2)
         yield _cohort_from_flat(chunk, resolved, expression=expression, chunk=True)

@@ -4,7 +4,8 @@ A table read from a file carries ``df.attrs["source"]`` (the file path) and
 ``df.attrs["first_line"]`` (the 1-based file line of its first data row), so that a failed check
 names the file, the line and the column (``df.attrs["source_columns"]``, schema name -> the
 file's column name, when a reader renamed columns; ``df.attrs["text_trimmed"]`` when the reader
-already stripped text and made blank cells missing). Extra columns are allowed everywhere: flat
+already stripped text and made blank cells missing; ``df.attrs["complete_text"]`` its rows and
+the text columns it found without a missing value). Extra columns are allowed everywhere: flat
 tables carry precomputed per-patient features next to the schema columns.
 
 Dtypes:
@@ -366,6 +367,13 @@ def coerce_and_check(df: pd.DataFrame, schema: TableSchema) -> pd.DataFrame:
     return out
 
 
+def _complete(df: pd.DataFrame, name: str) -> bool:
+    """Whether a reader found text column ``name`` of ``df`` without a missing value
+    (``attrs["complete_text"]``: rows and names, see ``tables.complete_text``)."""
+    rows, names = df.attrs.get("complete_text") or (None, ())
+    return rows == len(df) and name in names
+
+
 def _coerce_column(df: pd.DataFrame, schema: TableSchema, col: Column) -> pd.Series:
     raw = df[col.name]
     if col.dtype == "str":
@@ -412,8 +420,12 @@ def _coerce_column(df: pd.DataFrame, schema: TableSchema, col: Column) -> pd.Ser
     if not col.nullable or (col.required and col.dtype == "str"):
         if col.dtype != "str":
             nulls = ~present
+        elif codes is not None:
+            nulls = codes < 0
+        elif values is raw and _complete(df, col.name):  # the reader counted none missing
+            nulls = np.zeros(0, dtype=bool)
         else:
-            nulls = codes < 0 if codes is not None else values.isna().to_numpy()
+            nulls = values.isna().to_numpy()
         if nulls.any():
             fail_at(df, schema, np.flatnonzero(nulls), col.name, "value is missing")
     if col.allowed is not None:
@@ -463,6 +475,7 @@ def set_aside_bad_outcomes(outcomes: pd.DataFrame) -> tuple[pd.DataFrame, list[d
     """
     out = outcomes.copy()
     out.attrs = dict(outcomes.attrs)
+    out.attrs.pop("complete_text", None)  # values are blanked below
     found: list[dict] = []
     n = len(out)
 

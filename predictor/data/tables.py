@@ -382,6 +382,16 @@ def trimmed_numbers(table: pa.Table, keep_text: set[str]) -> pa.Table:
     return _rebuilt(table, columns) if changed else table
 
 
+def complete_text(table: pa.Table) -> tuple[int, list[str]]:
+    """The rows of ``table`` and its text columns without a missing value (Arrow counts
+    them for free), for ``attrs["complete_text"]``: the schema check then skips the per-row
+    missing-value scan of such a required column. The row count voids the claim for a frame
+    that was stacked or filtered since."""
+    return table.num_rows, [name for name, column in zip(table.column_names, table.columns,
+                                                         strict=True)
+                            if _is_text(column.type) and column.null_count == 0]
+
+
 def numbers_as_float(table: pa.Table, keep_text: set[str]) -> pa.Table:
     """Text columns that parse entirely as numbers -> float64 (others stay text)."""
     columns = list(table.columns)  # rebuilt once: set_column per column is quadratic
