@@ -64,6 +64,14 @@ class FeatureFamily(TransformerMixin, BaseEstimator):
         return aligned_values(self._compute(cohort), cohort.patient_ids,
                               list(self.feature_names_))
 
+    def transform_into(self, cohort: Cohort, out: np.ndarray) -> bool:
+        """Write :meth:`transform_values` transposed into ``out`` (features x patients, rows in
+        ``feature_names_`` order) and return True; False, leaving ``out`` untouched, when the
+        input is absent or the family has no direct path (``_fill``). Lets the pipeline fill
+        its output block without a per-family array and a copy of it."""
+        check_is_fitted(self, "feature_names_")
+        return self.available(cohort) and self._fill(cohort, out)
+
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
         check_is_fitted(self, "feature_names_")
         return np.asarray(self.feature_names_, dtype=object)
@@ -79,6 +87,11 @@ class FeatureFamily(TransformerMixin, BaseEstimator):
 
     def _compute(self, cohort: Cohort) -> pd.DataFrame:  # pragma: no cover - abstract
         raise NotImplementedError
+
+    def _fill(self, cohort: Cohort, out: np.ndarray) -> bool:
+        """Optional: :meth:`_compute`'s values for ``feature_names_``, written into ``out``
+        (features x patients); False when not implemented."""
+        return False
 
 
 def nan_frame(index: pd.Index, names: list[str]) -> pd.DataFrame:

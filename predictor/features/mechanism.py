@@ -105,6 +105,17 @@ class MechanismFeatures(FeatureFamily):
 
     # ------------------------------------------------------------------ transform
     def _compute(self, cohort: Cohort) -> pd.DataFrame:
+        out = np.empty((len(self.feature_names_), len(cohort.clinical)))
+        self._fill(cohort, out)
+        return pd.DataFrame(out.T, index=cohort.patient_ids, columns=list(self.feature_names_),
+                            copy=False)
+
+    def _fill(self, cohort: Cohort, out: np.ndarray) -> bool:
+        """Every fitted feature (``feature_names_`` order; genomic ones NaN when the cohort has
+        neither MAF nor CNA) into ``out``, features x patients: each ``rx_*`` row is one
+        gather from a (features x regimens) table with one column per distinct regimen
+        string and a last one of NaN, for a patient whose regimen is missing or has a drug
+        outside the knowledge base."""
         kb = self.drugs or {}
         codes, uniques = text_codes(cohort.clinical["regimen"])
         parsed = [parse_regimen(r) for r in uniques]
@@ -116,10 +127,6 @@ class MechanismFeatures(FeatureFamily):
         names = ([f"rx_class_{safe_name(c)}" for c in self.classes_]
                  + [f"rx_mech_{safe_name(m)}" for m in self.mechanisms_]
                  + ["rx_n_drugs", "rx_n_classes", "rx_n_mechanisms"])
-        # (features x regimens) table, one column per distinct regimen string and a last one
-        # of NaN for a patient whose regimen is missing or has a drug outside the knowledge
-        # base; the patients' block is one gather from it, already in the layout the
-        # pipeline copies from (each feature's values contiguous).
         table = np.zeros((len(names), n_reg + 1))
         table[:, n_reg] = np.nan
         n_cls, n_mech = len(cls_col), len(mech_col)
@@ -134,9 +141,6 @@ class MechanismFeatures(FeatureFamily):
             for m in mechs & set(mech_col):
                 table[n_cls + mech_col[m], r] = 1.0
             table[n_cls + n_mech:, r] = (len(set(drugs)), len(classes), len(mechs))
-        last = {n: j for j, n in enumerate(names)}
-        if len(last) < len(names):  # classes equal after safe_name: the last one wins
-            table = table[[last[n] for n in names]]
         ok = (codes >= 0) & valid_reg[np.maximum(codes, 0)] if n_reg else codes >= 0
         extra: dict[str, np.ndarray] = {}
         if self.uses_genomics_ and (cohort.mutations is not None or cohort.cna is not None):
@@ -144,18 +148,14 @@ class MechanismFeatures(FeatureFamily):
         if getattr(self, "marker_genes_", None):
             extra["rx_marker_expression"] = self._marker_expression(cohort, parsed, valid_reg,
                                                                     codes)
-        # Every fitted name, in order (genomic ones NaN when this cohort has neither MAF nor
-        # CNA), so that the base class takes the block as it is instead of reindexing a copy.
-        fitted = [*names, *(n for n in self.feature_names_ if n not in names)]
-        block = np.empty((len(fitted), len(codes)))
-        # mode="clip" writes straight into ``out`` ("raise" buffers); every index is in range
-        np.take(table, np.where(ok, codes, n_reg), axis=1, out=block[:len(names)], mode="clip")
-        for row, name in enumerate(fitted[len(names):], start=len(names)):
-            block[row] = extra.pop(name, np.nan)
-        fitted += list(extra)  # none unless the state was edited: reindexed away as before
-        if extra:
-            block = np.vstack([block, np.array(list(extra.values()))])
-        return pd.DataFrame(block.T, index=cohort.patient_ids, columns=fitted, copy=False)
+        table_row = {name: j for j, name in enumerate(names)}  # names equal after safe_name:
+        column = np.where(ok, codes, n_reg)                    # the last one wins
+        for row, name in enumerate(self.feature_names_):
+            if name in table_row:  # mode="clip" writes straight into out ("raise" buffers)
+                np.take(table[table_row[name]], column, out=out[row], mode="clip")
+            else:
+                out[row] = extra.get(name, np.nan)
+        return True
 
     def _marker_expression(self, cohort: Cohort, parsed: list[list[str]], valid_reg: np.ndarray,
                            codes: np.ndarray) -> np.ndarray:

@@ -131,6 +131,10 @@ class FeaturePipeline(TransformerMixin, BaseEstimator):
         block = np.empty((len(names), len(index)))
         filled = np.zeros(len(names), dtype=bool)  # rows written so far (the rest end NaN)
         for _, step in self._active():
+            rows = _direct_rows(step, position, filled)
+            if rows is not None and step.transform_into(cohort, block[rows]):
+                filled[rows] = True  # written in place: no per-family array to copy
+                continue
             values, step_names = _step_values(step, cohort)
             if values is None:  # input absent: NaN columns, which fill no gap
                 continue
@@ -199,6 +203,21 @@ class FeaturePipeline(TransformerMixin, BaseEstimator):
         pipeline.feature_names_ = list(state["feature_names"])
         pipeline.categorical_features_ = list(state["categorical_features"])
         return pipeline
+
+
+def _direct_rows(step: FeatureFamily, position: dict[str, int], filled: np.ndarray
+                 ) -> slice | None:
+    """The block rows a family may write in place: its names in consecutive rows that no
+    earlier family filled (else its values go through the gap-filling merge)."""
+    if not (isinstance(step, FeatureFamily) and type(step).transform is FeatureFamily.transform):
+        return None
+    names = list(step.feature_names_)
+    first = position.get(names[0]) if names else None
+    if first is None or [position.get(n) for n in names] != list(range(first,
+                                                                          first + len(names))):
+        return None
+    rows = slice(first, first + len(names))
+    return None if filled[rows].any() else rows
 
 
 def _step_values(step: FeatureFamily, cohort: Cohort) -> tuple[np.ndarray | None, list]:
