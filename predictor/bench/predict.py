@@ -257,41 +257,47 @@ def bundle_trees(bundle: Path) -> dict[str, int]:
 
 def stage_breakdown(bundle: Path, flat: Path, backend: str,
                     max_rows: int = 200_000) -> dict[str, float]:
-    """Seconds per stage (read + validate, features, scoring, write) on the first rows."""
+    """Seconds per stage (read + validate, features, scoring, write) on the first rows, each
+    as ``predictor predict`` runs it: chunks read with outcomes ignored, ``features`` the
+    bundle pipeline's ``transform`` of a chunk (what ``experiments/chunk_stages.py`` times,
+    before and after a change, with a pipeline built the way :func:`_bench_bundles` builds it).
+    """
     import io
     import logging
 
+    from predictor.data.cohort import outcomes_ignored
     from predictor.data.readers import iter_flat_chunks
     from predictor.serving.bundle import load_bundle
 
     logging.disable(logging.WARNING)
-    try:
-        predictor = load_bundle(bundle, backend=backend)
-        mapping = predictor.manifest.get("input_mapping")
-        # One small chunk first: lazy imports and first-call costs are start-up, not per row.
-        warm = next(iter_flat_chunks(flat, mapping, 100))
-        predictor.predict_frame(predictor.pipeline.transform(warm)).to_parquet(io.BytesIO())
-        stages = {"read": 0.0, "features": 0.0, "score": 0.0, "write": 0.0, "rows": 0.0}
-        chunks = iter_flat_chunks(flat, mapping, 100_000)
-        while stages["rows"] < max_rows:
-            t0 = time.perf_counter()
-            cohort = next(chunks, None)
-            t1 = time.perf_counter()
-            if cohort is None:
-                break
-            X = predictor.pipeline.transform(cohort)
-            t2 = time.perf_counter()
-            frame = predictor.predict_frame(X)
-            t3 = time.perf_counter()
-            frame.to_parquet(io.BytesIO())
-            t4 = time.perf_counter()
-            for key, value in zip(("read", "features", "score", "write"),
-                                  (t1 - t0, t2 - t1, t3 - t2, t4 - t3), strict=True):
-                stages[key] += value
-            stages["rows"] += len(frame)
-        return stages
-    finally:
-        logging.disable(logging.NOTSET)
+    with outcomes_ignored():
+        try:
+            predictor = load_bundle(bundle, backend=backend)
+            mapping = predictor.manifest.get("input_mapping")
+            # One small chunk first: lazy imports and first-call costs are start-up, not per row.
+            warm = next(iter_flat_chunks(flat, mapping, 100))
+            predictor.predict_frame(predictor.pipeline.transform(warm)).to_parquet(io.BytesIO())
+            stages = {"read": 0.0, "features": 0.0, "score": 0.0, "write": 0.0, "rows": 0.0}
+            chunks = iter_flat_chunks(flat, mapping, 100_000)
+            while stages["rows"] < max_rows:
+                t0 = time.perf_counter()
+                cohort = next(chunks, None)
+                t1 = time.perf_counter()
+                if cohort is None:
+                    break
+                X = predictor.pipeline.transform(cohort.without_outcomes())
+                t2 = time.perf_counter()
+                frame = predictor.predict_frame(X)
+                t3 = time.perf_counter()
+                frame.to_parquet(io.BytesIO())
+                t4 = time.perf_counter()
+                for key, value in zip(("read", "features", "score", "write"),
+                                      (t1 - t0, t2 - t1, t3 - t2, t4 - t3), strict=True):
+                    stages[key] += value
+                stages["rows"] += len(frame)
+            return stages
+        finally:
+            logging.disable(logging.NOTSET)
 
 
 def _bench_bundles(work: Path, trees: int, quick: bool, patients: int = 2000,

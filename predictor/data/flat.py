@@ -17,6 +17,7 @@ from predictor.data.tables import (  # noqa: F401 - re-exported: the readers' ol
     FLAT_SUFFIXES,
     NULL_VALUES,
     arrow_chunks,
+    complete_text,
     count_comment_lines,
     delimiter_of,
     is_parquet,
@@ -26,6 +27,7 @@ from predictor.data.tables import (  # noqa: F401 - re-exported: the readers' ol
     read_parquet,
     to_pandas,
     trim_text,
+    trimmed_numbers,
     write_delimited,
     write_table,
 )
@@ -72,11 +74,13 @@ def check_delimiter(path: Path) -> None:
                          f"{' or as .tsv' if found == chr(9) else ''})", file=path, line=1)
 
 
-def read_flat_table(path: Path, keep_text: Iterable[str] = ()) -> pd.DataFrame:
+def read_flat_table(path: Path, keep_text: Iterable[str] = (),
+                    distinct: Iterable[str] = ()) -> pd.DataFrame:
     """A flat file as a DataFrame of text and numbers, with ``attrs`` for error locations.
 
     Text columns whose every value is a number become float64 (in Arrow, fast), except the
-    ``keep_text`` columns (identifiers and coded text such as sex).
+    ``keep_text`` columns (identifiers and coded text such as sex); ``distinct``: see
+    :func:`~predictor.data.tables.to_pandas` (the patient id column).
     """
     path = check_flat_path(path)
     if path.suffix.lower() in (".parquet", ".pq"):
@@ -84,11 +88,18 @@ def read_flat_table(path: Path, keep_text: Iterable[str] = ()) -> pd.DataFrame:
         first_line = 1  # Parquet has no lines: errors name the 1-based row
     else:
         table, first_line = read_arrow(path, delimiter=delimiter_of(path), skip_comments=False)
-    df = to_pandas(numbers_as_float(trim_text(table), set(keep_text)))
-    df.attrs.update(source=str(path), first_line=first_line, text_trimmed=True)
+    table = trimmed_numbers(table, set(keep_text))
+    df = to_pandas(table, distinct)
+    df.attrs.update(source=str(path), first_line=first_line, text_trimmed=True,
+                    complete_text=complete_text(table))
     if path.suffix.lower() not in (".parquet", ".pq"):
         df.attrs["data_start"] = first_line
     return df
+
+
+def _id_column(mapping: FlatMapping | None) -> str:
+    """The source column of the patient ids (one distinct value per row)."""
+    return "patient_id" if mapping is None else mapping.id_column
 
 
 def _text_columns(mapping: FlatMapping | None) -> set[str]:
@@ -113,7 +124,8 @@ def read_flat(path: Path, mapping: FlatMapping | dict | str | Path | None = None
     Without a mapping the file must already use schema column names (``patient_id``, ...).
     """
     resolved = load_mapping(mapping)
-    table = read_flat_table(path, keep_text=_text_columns(resolved))
+    table = read_flat_table(path, keep_text=_text_columns(resolved),
+                            distinct=[_id_column(resolved)])
     if not len(table):
         raise InputError("no data rows (only a header)", file=path)
     return _cohort_from_flat(table, resolved,
@@ -189,10 +201,13 @@ def iter_flat_chunks(
     path = check_flat_path(path)
     resolved = load_mapping(mapping)
     keep = _text_columns(resolved)
+    distinct = [_id_column(resolved)]
     expression = _mapped_expression(path, resolved)
     for table, first_line in arrow_chunks(path, chunk_rows):
-        chunk = to_pandas(numbers_as_float(trim_text(table), keep))
+        table = trimmed_numbers(table, keep)
+        chunk = to_pandas(table, distinct)
         chunk.attrs.update(source=str(path), first_line=first_line, text_trimmed=True,
+                           complete_text=complete_text(table),
                            data_start=None if path.suffix.lower() in (".parquet", ".pq")
                            else 2)
         yield _cohort_from_flat(chunk, resolved, expression=expression, chunk=True)

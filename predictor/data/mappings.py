@@ -323,7 +323,10 @@ def _split_schema_named(table: pd.DataFrame) -> dict[str, pd.DataFrame]:
     if not outcomes_wanted():  # prediction: outcome columns are dropped unread
         table = table.drop(columns=outcome_cols)
         outcome_cols = []
-    clinical = table.drop(columns=outcome_cols).reset_index(drop=True)
+    if outcome_cols or not _default_index(table):
+        clinical = table.drop(columns=outcome_cols).reset_index(drop=True)
+    else:  # a reader's frame: a shallow copy, whose columns are replaced, never written into
+        clinical = table.copy(deep=False)  # (drop and reset_index copied every column)
     if "patient_id" not in clinical.columns:
         names = [str(c) for c in table.columns]
         hint = ("; this looks like a file of a cBioPortal study: pass the study folder"
@@ -338,6 +341,13 @@ def _split_schema_named(table: pd.DataFrame) -> dict[str, pd.DataFrame]:
     if outcome_cols:
         tables["outcomes"] = table[["patient_id", *outcome_cols]].reset_index(drop=True)
     return tables
+
+
+def _default_index(table: pd.DataFrame) -> bool:
+    """Whether ``table``'s index is what ``reset_index(drop=True)`` would give it."""
+    index = table.index
+    return (isinstance(index, pd.RangeIndex) and index.start == 0 and index.step == 1
+            and index.name is None)
 
 
 def numeric_extras(table: pd.DataFrame, skip: list[str] | None = None) -> pd.DataFrame:

@@ -72,23 +72,33 @@ def parse_header(path: Path, skip: int, delimiter: str) -> list[str]:
     return names
 
 
-def to_pandas(table: pa.Table) -> pd.DataFrame:
+def to_pandas(table: pa.Table, distinct: Iterable[str] = ()) -> pd.DataFrame:
     """Arrow -> pandas; text columns become pandas ``string`` (missing = ``pd.NA``).
 
     The storage follows ``pd.options.mode.string_storage``. For the default (Python) storage,
     text goes through pyarrow's deduplicating conversion, so a 10M-row MAF column with 500
-    genes holds 500 Python strings, not 10M.
+    genes holds 500 Python strings, not 10M. ``distinct``: text columns whose values are
+    expected to differ row by row (a patient id), converted without that deduplication, which
+    then only costs (a hash per row: 4x the conversion itself on 100k ids); the values are
+    the same.
     """
     if pd.get_option("mode.string_storage") == "pyarrow":
         arrow_text = pd.StringDtype("pyarrow")
         return table.to_pandas(types_mapper=lambda t: arrow_text if _is_text(t) else None)
-    df = _without_string_dtypes(table).to_pandas(split_blocks=True, deduplicate_objects=True)
-    for name, dtype in zip(table.column_names, table.schema.types, strict=True):
+    names = table.column_names
+    apart = {n for n, dtype in zip(names, table.schema.types, strict=True)
+             if n in set(distinct) and _is_text(dtype)}
+    rest = table.drop_columns(list(apart)) if apart else table  # pandas metadata allows it
+    df = _without_string_dtypes(rest).to_pandas(split_blocks=True, deduplicate_objects=True)
+    for name, dtype in zip(rest.column_names, rest.schema.types, strict=True):
         if _is_text(dtype):
             if df[name].dtype == pd.StringDtype():
                 continue  # already converted (a Parquet file written from pandas ``string``)
             values = df[name].to_numpy(dtype=object)
             df[name] = pd.array(values, dtype=pd.StringDtype())
+    for name in (n for n in names if n in apart):  # back in their places, file order
+        values = table.column(name).to_numpy(zero_copy_only=False)  # None where missing
+        df.insert(names.index(name), name, pd.array(values, dtype=pd.StringDtype()))
     return df
 
 
@@ -150,11 +160,16 @@ def trim_text(table: pa.Table) -> pa.Table:
     changed = False
     for i, dtype in enumerate(table.schema.types):
         if _is_text(dtype):
-            trimmed = pc.utf8_trim_whitespace(columns[i])
-            blank = pc.equal(pc.utf8_length(trimmed), 0)
-            columns[i] = pc.if_else(blank, pa.scalar(None, dtype), trimmed)
+            columns[i] = _trimmed(columns[i])
             changed = True
     return _rebuilt(table, columns) if changed else table
+
+
+def _trimmed(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    """A text column without surrounding whitespace, blank cells missing."""
+    trimmed = pc.utf8_trim_whitespace(column)
+    blank = pc.equal(pc.utf8_length(trimmed), 0)
+    return pc.if_else(blank, pa.scalar(None, column.type), trimmed)
 
 
 def _rebuilt(table: pa.Table, columns: list) -> pa.Table:
@@ -343,6 +358,38 @@ def read_parquet(path: Path) -> pa.Table:
         return parquet().read_table(path)
     except (pa.ArrowInvalid, OSError) as error:
         raise InputError(f"not a readable Parquet file: {str(error)[:200]}", file=path) from None
+
+
+def trimmed_numbers(table: pa.Table, keep_text: set[str]) -> pa.Table:
+    """``numbers_as_float(trim_text(table), keep_text)`` (the same table), without trimming a
+    column that parses entirely as numbers as it stands: Arrow's number parser refuses
+    surrounding whitespace and blanks, so trimming it would change nothing. A CSV file is
+    read as text throughout; its number columns were trimmed, then cast."""
+    columns = list(table.columns)  # rebuilt once: set_column per column is quadratic
+    changed = False
+    for i, (name, dtype) in enumerate(zip(table.column_names, table.schema.types, strict=True)):
+        if not _is_text(dtype):
+            continue
+        changed = True
+        if name not in keep_text:
+            with contextlib.suppress(pa.ArrowInvalid, pa.ArrowNotImplementedError):
+                columns[i] = pc.cast(columns[i], pa.float64())
+                continue
+        columns[i] = _trimmed(columns[i])
+        if name not in keep_text:
+            with contextlib.suppress(pa.ArrowInvalid, pa.ArrowNotImplementedError):
+                columns[i] = pc.cast(columns[i], pa.float64())
+    return _rebuilt(table, columns) if changed else table
+
+
+def complete_text(table: pa.Table) -> tuple[int, list[str]]:
+    """The rows of ``table`` and its text columns without a missing value (Arrow counts
+    them for free), for ``attrs["complete_text"]``: the schema check then skips the per-row
+    missing-value scan of such a required column. The row count voids the claim for a frame
+    that was stacked or filtered since."""
+    return table.num_rows, [name for name, column in zip(table.column_names, table.columns,
+                                                         strict=True)
+                            if _is_text(column.type) and column.null_count == 0]
 
 
 def numbers_as_float(table: pa.Table, keep_text: set[str]) -> pa.Table:

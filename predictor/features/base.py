@@ -67,6 +67,14 @@ class FeatureFamily(TransformerMixin, BaseEstimator):
         return aligned_values(self._compute(cohort), cohort.patient_ids,
                               list(self.feature_names_))
 
+    def transform_into(self, cohort: Cohort, out: np.ndarray) -> bool:
+        """Write :meth:`transform_values` transposed into ``out`` (features x patients, rows in
+        ``feature_names_`` order) and return True; False, leaving ``out`` untouched, when the
+        input is absent or the family has no direct path (``_fill``). Lets the pipeline fill
+        its output block without a per-family array and a copy of it."""
+        check_is_fitted(self, "feature_names_")
+        return self.available(cohort) and self._fill(cohort, out)
+
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
         check_is_fitted(self, "feature_names_")
         return np.asarray(self.feature_names_, dtype=object)
@@ -82,6 +90,11 @@ class FeatureFamily(TransformerMixin, BaseEstimator):
 
     def _compute(self, cohort: Cohort) -> pd.DataFrame:  # pragma: no cover - abstract
         raise NotImplementedError
+
+    def _fill(self, cohort: Cohort, out: np.ndarray) -> bool:
+        """Optional: :meth:`_compute`'s values for ``feature_names_``, written into ``out``
+        (features x patients); False when not implemented."""
+        return False
 
 
 def nan_frame(index: pd.Index, names: list[str]) -> pd.DataFrame:
@@ -174,10 +187,30 @@ def estimator_from_state(state: dict) -> BaseEstimator:
 
 
 # ---------------------------------------------------------------------------- shared helpers
+def text_codes(values: pd.Series, use_na_sentinel: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """``pd.factorize(values.astype("string"))`` (codes in order of first appearance, -1 for
+    missing unless ``use_na_sentinel`` is false) with the distinct values as an object array.
+    A python-backed string column (what the readers give) is hashed as its object array
+    directly: pandas' own path first copies it and builds its missing mask, which doubles the
+    time on 100k rows; the codes and values are the same."""
+    if isinstance(values.dtype, pd.StringDtype) and values.dtype.storage == "python":
+        raw = np.asarray(values.array, dtype=object)  # a view: missing values are pd.NA
+    else:
+        raw = values.astype("string").to_numpy(dtype=object, na_value=pd.NA)
+    return pd.factorize(raw, use_na_sentinel=use_na_sentinel)
+
+
 def by_distinct(values: pd.Series, fn: Any) -> np.ndarray:
     """``fn`` (a row-wise Series -> Series map) applied once per distinct value of ``values``
     (missing included) and spread over the rows, as float64: a coded column has a handful of
     values, and per-row string work on 100k patients costs more than reading them."""
+    if isinstance(values.dtype, pd.StringDtype):
+        codes, uniques = text_codes(values)  # with -1 for missing: twice as fast as without
+        if len(codes) and codes.min() < 0:  # missing is a value too: the last distinct one
+            codes = np.where(codes < 0, len(uniques), codes)
+            uniques = np.append(uniques, pd.NA)
+        mapped = fn(pd.Series(uniques, dtype=values.dtype))
+        return np.asarray(mapped.to_numpy(dtype="float64", na_value=np.nan))[codes]
     codes, uniques = pd.factorize(values, use_na_sentinel=False)
     mapped = fn(pd.Series(uniques, dtype=values.dtype))
     return np.asarray(mapped.to_numpy(dtype="float64", na_value=np.nan))[codes]

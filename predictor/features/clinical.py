@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from predictor.data.cohort import Cohort
-from predictor.features.base import FeatureFamily, by_distinct, safe_name
+from predictor.features.base import FeatureFamily, by_distinct, safe_name, text_codes
 
 NUMERIC = {
     "clin_age": "age",
@@ -17,11 +17,12 @@ SEX_CODES = {"male": 1.0, "m": 1.0, "1": 1.0, "female": 0.0, "f": 0.0, "0": 0.0}
 
 
 def encode_categories(values: pd.Series, categories: list[str]) -> np.ndarray:
-    """Integer codes of ``values`` in the learned ``categories``; unseen or missing -> NaN."""
-    codes = pd.Categorical(values.astype("string").to_numpy(dtype=object, na_value=None),
-                           categories=categories).codes.astype("float64")
-    codes[codes < 0] = np.nan
-    return codes
+    """Integer codes of ``values`` (as text) in the learned ``categories``; unseen or missing ->
+    NaN. Each distinct value is looked up once (a coded column has a handful of them)."""
+    codes, uniques = text_codes(values)
+    lookup = pd.Index(categories, dtype=object).get_indexer(uniques).astype("float64")
+    lookup[lookup < 0] = np.nan
+    return np.append(lookup, np.nan)[codes]  # code -1 (missing) takes the appended NaN
 
 
 def onehot_names(cancer_types: list[str]) -> list[str]:

@@ -31,7 +31,7 @@ from predictor.data.cohort import Cohort
 from predictor.data.expression import mean_by_patient
 from predictor.data.regimens import regimen_drugs as parse_regimen
 from predictor.data.schema import NONSYNONYMOUS_CLASSES
-from predictor.features.base import FeatureFamily, per_patient, safe_name
+from predictor.features.base import FeatureFamily, per_patient, safe_name, text_codes
 from predictor.features.knowledge import ROLES, expand_classes
 from predictor.features.maf import cna_patients, maf_index, mutation_ccf, string_positions, vaf
 from predictor.features.ranks import percentiles, selected_ranks
@@ -100,46 +100,57 @@ class MechanismFeatures(FeatureFamily):
 
     # ------------------------------------------------------------------ transform
     def _compute(self, cohort: Cohort) -> pd.DataFrame:
+        out = np.empty((len(self.feature_names_), len(cohort.clinical)))
+        self._fill(cohort, out)
+        return pd.DataFrame(out.T, index=cohort.patient_ids, columns=list(self.feature_names_),
+                            copy=False)
+
+    def _fill(self, cohort: Cohort, out: np.ndarray) -> bool:
+        """Every fitted feature (``feature_names_`` order; genomic ones NaN when the cohort has
+        neither MAF nor CNA) into ``out``, features x patients: each ``rx_*`` row is one
+        gather from a (features x regimens) table with one column per distinct regimen
+        string and a last one of NaN, for a patient whose regimen is missing or has a drug
+        outside the knowledge base."""
         kb = self.drugs or {}
-        codes, uniques = pd.factorize(cohort.clinical["regimen"].astype("string"))
+        codes, uniques = text_codes(cohort.clinical["regimen"])
         parsed = [parse_regimen(r) for r in uniques]
         self._warn_unknown({d for drugs in parsed for d in drugs})
         valid_reg = np.array([bool(d) and all(x in kb for x in d) for d in parsed], dtype=bool)
         n_reg = len(parsed)
         cls_col = {c: j for j, c in enumerate(self.classes_)}
         mech_col = {m: j for j, m in enumerate(self.mechanisms_)}
-        reg_class = np.zeros((n_reg, len(self.classes_)))
-        reg_mech = np.zeros((n_reg, len(self.mechanisms_)))
-        reg_counts = np.zeros((n_reg, 3))
+        names = ([f"rx_class_{safe_name(c)}" for c in self.classes_]
+                 + [f"rx_mech_{safe_name(m)}" for m in self.mechanisms_]
+                 + ["rx_n_drugs", "rx_n_classes", "rx_n_mechanisms"])
+        table = np.zeros((len(names), n_reg + 1))
+        table[:, n_reg] = np.nan
+        n_cls, n_mech = len(cls_col), len(mech_col)
         for r, drugs in enumerate(parsed):  # one pass per distinct regimen string
             if not valid_reg[r]:
+                table[:, r] = np.nan
                 continue
             classes = {kb[d]["class"] for d in drugs}
             mechs = {kb[d]["mechanism"] for d in drugs}
             for c in classes & set(cls_col):
-                reg_class[r, cls_col[c]] = 1.0
+                table[cls_col[c], r] = 1.0
             for m in mechs & set(mech_col):
-                reg_mech[r, mech_col[m]] = 1.0
-            reg_counts[r] = (len(set(drugs)), len(classes), len(mechs))
-
+                table[n_cls + mech_col[m], r] = 1.0
+            table[n_cls + n_mech:, r] = (len(set(drugs)), len(classes), len(mechs))
         ok = (codes >= 0) & valid_reg[np.maximum(codes, 0)] if n_reg else codes >= 0
-        nan_row = np.where(ok, 0.0, np.nan)[:, None]
-        safe_codes = np.maximum(codes, 0)
-        out: dict[str, np.ndarray] = {}
-        if n_reg:
-            block = np.hstack([reg_class, reg_mech, reg_counts])[safe_codes] + nan_row
-        else:
-            block = np.full((len(codes), len(cls_col) + len(mech_col) + 3), np.nan)
-        names = ([f"rx_class_{safe_name(c)}" for c in self.classes_]
-                 + [f"rx_mech_{safe_name(m)}" for m in self.mechanisms_]
-                 + ["rx_n_drugs", "rx_n_classes", "rx_n_mechanisms"])
-        out.update({n: block[:, j] for j, n in enumerate(names)})
+        extra: dict[str, np.ndarray] = {}
         if self.uses_genomics_ and (cohort.mutations is not None or cohort.cna is not None):
-            out.update(self._genomic(cohort, parsed, valid_reg, codes, ok))
+            extra.update(self._genomic(cohort, parsed, valid_reg, codes, ok))
         if getattr(self, "marker_genes_", None):
-            out["rx_marker_expression"] = self._marker_expression(cohort, parsed, valid_reg,
-                                                                  codes)
-        return pd.DataFrame(out, index=cohort.patient_ids)
+            extra["rx_marker_expression"] = self._marker_expression(cohort, parsed, valid_reg,
+                                                                    codes)
+        table_row = {name: j for j, name in enumerate(names)}  # names equal after safe_name:
+        column = np.where(ok, codes, n_reg)                    # the last one wins
+        for row, name in enumerate(self.feature_names_):
+            if name in table_row:  # mode="clip" writes straight into out ("raise" buffers)
+                np.take(table[table_row[name]], column, out=out[row], mode="clip")
+            else:
+                out[row] = extra.get(name, np.nan)
+        return True
 
     def _marker_expression(self, cohort: Cohort, parsed: list[list[str]], valid_reg: np.ndarray,
                            codes: np.ndarray) -> np.ndarray:
@@ -222,7 +233,7 @@ def describe_mechanisms(step: MechanismFeatures, cohort: Cohort) -> np.ndarray:
     bypass, resistance or sensitising alteration found"`` when none matched, ``""`` for a
     regimen with an unknown drug or a patient without MAF/CNA data."""
     kb = step.drugs or {}
-    codes, uniques = pd.factorize(cohort.clinical["regimen"].astype("string"))
+    codes, uniques = text_codes(cohort.clinical["regimen"])
     parsed = [parse_regimen(r) for r in uniques]
     valid = [bool(d) and all(x in kb for x in d) for d in parsed]
     n = len(codes)

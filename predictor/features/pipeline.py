@@ -130,12 +130,14 @@ class FeaturePipeline(TransformerMixin, BaseEstimator):
     def _union(self, cohort: Cohort) -> pd.DataFrame:
         """The families' outputs side by side (before any within-cohort ranking)."""
         return self._assemble(cohort.patient_ids,
-                              [_step_values(step, cohort) for _, step in self._active()])
+                              [(step, cohort) for _, step in self._active()])
 
-    def _assemble(self, index: pd.Index, outputs: list[tuple[np.ndarray | None, list]],
-                  names: list[str] | None = None) -> pd.DataFrame:
-        """The active families' ``outputs`` (values, names; in family order) merged into the
-        columns ``names`` (default: every feature)."""
+    def _assemble(self, index: pd.Index, parts: list[tuple], names: list[str] | None = None
+                  ) -> pd.DataFrame:
+        """The active families' outputs merged into the columns ``names`` (default: every
+        feature). ``parts``, in family order: ``(family, cohort)`` to compute (written in place
+        when the family can, see :func:`_direct_rows`) or ``(values, names)`` already computed
+        (what-if rows)."""
         names = list(self.feature_names_ if names is None else names)
         position = {name: i for i, name in enumerate(names)}
         # One (features x patients) block filled family by family and wrapped once: pandas
@@ -143,7 +145,16 @@ class FeaturePipeline(TransformerMixin, BaseEstimator):
         # frame, concat, fillna or block consolidation (which made transform superlinear).
         block = np.empty((len(names), len(index)))
         filled = np.zeros(len(names), dtype=bool)  # rows written so far (the rest end NaN)
-        for values, step_names in outputs:
+        for part in parts:
+            if isinstance(part[1], Cohort):  # a family to compute on this cohort
+                step, on = part
+                rows = _direct_rows(step, position, filled)
+                if rows is not None and step.transform_into(on, block[rows]):
+                    filled[rows] = True  # written in place: no per-family array to copy
+                    continue
+                values, step_names = _step_values(step, on)
+            else:
+                values, step_names = part
             if values is None:  # input absent: NaN columns, which fill no gap
                 continue
             for j, name in enumerate(step_names):
@@ -278,6 +289,21 @@ class RegimenFeatures:
             block[:, self._columns] = new
         return pd.DataFrame(block, index=self.features.index[positions],
                             columns=self.features.columns, copy=False)
+
+
+def _direct_rows(step: FeatureFamily, position: dict[str, int], filled: np.ndarray
+                 ) -> slice | None:
+    """The block rows a family may write in place: its names in consecutive rows that no
+    earlier family filled (else its values go through the gap-filling merge)."""
+    if not (isinstance(step, FeatureFamily) and type(step).transform is FeatureFamily.transform):
+        return None
+    names = list(step.feature_names_)
+    first = position.get(names[0]) if names else None
+    if first is None or [position.get(n) for n in names] != list(range(first,
+                                                                          first + len(names))):
+        return None
+    rows = slice(first, first + len(names))
+    return None if filled[rows].any() else rows
 
 
 def _step_values(step: FeatureFamily, cohort: Cohort) -> tuple[np.ndarray | None, list]:

@@ -148,3 +148,26 @@ def test_outcomes_set_aside_in_a_study_folder(tiny_study):
     assert cohort.outcomes.loc[["P1", "P2"], ["pfs_months", "pfs_event"]].isna().all().all()
     assert cohort.outcomes.loc["P1", "os_months"] == pytest.approx(20.1)  # other endpoint kept
     assert cohort.outcomes.loc["P1", "best_response"] == "PR"
+
+
+def test_a_readers_complete_text_claim_skips_only_what_it_covers() -> None:
+    import pyarrow as pa
+
+    from predictor.data.tables import complete_text
+
+    table = pa.table({"patient_id": ["a", "b"], "cancer_type": ["NSCLC", None]})
+    rows, names = complete_text(table)
+    assert (rows, names) == (2, ["patient_id"])
+    clinical = pd.DataFrame({"patient_id": pd.array(["a", "b"], "string"),
+                             "cancer_type": pd.array(["NSCLC", None], "string")})
+    clinical.attrs.update(text_trimmed=True, complete_text=(rows, names), source="f.csv",
+                          first_line=2)
+    with pytest.raises(InputError, match="value is missing") as error:
+        S.coerce_and_check(clinical, S.CLINICAL)  # cancer_type is not claimed: still checked
+    assert error.value.column == "cancer_type" and error.value.line == 3
+    stacked = pd.concat([clinical, clinical.assign(
+        patient_id=pd.array(["c", None], "string"), cancer_type="NSCLC")], ignore_index=True)
+    stacked.attrs.update(clinical.attrs)  # a stale claim: 2 rows, the frame has 4
+    with pytest.raises(InputError, match="value is missing") as error:
+        S.coerce_and_check(stacked, S.CLINICAL)
+    assert error.value.column == "patient_id"

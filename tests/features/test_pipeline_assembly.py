@@ -105,3 +105,27 @@ def test_output_is_one_owned_float_block(fitted_and_cohort):
     assert values.dtype == np.float64 and values.shape == (len(cohort), len(X.columns))
     X.iloc[0, 0] = -1.0  # writing into the output leaves the cohort and the next call alone
     assert pipeline.transform(cohort).iloc[0, 0] != -1.0
+
+
+def test_a_family_writing_its_rows_in_place_gives_the_same_output(fitted_and_cohort,
+                                                                  monkeypatch):
+    """The mechanism family fills its block rows directly (``transform_into``); with that
+    path turned off every family goes through its own array and the merge: same output."""
+    from predictor.features import pipeline as pipeline_module
+    from predictor.features.mechanism import MechanismFeatures
+
+    pipeline, cohort = fitted_and_cohort
+    written = []
+    fill = MechanismFeatures._fill
+    monkeypatch.setattr(MechanismFeatures, "_fill",
+                        lambda self, c, out: written.append(out.base is not None)
+                        or fill(self, c, out))
+    X = pipeline.transform(cohort)
+    assert written == [True]  # into rows of the pipeline's block, not an array of its own
+    monkeypatch.setattr(pipeline_module, "_direct_rows", lambda *args: None)
+    pd.testing.assert_frame_equal(X, pipeline.transform(cohort), check_exact=True)
+    every_third = np.arange(len(cohort)) % 3 == 0  # no regimen: NaN rx_* features
+    no_regimen = replace(cohort, clinical=cohort.clinical.assign(
+        regimen=cohort.clinical["regimen"].mask(every_third)))
+    pd.testing.assert_frame_equal(pipeline.transform(no_regimen),
+                                  reference_transform(pipeline, no_regimen), check_exact=True)
