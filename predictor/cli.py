@@ -18,6 +18,12 @@ from predictor.serving import DEFAULT_BATCH_SIZE
 
 DEFAULT_SIZES = "1000,10000,100000"
 PATH = click.Path(path_type=Path)
+# Options that predict, evaluate and recalibrate share (one spelling, one help text).
+MODEL = click.option("--model", required=True, help="Model dir, runs:/ID/model, models:/N/V.")
+MAPPING = click.option("--mapping", type=PATH, default=None,
+                       help="Column mapping for a flat file (default: the bundle's).")
+N_BOOT = click.option("--n-boot", type=click.IntRange(min=1), default=1000,
+                      help="Bootstrap resamples.")
 _SETTINGS = {"show_default": True, "max_content_width": 100}
 
 
@@ -121,7 +127,7 @@ def validate(path: tuple[Path, ...], mapping: Path | None, model: str | None) ->
 
 
 @app.command()
-@click.option("--model", required=True, help="Model dir, runs:/ID/model, models:/N/V.")
+@MODEL
 @click.option("--input", "input", type=PATH, required=True,
               help="cBioPortal folder or CSV/TSV/Parquet.")
 @click.option("--output", type=PATH, required=True, help="Predictions file to write.")
@@ -157,15 +163,14 @@ def predict(model: str, input: Path, output: Path, format: str | None, backend: 
 
 
 @app.command()
-@click.option("--model", required=True, help="Model dir, runs:/ID/model, models:/N/V.")
+@MODEL
 @click.option("--input", "input", type=PATH, required=True,
               help="Labelled cohort: cBioPortal folder or CSV/TSV/Parquet (read with the "
                    "bundle's mapping).")
 @click.option("--output", type=PATH, required=True,
               help="New folder for report.md, metrics.json and plots/.")
-@click.option("--mapping", type=PATH, default=None,
-              help="Column mapping for a flat file (default: the bundle's).")
-@click.option("--n-boot", type=click.IntRange(min=1), default=1000, help="Bootstrap resamples.")
+@MAPPING
+@N_BOOT
 @click.option("--seed", type=int, default=0, help="Bootstrap seed.")
 @click.option("--log", is_flag=True, default=False,
               help="Log an MLflow evaluation run linked to the model (MLFLOW_TRACKING_URI).")
@@ -183,7 +188,7 @@ def evaluate(model: str, input: Path, output: Path, mapping: Path | None, n_boot
 
 
 @app.command()
-@click.option("--model", required=True, help="Model dir, runs:/ID/model, models:/N/V.")
+@MODEL
 @click.option("--input", "input", type=PATH, required=True,
               help="Labelled local cohort (any format the data layer reads).")
 @click.option("--output", type=PATH, required=True,
@@ -193,11 +198,10 @@ def evaluate(model: str, input: Path, output: Path, mapping: Path | None, n_boot
                    "(intercept and slope) or isotonic (needs many events).")
 @click.option("--relapse", is_flag=True, default=False,
               help="Also refit the relapse head's baseline hazard (Breslow).")
-@click.option("--mapping", type=PATH, default=None,
-              help="Column mapping for a flat file (default: the bundle's).")
+@MAPPING
 @click.option("--register", default=None,
               help="Register the new bundle in MLflow as a version of this name.")
-@click.option("--n-boot", type=click.IntRange(min=1), default=1000, help="Bootstrap resamples.")
+@N_BOOT
 def recalibrate(model: str, input: Path, output: Path, method: str, relapse: bool,
                 mapping: Path | None, register: str | None, n_boot: int) -> None:
     """Refit a model's response calibration on local labelled patients into a new bundle."""
