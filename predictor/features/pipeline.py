@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from predictor.data.cohort import Cohort
-from predictor.data.regimens import with_regimen
+from predictor.data.regimens import REGIMEN, with_regimen
 from predictor.errors import InputError
 from predictor.features.base import (
     FeatureFamily,
@@ -87,6 +87,7 @@ class FeaturePipeline(TransformerMixin, BaseEstimator):
         self.within_cohort = within_cohort
 
     def fit(self, cohort: Cohort, y: Any = None) -> FeaturePipeline:
+        _check_grouping(self.within_cohort)
         active: list[str] = []
         for name, step in self.steps:
             if not step.available(cohort):
@@ -125,6 +126,7 @@ class FeaturePipeline(TransformerMixin, BaseEstimator):
         """The features of ``cohort`` and, on demand, of any of its patients under another
         regimen (:class:`RegimenFeatures`: the one definition training and serving share)."""
         check_is_fitted(self, "feature_names_")
+        _check_grouping(self.within_cohort)  # a pipeline fitted before fit refused it
         return RegimenFeatures(self, cohort)
 
     def _union(self, cohort: Cohort) -> pd.DataFrame:
@@ -289,6 +291,20 @@ class RegimenFeatures:
             block[:, self._columns] = new
         return pd.DataFrame(block, index=self.features.index[positions],
                             columns=self.features.columns, copy=False)
+
+
+def _check_grouping(within: WithinCohortRanks | None) -> None:
+    """Refuse ranks grouped by the regimen column.
+
+    Why: a what-if regimen replaces the clinical ``regimen`` column (and nothing else), so
+    with groups taken from it the patient would change group under every candidate, and
+    :meth:`WithinCohortRanks.transform_replaced` ranks a what-if row among the patient's
+    plain group. Refused at fit, the earliest point; again at what-if time for a pipeline
+    fitted before this check. Any other clinical column is the patient's fixed group."""
+    if within is not None and str(within.column).strip().lower() == REGIMEN:
+        raise InputError(f"features.within_cohort: the group column may not be the regimen "
+                         f"column ({within.column!r}): a what-if regimen would move the "
+                         "patient to another group", column="features.within_cohort.column")
 
 
 def _direct_rows(step: FeatureFamily, position: dict[str, int], filled: np.ndarray

@@ -11,9 +11,10 @@ import pytest
 from feature_fixtures import load_config
 
 from predictor.data.regimens import with_regimen
+from predictor.errors import InputError
 from predictor.features.knowledge import REPO_ROOT
 from predictor.features.passthrough import PassthroughFeatures
-from predictor.features.pipeline import build_feature_pipeline
+from predictor.features.pipeline import FeaturePipeline, build_feature_pipeline
 
 REGIMENS = ("osimertinib", "nivolumab+ipilimumab", "carboplatin+pemetrexed+pembrolizumab")
 
@@ -100,3 +101,26 @@ def test_which_families_read_the_regimen(simulated):
     assert [n for n, s in pipeline.steps if s.reads_regimen] == ["mechanism"]
     passthrough = PassthroughFeatures(columns=["REGIMEN"], categorical=["REGIMEN"])
     assert passthrough.fit(simulated).reads_regimen
+
+
+@pytest.mark.parametrize("column", ["regimen", " Regimen "])
+def test_ranks_grouped_by_the_regimen_are_refused_at_fit(simulated, column):
+    cfg = load_config("default")
+    cfg["families"]["mutation"]["gene_sets"] = str(REPO_ROOT / "conf/knowledge/gene_sets.yaml")
+    cfg["families"]["mechanism"]["knowledge_base"] = str(REPO_ROOT / "conf/knowledge/drugs.yaml")
+    cfg["within_cohort"] = {"column": column}
+    with pytest.raises(InputError, match="group column may not be the regimen column") as err:
+        build_feature_pipeline(cfg).fit(simulated)
+    assert "\n" not in str(err.value) and err.value.column == "features.within_cohort.column"
+
+
+def test_ranks_grouped_by_the_regimen_are_refused_at_what_if(simulated):
+    """A pipeline fitted (or loaded from a bundle) before the check was in fit."""
+    pipeline = pipeline_for(simulated, within=True)
+    pipeline.what_if(simulated)  # grouped by cohort: fine
+    state = pipeline.to_state()
+    state["within_cohort"]["params"]["column"] = "regimen"
+    loaded = FeaturePipeline.from_state(state)
+    loaded.transform(simulated)  # plain prediction is unaffected
+    with pytest.raises(InputError, match="group column may not be the regimen column"):
+        loaded.what_if(simulated)
