@@ -15,6 +15,10 @@ import pandas as pd
 
 from predictor.evaluation.harness import EvalSettings, Split, Targets, make_splits
 
+# The summary defaults have one source, EvalSettings: a plan built without them (a test, a
+# config missing a key) summarises exactly as the harness does on its own.
+_SUMMARY = EvalSettings()
+
 
 @dataclass(frozen=True)
 class EvaluationPlan:
@@ -22,9 +26,9 @@ class EvaluationPlan:
 
     n_splits: int = 5
     n_repeats: int = 2
-    n_boot: int = 1000
-    ci_level: float = 0.95
-    min_group_n: int = 20
+    n_boot: int = _SUMMARY.n_boot
+    ci_level: float = _SUMMARY.ci_level
+    min_group_n: int = _SUMMARY.min_group_n
     plots: bool = True
 
     def splits(self, targets: Targets, seed: int,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from predictor.evaluation.harness import Targets
+from predictor.evaluation.harness import EvalSettings, Targets
 from predictor.evaluation.plan import EvaluationPlan
 
 
@@ -31,3 +31,13 @@ def test_splits_cover_every_patient_once_per_repeat_and_settings_carry_the_run()
     assert (settings.n_boot, settings.seed, settings.horizons) == (50, 7, (6.0, 12.0))
     assert abs(settings.alpha - 0.1) < 1e-12
     assert "3-fold x 2 repeats" in plan.describe() and "50 resamples" in plan.describe()
+
+
+def test_a_default_plan_summarises_as_the_default_settings() -> None:
+    """The plan's summary defaults are EvalSettings' (one source), and settings() passes
+    every one of them on."""
+    defaults = EvalSettings()
+    plan = EvaluationPlan()
+    assert plan.settings(seed=defaults.seed, horizons=defaults.horizons) == defaults
+    assert (plan.n_boot, plan.ci_level, plan.min_group_n) == (
+        defaults.n_boot, defaults.ci_level, defaults.min_group_n)
