@@ -276,3 +276,30 @@ def test_parquet_from_pandas_reads_like_csv(tmp_path: Path) -> None:
     assert list(samples["sample_id"]) == list(from_parquet.clinical.index)
     assert list(samples["patient_id"]) == list(from_parquet.clinical.index)
     from_parquet.validate()
+
+
+@pytest.mark.parametrize("index", ["ID", "CancerType", "Age", ["ID", "Site"]])
+def test_parquet_index_columns_are_read_as_columns(tmp_path: Path, index) -> None:
+    """A Parquet file written from a frame indexed by one of its columns (``set_index``)
+    holds that column like any other: read with it, in both readers, the cohort is the one
+    of the same rows written without an index (before, a text index column crashed the
+    reader with a KeyError and a numeric one silently went missing)."""
+    table = make_table(n=7)
+    table["ID"] = [f"P{i}" for i in table["ID"]]
+    table.to_parquet(tmp_path / "plain.parquet", index=False)
+    table.set_index(index).to_parquet(tmp_path / "indexed.parquet")
+    plain = read_flat(tmp_path / "plain.parquet", MAPPING)
+    for got in (read_flat(tmp_path / "indexed.parquet", MAPPING),
+                *iter_flat_chunks(tmp_path / "indexed.parquet", MAPPING, chunk_rows=7)):
+        pd.testing.assert_frame_equal(got.clinical, plain.clinical)
+        pd.testing.assert_frame_equal(got.outcomes, plain.outcomes)
+
+
+def test_parquet_row_labels_stay_out_of_the_columns(tmp_path: Path) -> None:
+    """An unnamed, non-default index (``__index_level_0__`` in the file) is the writer's row
+    labels: not read as a column, as before."""
+    table = make_table(n=7).iloc[[3, 1, 0, 6, 2, 5, 4]]
+    table.to_parquet(tmp_path / "labels.parquet")
+    table.to_parquet(tmp_path / "plain.parquet", index=False)
+    pd.testing.assert_frame_equal(read_flat(tmp_path / "labels.parquet", MAPPING).clinical,
+                                  read_flat(tmp_path / "plain.parquet", MAPPING).clinical)
