@@ -453,10 +453,16 @@ def arrow_chunks(path: Path, chunk_rows: int) -> Iterator[tuple[pa.Table, int]]:
     """Arrow tables of ``chunk_rows`` rows and the file line (Parquet: row) of their first."""
     if path.suffix.lower() in (".parquet", ".pq"):
         try:
-            batches = parquet().ParquetFile(path).iter_batches(batch_size=chunk_rows)
+            handle = parquet().ParquetFile(path)
+            batches = handle.iter_batches(batch_size=chunk_rows)
         except (pa.ArrowInvalid, OSError) as error:
             raise InputError(f"not a readable Parquet file: {str(error)[:200]}",
                              file=path) from None
+        seen: set[str] = set()  # pandas would make a twice-named column a frame
+        for name in handle.schema_arrow.names:
+            if name in seen:
+                raise InputError("duplicate column name", file=path, column=name)
+            seen.add(name)
         row = 1
         for batch in batches:
             yield pa.Table.from_batches([batch]), row

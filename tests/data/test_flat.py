@@ -303,3 +303,21 @@ def test_parquet_row_labels_stay_out_of_the_columns(tmp_path: Path) -> None:
     table.to_parquet(tmp_path / "plain.parquet", index=False)
     pd.testing.assert_frame_equal(read_flat(tmp_path / "labels.parquet", MAPPING).clinical,
                                   read_flat(tmp_path / "plain.parquet", MAPPING).clinical)
+
+
+def test_parquet_chunks_refuse_a_twice_named_column(tmp_path: Path) -> None:
+    """Parquet allows two columns of one name; the chunked reader names it in a one-line
+    error, as the whole-file reader refuses the file (before: an AttributeError or KeyError
+    from pandas)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = make_table(n=4)
+    arrays = [pa.array(table[c]) for c in table.columns] + [pa.array(table["Sex"])]
+    pq.write_table(pa.Table.from_arrays(arrays, names=[*table.columns, "Sex"]),
+                   tmp_path / "twice.parquet")
+    with pytest.raises(InputError, match="duplicate column name") as error:
+        list(iter_flat_chunks(tmp_path / "twice.parquet", MAPPING, chunk_rows=2))
+    assert error.value.column == "Sex" and "\n" not in str(error.value)
+    with pytest.raises(InputError):
+        read_flat(tmp_path / "twice.parquet", MAPPING)
