@@ -85,7 +85,9 @@ def to_pandas(table: pa.Table, distinct: Iterable[str] = ()) -> pd.DataFrame:
     """
     if pd.get_option("mode.string_storage") == "pyarrow":
         arrow_text = pd.StringDtype("pyarrow")
-        return _without_string_dtypes(table, strings=False).to_pandas(
+        # (the metadata's ``string`` entries too: a text column the reader made numbers is
+        # float64 now, which pandas' ``string`` conversion refuses)
+        return _without_string_dtypes(table).to_pandas(
             types_mapper=lambda t: arrow_text if _is_text(t) else None)
     names = table.column_names
     apart = {n for n, dtype in zip(names, table.schema.types, strict=True)

@@ -321,3 +321,21 @@ def test_parquet_chunks_refuse_a_twice_named_column(tmp_path: Path) -> None:
     assert error.value.column == "Sex" and "\n" not in str(error.value)
     with pytest.raises(InputError):
         read_flat(tmp_path / "twice.parquet", MAPPING)
+
+
+def test_parquet_string_columns_of_numbers_with_arrow_backed_text(tmp_path: Path) -> None:
+    """With pandas' Arrow-backed text (``mode.string_storage = "pyarrow"``), a Parquet file
+    written from pandas ``string`` columns holding padded numbers reads as with the default
+    storage: the reader makes them float64, which the file's pandas metadata (``string``)
+    must not turn back (before: a ValueError from pandas)."""
+    table = make_table(n=6)
+    table["Age"] = [f" {a} " for a in table["Age"]]
+    table = table.astype({"Age": "string", "CancerType": "string"})
+    table.to_parquet(tmp_path / "typed.parquet", index=False)
+    expected = read_flat(tmp_path / "typed.parquet", MAPPING).clinical
+    with pd.option_context("mode.string_storage", "pyarrow"):
+        for got in (read_flat(tmp_path / "typed.parquet", MAPPING),
+                    *iter_flat_chunks(tmp_path / "typed.parquet", MAPPING, chunk_rows=6)):
+            assert got.clinical["age"].dtype == "float64"
+            pd.testing.assert_frame_equal(got.clinical, expected, check_dtype=False,
+                                          check_index_type=False)
