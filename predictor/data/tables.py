@@ -94,15 +94,22 @@ def to_pandas(table: pa.Table, distinct: Iterable[str] = ()) -> pd.DataFrame:
              if n in set(distinct) and _is_text(dtype)}
     rest = table.drop_columns(list(apart)) if apart else table  # pandas metadata allows it
     df = _without_string_dtypes(rest).to_pandas(split_blocks=True, deduplicate_objects=True)
+    # A Parquet file's unnamed row labels (``__index_level_0__``) are the index now, not a
+    # column: left as they are (the readers drop them).
+    columns = set(df.columns)
     for name, dtype in zip(rest.column_names, rest.schema.types, strict=True):
-        if _is_text(dtype):
+        if _is_text(dtype) and name in columns:
             if df[name].dtype == pd.StringDtype():
                 continue  # already converted (a Parquet file written from pandas ``string``)
             values = df[name].to_numpy(dtype=object)
             df[name] = pd.array(values, dtype=pd.StringDtype())
-    for name in (n for n in names if n in apart):  # back in their places, file order
-        values = table.column(name).to_numpy(zero_copy_only=False)  # None where missing
-        df.insert(names.index(name), name, pd.array(values, dtype=pd.StringDtype()))
+    if apart:  # back in their places: after the columns before them in the file
+        place = 0
+        for name in names:
+            if name in apart:
+                values = table.column(name).to_numpy(zero_copy_only=False)  # None: missing
+                df.insert(place, name, pd.array(values, dtype=pd.StringDtype()))
+            place += name in apart or name in columns
     return df
 
 

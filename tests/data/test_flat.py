@@ -339,3 +339,22 @@ def test_parquet_string_columns_of_numbers_with_arrow_backed_text(tmp_path: Path
             assert got.clinical["age"].dtype == "float64"
             pd.testing.assert_frame_equal(got.clinical, expected, check_dtype=False,
                                           check_index_type=False)
+
+
+def test_parquet_text_row_labels_are_dropped_like_numeric_ones(tmp_path: Path) -> None:
+    """Text row labels (an unnamed index of strings, e.g. pandas' ``read_csv`` of rows one
+    field longer than the header) are dropped like numeric ones, in both readers (before: a
+    KeyError from the text conversion)."""
+    table = make_table(n=7)
+    table.to_parquet(tmp_path / "plain.parquet", index=False)
+    table.index = [f"row{i}" for i in range(7)]
+    table.to_parquet(tmp_path / "labels.parquet")
+    plain = read_flat(tmp_path / "plain.parquet", MAPPING)
+    for got in (read_flat(tmp_path / "labels.parquet", MAPPING),
+                *iter_flat_chunks(tmp_path / "labels.parquet", MAPPING, chunk_rows=7)):
+        pd.testing.assert_frame_equal(got.clinical, plain.clinical)
+    schema_named = tmp_path / "schema.parquet"
+    frame = pd.DataFrame({"patient_id": ["a", "b"], "cancer_type": ["NSCLC", "Melanoma"]},
+                         index=["x", "y"])
+    frame.to_parquet(schema_named)
+    assert list(read_flat(schema_named).clinical.index) == ["a", "b"]
