@@ -10,6 +10,7 @@ dispatch from a path to a reader.
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -84,43 +85,70 @@ def to_pandas(table: pa.Table, distinct: Iterable[str] = ()) -> pd.DataFrame:
     """
     if pd.get_option("mode.string_storage") == "pyarrow":
         arrow_text = pd.StringDtype("pyarrow")
-        return table.to_pandas(types_mapper=lambda t: arrow_text if _is_text(t) else None)
+        # (the metadata's ``string`` entries too: a text column the reader made numbers is
+        # float64 now, which pandas' ``string`` conversion refuses)
+        return _without_string_dtypes(table).to_pandas(
+            types_mapper=lambda t: arrow_text if _is_text(t) else None)
     names = table.column_names
     apart = {n for n, dtype in zip(names, table.schema.types, strict=True)
              if n in set(distinct) and _is_text(dtype)}
     rest = table.drop_columns(list(apart)) if apart else table  # pandas metadata allows it
     df = _without_string_dtypes(rest).to_pandas(split_blocks=True, deduplicate_objects=True)
+    # A Parquet file's unnamed row labels (``__index_level_0__``) are the index now, not a
+    # column: left as they are (the readers drop them).
+    columns = set(df.columns)
     for name, dtype in zip(rest.column_names, rest.schema.types, strict=True):
-        if _is_text(dtype):
+        if _is_text(dtype) and name in columns:
             if df[name].dtype == pd.StringDtype():
                 continue  # already converted (a Parquet file written from pandas ``string``)
             values = df[name].to_numpy(dtype=object)
             df[name] = pd.array(values, dtype=pd.StringDtype())
-    for name in (n for n in names if n in apart):  # back in their places, file order
-        values = table.column(name).to_numpy(zero_copy_only=False)  # None where missing
-        df.insert(names.index(name), name, pd.array(values, dtype=pd.StringDtype()))
+    if apart:  # back in their places: after the columns before them in the file
+        place = 0
+        for name in names:
+            if name in apart:
+                values = table.column(name).to_numpy(zero_copy_only=False)  # None: missing
+                df.insert(place, name, pd.array(values, dtype=pd.StringDtype()))
+            place += name in apart or name in columns
     return df
 
 
-def _without_string_dtypes(table: pa.Table) -> pa.Table:
-    """``table`` whose pandas metadata (a Parquet file written from pandas) no longer asks
-    for the ``string`` dtype, so text takes the deduplicating conversion too.
+def _without_string_dtypes(table: pa.Table, strings: bool = True) -> pa.Table:
+    """``table`` whose pandas metadata (a Parquet file written from pandas) builds no index
+    from a named stored column and (``strings``) no longer asks for the ``string`` dtype, so
+    text takes the deduplicating conversion too.
 
-    Why: for a column marked ``string`` pyarrow builds one Python object per row (no
-    deduplication); that was the largest single cost of reading such a file. Every other
-    entry (index, nullable integers, column names) is kept as it was.
+    Why: a column the writer's frame had as its index (``set_index("patient_id")``) is in
+    the file like any other; as a pandas index it vanished from the columns (a missing id
+    or input column, or a crash on a text one). Unnamed index levels (``__index_level_0__``)
+    are the writer's row labels, not data: they stay an index, which the readers drop. For a
+    column marked ``string`` pyarrow builds one Python object per row (no deduplication);
+    that was the largest single cost of reading such a file. Every other entry (nullable
+    integers, column names) is kept as it was.
     """
     meta = table.schema.metadata or {}
     raw = meta.get(b"pandas")
-    if raw is None or b'"string"' not in raw:
+    if raw is None:
+        return table
+    # pyarrow's own spelling of no index and of a RangeIndex: nothing to parse
+    plain_index = b'"index_columns": []' in raw or b'"index_columns": [{' in raw
+    if plain_index and not (strings and b'"string"' in raw):
         return table
     import json
 
     pandas_meta = json.loads(raw)
-    for column in pandas_meta.get("columns", []):
+    index = pandas_meta.get("index_columns", [])
+    kept = [c for c in index if not isinstance(c, str) or _INDEX_LEVEL.fullmatch(c)]
+    if kept == index and not (strings and b'"string"' in raw):
+        return table
+    pandas_meta["index_columns"] = kept
+    for column in pandas_meta.get("columns", []) if strings else []:
         if column.get("numpy_type") == "string":
             column["numpy_type"] = "object"
     return table.replace_schema_metadata({**meta, b"pandas": json.dumps(pandas_meta).encode()})
+
+
+_INDEX_LEVEL = re.compile(r"__index_level_\d+__")  # pandas' name for an unnamed index level
 
 
 def _is_text(dtype: pa.DataType) -> bool:
@@ -434,10 +462,16 @@ def arrow_chunks(path: Path, chunk_rows: int) -> Iterator[tuple[pa.Table, int]]:
     """Arrow tables of ``chunk_rows`` rows and the file line (Parquet: row) of their first."""
     if path.suffix.lower() in (".parquet", ".pq"):
         try:
-            batches = parquet().ParquetFile(path).iter_batches(batch_size=chunk_rows)
+            handle = parquet().ParquetFile(path)
+            batches = handle.iter_batches(batch_size=chunk_rows)
         except (pa.ArrowInvalid, OSError) as error:
             raise InputError(f"not a readable Parquet file: {str(error)[:200]}",
                              file=path) from None
+        seen: set[str] = set()  # pandas would make a twice-named column a frame
+        for name in handle.schema_arrow.names:
+            if name in seen:
+                raise InputError("duplicate column name", file=path, column=name)
+            seen.add(name)
         row = 1
         for batch in batches:
             yield pa.Table.from_batches([batch]), row

@@ -276,3 +276,85 @@ def test_parquet_from_pandas_reads_like_csv(tmp_path: Path) -> None:
     assert list(samples["sample_id"]) == list(from_parquet.clinical.index)
     assert list(samples["patient_id"]) == list(from_parquet.clinical.index)
     from_parquet.validate()
+
+
+@pytest.mark.parametrize("index", ["ID", "CancerType", "Age", ["ID", "Site"]])
+def test_parquet_index_columns_are_read_as_columns(tmp_path: Path, index) -> None:
+    """A Parquet file written from a frame indexed by one of its columns (``set_index``)
+    holds that column like any other: read with it, in both readers, the cohort is the one
+    of the same rows written without an index (before, a text index column crashed the
+    reader with a KeyError and a numeric one silently went missing)."""
+    table = make_table(n=7)
+    table["ID"] = [f"P{i}" for i in table["ID"]]
+    table.to_parquet(tmp_path / "plain.parquet", index=False)
+    table.set_index(index).to_parquet(tmp_path / "indexed.parquet")
+    plain = read_flat(tmp_path / "plain.parquet", MAPPING)
+    for got in (read_flat(tmp_path / "indexed.parquet", MAPPING),
+                *iter_flat_chunks(tmp_path / "indexed.parquet", MAPPING, chunk_rows=7)):
+        pd.testing.assert_frame_equal(got.clinical, plain.clinical)
+        pd.testing.assert_frame_equal(got.outcomes, plain.outcomes)
+
+
+def test_parquet_row_labels_stay_out_of_the_columns(tmp_path: Path) -> None:
+    """An unnamed, non-default index (``__index_level_0__`` in the file) is the writer's row
+    labels: not read as a column, as before."""
+    table = make_table(n=7).iloc[[3, 1, 0, 6, 2, 5, 4]]
+    table.to_parquet(tmp_path / "labels.parquet")
+    table.to_parquet(tmp_path / "plain.parquet", index=False)
+    pd.testing.assert_frame_equal(read_flat(tmp_path / "labels.parquet", MAPPING).clinical,
+                                  read_flat(tmp_path / "plain.parquet", MAPPING).clinical)
+
+
+def test_parquet_chunks_refuse_a_twice_named_column(tmp_path: Path) -> None:
+    """Parquet allows two columns of one name; the chunked reader names it in a one-line
+    error, as the whole-file reader refuses the file (before: an AttributeError or KeyError
+    from pandas)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = make_table(n=4)
+    arrays = [pa.array(table[c]) for c in table.columns] + [pa.array(table["Sex"])]
+    pq.write_table(pa.Table.from_arrays(arrays, names=[*table.columns, "Sex"]),
+                   tmp_path / "twice.parquet")
+    with pytest.raises(InputError, match="duplicate column name") as error:
+        list(iter_flat_chunks(tmp_path / "twice.parquet", MAPPING, chunk_rows=2))
+    assert error.value.column == "Sex" and "\n" not in str(error.value)
+    with pytest.raises(InputError):
+        read_flat(tmp_path / "twice.parquet", MAPPING)
+
+
+def test_parquet_string_columns_of_numbers_with_arrow_backed_text(tmp_path: Path) -> None:
+    """With pandas' Arrow-backed text (``mode.string_storage = "pyarrow"``), a Parquet file
+    written from pandas ``string`` columns holding padded numbers reads as with the default
+    storage: the reader makes them float64, which the file's pandas metadata (``string``)
+    must not turn back (before: a ValueError from pandas)."""
+    table = make_table(n=6)
+    table["Age"] = [f" {a} " for a in table["Age"]]
+    table = table.astype({"Age": "string", "CancerType": "string"})
+    table.to_parquet(tmp_path / "typed.parquet", index=False)
+    expected = read_flat(tmp_path / "typed.parquet", MAPPING).clinical
+    with pd.option_context("mode.string_storage", "pyarrow"):
+        for got in (read_flat(tmp_path / "typed.parquet", MAPPING),
+                    *iter_flat_chunks(tmp_path / "typed.parquet", MAPPING, chunk_rows=6)):
+            assert got.clinical["age"].dtype == "float64"
+            pd.testing.assert_frame_equal(got.clinical, expected, check_dtype=False,
+                                          check_index_type=False)
+
+
+def test_parquet_text_row_labels_are_dropped_like_numeric_ones(tmp_path: Path) -> None:
+    """Text row labels (an unnamed index of strings, e.g. pandas' ``read_csv`` of rows one
+    field longer than the header) are dropped like numeric ones, in both readers (before: a
+    KeyError from the text conversion)."""
+    table = make_table(n=7)
+    table.to_parquet(tmp_path / "plain.parquet", index=False)
+    table.index = [f"row{i}" for i in range(7)]
+    table.to_parquet(tmp_path / "labels.parquet")
+    plain = read_flat(tmp_path / "plain.parquet", MAPPING)
+    for got in (read_flat(tmp_path / "labels.parquet", MAPPING),
+                *iter_flat_chunks(tmp_path / "labels.parquet", MAPPING, chunk_rows=7)):
+        pd.testing.assert_frame_equal(got.clinical, plain.clinical)
+    schema_named = tmp_path / "schema.parquet"
+    frame = pd.DataFrame({"patient_id": ["a", "b"], "cancer_type": ["NSCLC", "Melanoma"]},
+                         index=["x", "y"])
+    frame.to_parquet(schema_named)
+    assert list(read_flat(schema_named).clinical.index) == ["a", "b"]
