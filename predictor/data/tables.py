@@ -399,14 +399,15 @@ def trimmed_numbers(table: pa.Table, keep_text: set[str]) -> pa.Table:
         if not _is_text(dtype):
             continue
         changed = True
-        if name not in keep_text:
-            with contextlib.suppress(pa.ArrowInvalid, pa.ArrowNotImplementedError):
-                columns[i] = pc.cast(columns[i], pa.float64())
-                continue
-        columns[i] = _trimmed(columns[i])
-        if name not in keep_text:
-            with contextlib.suppress(pa.ArrowInvalid, pa.ArrowNotImplementedError):
-                columns[i] = pc.cast(columns[i], pa.float64())
+        if name in keep_text:
+            columns[i] = _trimmed(columns[i])
+            continue
+        number = _as_float(columns[i])  # as it stands, untrimmed
+        if number is None:
+            columns[i] = _trimmed(columns[i])
+            number = _as_float(columns[i])
+        if number is not None:
+            columns[i] = number
     return _rebuilt(table, columns) if changed else table
 
 
@@ -427,12 +428,19 @@ def numbers_as_float(table: pa.Table, keep_text: set[str]) -> pa.Table:
     for i, (name, dtype) in enumerate(zip(table.column_names, table.schema.types, strict=True)):
         if name in keep_text or not _is_text(dtype):
             continue
-        try:
-            columns[i] = pc.cast(columns[i], pa.float64())
+        number = _as_float(columns[i])
+        if number is not None:
+            columns[i] = number
             changed = True
-        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-            continue
     return _rebuilt(table, columns) if changed else table
+
+
+def _as_float(column: pa.ChunkedArray) -> pa.ChunkedArray | None:
+    """A text column as float64, or None when a value does not parse as a number."""
+    try:
+        return pc.cast(column, pa.float64())
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return None
 
 
 def delimiter_of(path: Path) -> str:
