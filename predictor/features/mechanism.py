@@ -29,7 +29,7 @@ import pandas as pd
 
 from predictor.data.cohort import Cohort
 from predictor.data.expression import mean_by_patient
-from predictor.data.regimens import regimen_drugs as parse_regimen
+from predictor.data.regimens import regimen_drugs
 from predictor.data.schema import NONSYNONYMOUS_CLASSES
 from predictor.features.base import FeatureFamily, per_patient, safe_name, text_codes
 from predictor.features.knowledge import ROLES, expand_classes
@@ -71,7 +71,7 @@ class MechanismFeatures(FeatureFamily):
     def _fit(self, cohort: Cohort) -> None:
         kb = self.drugs or {}
         regimens = pd.unique(cohort.clinical["regimen"].astype("string").dropna())
-        drugs = {d for r in regimens for d in parse_regimen(r)}
+        drugs = {d for r in regimens for d in regimen_drugs(r)}
         known = sorted(d for d in drugs if d in kb)  # unknown ones are reported by transform
         self.classes_ = sorted({kb[d]["class"] for d in known})
         self.mechanisms_ = sorted({kb[d]["mechanism"] for d in known})
@@ -113,7 +113,7 @@ class MechanismFeatures(FeatureFamily):
         outside the knowledge base."""
         kb = self.drugs or {}
         codes, uniques = text_codes(cohort.clinical["regimen"])
-        parsed = [parse_regimen(r) for r in uniques]
+        parsed = [regimen_drugs(r) for r in uniques]
         self._warn_unknown({d for drugs in parsed for d in drugs})
         valid_reg = np.array([bool(d) and all(x in kb for x in d) for d in parsed], dtype=bool)
         n_reg = len(parsed)
@@ -234,7 +234,7 @@ def describe_mechanisms(step: MechanismFeatures, cohort: Cohort) -> np.ndarray:
     regimen with an unknown drug or a patient without MAF/CNA data."""
     kb = step.drugs or {}
     codes, uniques = text_codes(cohort.clinical["regimen"])
-    parsed = [parse_regimen(r) for r in uniques]
+    parsed = [regimen_drugs(r) for r in uniques]
     valid = [bool(d) and all(x in kb for x in d) for d in parsed]
     n = len(codes)
     out = np.full(n, "", dtype=object)

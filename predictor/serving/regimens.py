@@ -29,9 +29,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from predictor.data.regimens import CANCER_TYPE, REGIMEN, regimen_key
+from predictor.data.regimens import CANCER_TYPE, REGIMEN, regimen_drugs, regimen_key
 from predictor.errors import InputError
-from predictor.features.mechanism import describe_mechanisms, parse_regimen
+from predictor.features.mechanism import describe_mechanisms
 
 log = logging.getLogger(__name__)
 
@@ -91,7 +91,7 @@ def check_regimen_names(names: Sequence[str], drugs: dict) -> list[str]:
     lines = getattr(names, "lines", None)
     for i, name in enumerate(names):
         name = str(name).strip()
-        parsed = parse_regimen(name)
+        parsed = regimen_drugs(name)
         unknown = [d for d in parsed if d not in drugs]
         if not parsed or unknown:
             what = (f"drug {unknown[0]!r} is not in the model's drug knowledge base "
@@ -191,7 +191,7 @@ def candidate_pairs(clinical: pd.DataFrame, regimens: str | Sequence[str],
 
 
 def _known(regimen: str, drugs: dict) -> bool:
-    parsed = parse_regimen(regimen)
+    parsed = regimen_drugs(regimen)
     return bool(parsed) and all(d in drugs for d in parsed)
 
 

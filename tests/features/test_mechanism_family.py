@@ -156,14 +156,14 @@ def test_every_regimen_of_the_icb_rnaseq_cohorts_is_in_the_knowledge_base(shared
     """Class-level names (anti-pd-1, anti-pd-(l)1) and the combination partners (leucovorin,
     sotigalimab) of the 7 shared ICB RNA-seq cohorts: no patient with NaN mechanism features."""
     from predictor.data.readers import read_cohort
-    from predictor.features.mechanism import parse_regimen
+    from predictor.data.regimens import regimen_drugs
 
     root = shared_data / "icb_rnaseq"
     if not root.is_dir():
         pytest.skip("../shared/data/icb_rnaseq is not here")
     cohort = read_cohort(sorted(p for p in root.iterdir() if p.is_dir()))
     kb = load_drugs(expression_markers=True)
-    drugs = {d for r in cohort.clinical["regimen"].dropna() for d in parse_regimen(r)}
+    drugs = {d for r in cohort.clinical["regimen"].dropna() for d in regimen_drugs(r)}
     assert {"anti-pd-1", "anti-pd-(l)1", "leucovorin", "sotigalimab"} <= drugs
     assert sorted(drugs - set(kb)) == []
     assert kb["anti-pd-1"]["class"] == kb["nivolumab"]["class"] == "anti_pd1"
