@@ -90,15 +90,18 @@ class RegimenSettings:
                                  floor=float(self.support_floor))
 
 
-def propensity_weighting(settings: RegimenSettings
+def propensity_weighting(settings: RegimenSettings, fitted: RegimenPropensity | None = None
                          ) -> Callable[[pd.DataFrame, H.Targets, Sequence[str]],
                                        np.ndarray | None]:
     """The weights function of a propensity-weighted learner (:attr:`Learner.weights`): a
-    propensity fitted on the rows it is given, ``1 / max(p(observed), clip)``, mean 1."""
+    propensity fitted on the rows it is given, ``1 / max(p(observed), clip)``, mean 1.
+    ``fitted``: a propensity already fitted on exactly those rows (a CV fold's), used instead
+    of fitting the same model again."""
 
     def weights(X: pd.DataFrame, targets: H.Targets, categorical: Sequence[str]
                 ) -> np.ndarray | None:
-        model = fit_propensity(X, targets, categorical, settings)
+        model = fitted if fitted is not None else fit_propensity(X, targets, categorical,
+                                                                 settings)
         if model is None:
             return None
         p = observed_propensity(model.predict_proba(X), targets.regimen)
@@ -107,13 +110,15 @@ def propensity_weighting(settings: RegimenSettings
     return weights
 
 
-def with_learner(learner: H.Learner, name: str, settings: RegimenSettings) -> H.Learner:
-    """The response head's learner as regimen learner ``name`` (other learners unchanged)."""
+def with_learner(learner: H.Learner, name: str, settings: RegimenSettings,
+                 propensity: RegimenPropensity | None = None) -> H.Learner:
+    """The response head's learner as regimen learner ``name`` (other learners unchanged);
+    ``propensity``: see :func:`propensity_weighting`."""
     if learner.head != H.RESPONSE or learner.name != H.MODEL or name == S_LEARNER:
         return learner
     if name == PROPENSITY_WEIGHTED:
         return H.Learner(learner.name, learner.head, learner.make,
-                         weights=propensity_weighting(settings))
+                         weights=propensity_weighting(settings, propensity))
     raise InputError(f"unknown regimen learner {name!r}")
 
 
@@ -213,8 +218,8 @@ def cross_validate_learners(cohort: Any, targets: H.Targets, splits: Sequence[H.
         rows = what_if(pipeline, inputs.subset(test_ids), truth[["patient_id", "regimen"]],
                        propensity, float(settings.support_floor))
         for name in LEARNERS:
-            model = H.fit_learner(with_learner(response, name, settings), X_train,
-                                  fold_targets, categorical)
+            model = H.fit_learner(with_learner(response, name, settings, propensity),
+                                  X_train, fold_targets, categorical)
             scores[name].setdefault(split.repeat, []).append(rows.score(model))
         progress.advance(f"repeat {split.repeat} fold {split.fold}")
     progress.close()
