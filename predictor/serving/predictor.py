@@ -51,6 +51,7 @@ class Predictor:
     shift: ShiftMonitor | None = None  # the training profile's input check (None: no profile)
     regimens: dict | None = None  # regimens.json (what-if candidates); None: an older bundle
     _warned_missing: set[str] = field(default_factory=set, repr=False)
+    _propensity: Any = field(default=None, repr=False)  # regimens.json's, built on first use
 
     @property
     def response(self) -> Head | None:

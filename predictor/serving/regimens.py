@@ -284,14 +284,13 @@ def propensity_model(predictor: Any) -> Any:
     predictor from ``regimens.json``)."""
     from predictor.models.propensity import RegimenPropensity
 
-    cache = predictor.__dict__.setdefault("_regimen_propensity", {})
-    if "model" not in cache:
+    if predictor._propensity is None:
         try:
-            cache["model"] = RegimenPropensity.from_state(predictor.regimens["propensity"])
+            predictor._propensity = RegimenPropensity.from_state(predictor.regimens["propensity"])
         except (KeyError, TypeError, ValueError) as error:
             raise InputError(f"the bundle's regimen propensity cannot be read ({error})",
                              file="regimens.json") from None
-    return cache["model"]
+    return predictor._propensity
 
 
 def assemble(predictor: Any, frames: list[tuple[pd.DataFrame, pd.DataFrame]]) -> pd.DataFrame:
