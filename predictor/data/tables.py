@@ -90,8 +90,9 @@ def to_pandas(table: pa.Table, distinct: Iterable[str] = ()) -> pd.DataFrame:
         return _without_string_dtypes(table).to_pandas(
             types_mapper=lambda t: arrow_text if _is_text(t) else None)
     names = table.column_names
+    wanted = set(distinct)
     apart = {n for n, dtype in zip(names, table.schema.types, strict=True)
-             if n in set(distinct) and _is_text(dtype)}
+             if n in wanted and _is_text(dtype)}
     rest = table.drop_columns(list(apart)) if apart else table  # pandas metadata allows it
     df = _without_string_dtypes(rest).to_pandas(split_blocks=True, deduplicate_objects=True)
     # A Parquet file's unnamed row labels (``__index_level_0__``) are the index now, not a
@@ -113,9 +114,9 @@ def to_pandas(table: pa.Table, distinct: Iterable[str] = ()) -> pd.DataFrame:
     return df
 
 
-def _without_string_dtypes(table: pa.Table, strings: bool = True) -> pa.Table:
+def _without_string_dtypes(table: pa.Table) -> pa.Table:
     """``table`` whose pandas metadata (a Parquet file written from pandas) builds no index
-    from a named stored column and (``strings``) no longer asks for the ``string`` dtype, so
+    from a named stored column and no longer asks for the ``string`` dtype, so
     text takes the deduplicating conversion too.
 
     Why: a column the writer's frame had as its index (``set_index("patient_id")``) is in
@@ -132,17 +133,17 @@ def _without_string_dtypes(table: pa.Table, strings: bool = True) -> pa.Table:
         return table
     # pyarrow's own spelling of no index and of a RangeIndex: nothing to parse
     plain_index = b'"index_columns": []' in raw or b'"index_columns": [{' in raw
-    if plain_index and not (strings and b'"string"' in raw):
+    if plain_index and b'"string"' not in raw:
         return table
     import json
 
     pandas_meta = json.loads(raw)
     index = pandas_meta.get("index_columns", [])
     kept = [c for c in index if not isinstance(c, str) or _INDEX_LEVEL.fullmatch(c)]
-    if kept == index and not (strings and b'"string"' in raw):
+    if kept == index and b'"string"' not in raw:
         return table
     pandas_meta["index_columns"] = kept
-    for column in pandas_meta.get("columns", []) if strings else []:
+    for column in pandas_meta.get("columns", []):
         if column.get("numpy_type") == "string":
             column["numpy_type"] = "object"
     return table.replace_schema_metadata({**meta, b"pandas": json.dumps(pandas_meta).encode()})
