@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from predictor.data.codes import text_codes
 from predictor.data.lines import physical_line
 from predictor.errors import InputError
 
@@ -420,7 +421,7 @@ def _coerce_column(df: pd.DataFrame, schema: TableSchema, col: Column) -> pd.Ser
     if col.allowed is not None and isinstance(values.dtype, pd.StringDtype):
         # Distinct values first (a coded column has a handful): missing ones and the
         # allowed check from one factorize instead of isna, notna and isin on every row.
-        codes, uniques = pd.factorize(np.asarray(values.array, dtype=object))
+        codes, uniques = text_codes(values)
         allowed = np.append(pd.Index(uniques).isin(list(col.allowed)), True)[codes]
     if not col.nullable or (col.required and col.dtype == "str"):
         if col.dtype != "str":

@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
+from predictor.data.codes import text_codes
 from predictor.data.cohort import Cohort
 from predictor.errors import InputError
 from predictor.features.estimator import BaseEstimator, TransformerMixin, check_is_fitted
@@ -187,19 +188,6 @@ def estimator_from_state(state: dict) -> BaseEstimator:
 
 
 # ---------------------------------------------------------------------------- shared helpers
-def text_codes(values: pd.Series, use_na_sentinel: bool = True) -> tuple[np.ndarray, np.ndarray]:
-    """``pd.factorize(values.astype("string"))`` (codes in order of first appearance, -1 for
-    missing unless ``use_na_sentinel`` is false) with the distinct values as an object array.
-    A python-backed string column (what the readers give) is hashed as its object array
-    directly: pandas' own path first copies it and builds its missing mask, which doubles the
-    time on 100k rows; the codes and values are the same."""
-    if isinstance(values.dtype, pd.StringDtype) and values.dtype.storage == "python":
-        raw = np.asarray(values.array, dtype=object)  # a view: missing values are pd.NA
-    else:
-        raw = values.astype("string").to_numpy(dtype=object, na_value=pd.NA)
-    return pd.factorize(raw, use_na_sentinel=use_na_sentinel)
-
-
 def by_distinct(values: pd.Series, fn: Any) -> np.ndarray:
     """``fn`` (a row-wise Series -> Series map) applied once per distinct value of ``values``
     (missing included) and spread over the rows, as float64: a coded column has a handful of

@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from predictor.data.codes import text_codes
 from predictor.data.cohort import Cohort
-from predictor.features.base import FeatureFamily, by_distinct, safe_name, text_codes
+from predictor.features.base import FeatureFamily, by_distinct, safe_name
 
 NUMERIC = {
     "clin_age": "age",

@@ -27,11 +27,12 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from predictor.data.codes import text_codes
 from predictor.data.cohort import Cohort
 from predictor.data.expression import mean_by_patient
 from predictor.data.regimens import regimen_drugs
 from predictor.data.schema import NONSYNONYMOUS_CLASSES
-from predictor.features.base import FeatureFamily, per_patient, safe_name, text_codes
+from predictor.features.base import FeatureFamily, per_patient, safe_name
 from predictor.features.knowledge import ROLES, expand_classes
 from predictor.features.maf import cna_patients, maf_index, mutation_ccf, string_positions, vaf
 from predictor.features.ranks import percentiles, selected_ranks
