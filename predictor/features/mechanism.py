@@ -127,8 +127,7 @@ class MechanismFeatures(FeatureFamily):
         table[:, n_reg] = np.nan
         n_cls, n_mech = len(cls_col), len(mech_col)
         for r, drugs in enumerate(parsed):  # one pass per distinct regimen string
-            if not valid_reg[r]:
-                table[:, r] = np.nan
+            if not valid_reg[r]:  # its patients take the NaN column (``column`` below)
                 continue
             classes = {kb[d]["class"] for d in drugs}
             mechs = {kb[d]["mechanism"] for d in drugs}
