@@ -173,11 +173,11 @@ def _read_values(path: Path, delimiter: str, text: tuple[str, ...], label_column
     names = parse_header(path, skip, delimiter)
     _check_columns(names, text, label_column, what, path)
     first_line = skip + 2
-    leading = [j for j, c in enumerate(names) if c in text] == list(
-        range(sum(c in text for c in names)))
+    n_text = sum(c in text for c in names)
+    leading = all(c in text for c in names[:n_text])  # the text columns come first
     if delimiter == "\t" and leading and len(names) >= WIDE_COLUMNS:
         try:
-            labels, values = _split_values(path, names, text, label_column, first_line)
+            labels, values = _split_values(path, names, n_text, label_column, first_line)
             value_cols = [c for c in names if c not in text]
             return pd.Series(labels, dtype="string").str.strip(), value_cols, values, first_line
         except pa.ArrowInvalid:
@@ -198,12 +198,11 @@ def _check_columns(names: list[str], text: tuple[str, ...], label_column: str, w
         raise InputError("no expression columns (only gene/id columns)", file=path)
 
 
-def _split_values(path: Path, names: list[str], text: tuple[str, ...], label_column: str,
+def _split_values(path: Path, names: list[str], n_text: int, label_column: str,
                   first_line: int) -> tuple[list, np.ndarray]:
-    """Labels and rows x value-columns float32 of a tab-separated file whose ``text``
-    columns lead; ``pa.ArrowInvalid`` when a row is not ``len(names)`` fields of numbers or
-    null tokens (the caller then reads it the general way)."""
-    n_text = sum(c in text for c in names)
+    """Labels and rows x value-columns float32 of a tab-separated file whose first ``n_text``
+    columns are the text ones; ``pa.ArrowInvalid`` when a row is not ``len(names)`` fields of
+    numbers or null tokens (the caller then reads it the general way)."""
     width = len(names) - n_text
     label_at = names.index(label_column)
     nulls = pa.array(list(NULL_VALUES), type=pa.string())
@@ -245,11 +244,11 @@ def _nulled(cells: pa.Array, nulls: pa.Array) -> pa.Array:
     return pc.if_else(pc.is_in(cells, value_set=nulls), pa.scalar(None, pa.string()), cells)
 
 
-def _line_blocks(handle, size: int | None = None):
-    """Whole lines of a binary file, about ``size`` bytes at a time (without the last
+def _line_blocks(handle):
+    """Whole lines of a binary file, about ``BLOCK_BYTES`` at a time (without the last
     newline of each block)."""
     rest = b""
-    while chunk := handle.read(size or BLOCK_BYTES):
+    while chunk := handle.read(BLOCK_BYTES):
         data = rest + chunk
         cut = data.rfind(b"\n")
         if cut < 0:
