@@ -29,7 +29,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from predictor.data.regimens import CANCER_TYPE, REGIMEN, regimen_drugs, regimen_key
+from predictor.data.regimens import (
+    CANCER_TYPE,
+    REGIMEN,
+    regimen_drugs,
+    regimen_key,
+    regimen_keys,
+)
 from predictor.errors import InputError
 from predictor.features.mechanism import describe_mechanisms
 
@@ -271,7 +277,7 @@ def add_propensity(out: pd.DataFrame, predictor: Any, X: pd.DataFrame, cohort: A
              else pd.Series(pd.NA, index=cohort.clinical.index))
     supported = model.supported(proba, ctype).to_numpy()
     column = {regimen_key(c): j for j, c in enumerate(proba.columns)}
-    j = np.array([column.get(regimen_key(r), -1) for r in out[REGIMEN]], dtype=np.int64)
+    j = np.array([column.get(k, -1) for k in regimen_keys(out[REGIMEN])], dtype=np.int64)
     known = j >= 0
     rows, cols = positions, np.maximum(j, 0)
     out[SUPPORTED] = known & supported[rows, cols]
